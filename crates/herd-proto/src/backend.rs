@@ -1,0 +1,308 @@
+//! The contract between the router and whatever answers requests.
+//!
+//! The router terminates client sessions; a [`Backend`] answers the requests
+//! the router sends it. In-process tool sets, supervised stdio children and
+//! remote agents all implement the same trait, so one `tools/call` travels
+//! the same path whoever answers it.
+//!
+//! A backend talks back to the client that caused a request through the
+//! [`Context`] it receives: progress, log messages, and server-to-client
+//! requests (sampling, elicitation, roots) whose answers it can await.
+//! Notifications that concern no request (`list_changed`,
+//! `resources/updated`) go through the [`Notifier`] the router hands each
+//! backend once.
+
+use crate::{Notification, ProtocolVersion, Request, RequestId, RpcError};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The lists MCP servers publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListKind {
+    /// `tools/list` → `tools`.
+    Tools,
+    /// `resources/list` → `resources`.
+    Resources,
+    /// `resources/templates/list` → `resourceTemplates`.
+    ResourceTemplates,
+    /// `prompts/list` → `prompts`.
+    Prompts,
+}
+
+impl ListKind {
+    /// Every list kind.
+    pub const ALL: [Self; 4] = [Self::Tools, Self::Resources, Self::ResourceTemplates, Self::Prompts];
+
+    /// The list method, e.g. `tools/list`.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Tools => crate::method::TOOLS_LIST,
+            Self::Resources => crate::method::RESOURCES_LIST,
+            Self::ResourceTemplates => crate::method::RESOURCE_TEMPLATES_LIST,
+            Self::Prompts => crate::method::PROMPTS_LIST,
+        }
+    }
+
+    /// The member of the result that holds the entries, e.g. `tools`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Tools => "tools",
+            Self::Resources => "resources",
+            Self::ResourceTemplates => "resourceTemplates",
+            Self::Prompts => "prompts",
+        }
+    }
+
+    /// The list for a list method name.
+    pub fn from_method(method: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.method() == method)
+    }
+}
+
+/// Something that answers MCP requests for the router.
+///
+/// Methods return `'static` futures so the router can run them as tasks and
+/// drop them on cancellation; dropping a future returned by `call` must stop
+/// the work it stands for.
+pub trait Backend: Send + Sync + 'static {
+    /// The `capabilities` this backend contributes to the initialize result
+    /// (`tools`, `resources`, `prompts`, `logging`, `completions`, ...).
+    fn capabilities(&self) -> Map<String, Value>;
+
+    /// Every entry of one list, in order. Entries stay raw so that relayed
+    /// lists keep fields herd does not know.
+    fn list(&self, kind: ListKind, cx: Context) -> BoxFuture<'static, Result<Vec<Box<RawValue>>, RpcError>>;
+
+    /// Answers a request the router routed here: `tools/call`,
+    /// `resources/read`, `resources/subscribe`, `resources/unsubscribe`,
+    /// `prompts/get`, `completion/complete`, or a method the router does not
+    /// know. Returns the raw `result`.
+    fn call(&self, req: Request, cx: Context) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>>;
+
+    /// A client notification the router did not consume itself (e.g.
+    /// `notifications/roots/list_changed`). The default ignores it.
+    fn notify(&self, _notification: &Notification) {}
+
+    /// Called once when the router takes this backend; `notifier` carries
+    /// notifications that concern no particular request.
+    fn attach(&self, _notifier: Notifier) {}
+}
+
+/// Carries backend notifications that concern no request to every session.
+#[derive(Debug, Clone)]
+pub struct Notifier(mpsc::UnboundedSender<Notification>);
+
+impl Notifier {
+    /// A notifier and the receiver the router drains.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<Notification>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+
+    /// Sends a notification; silently dropped once the router is gone.
+    pub fn send(&self, notification: Notification) {
+        let _ = self.0.send(notification);
+    }
+
+    /// Sends a params-less notification such as `notifications/tools/list_changed`.
+    pub fn send_method(&self, method: &str) {
+        self.send(Notification::new(method, None));
+    }
+}
+
+/// MCP log levels, in increasing severity (RFC 5424 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// debug
+    Debug,
+    /// info
+    Info,
+    /// notice
+    Notice,
+    /// warning
+    Warning,
+    /// error
+    Error,
+    /// critical
+    Critical,
+    /// alert
+    Alert,
+    /// emergency
+    Emergency,
+}
+
+/// The session side of a [`Context`]: how a backend reaches the client.
+///
+/// The router implements it once per request, so whatever is sent through it
+/// travels with that request (on its SSE stream, or the session's stream).
+pub trait Peer: Send + Sync {
+    /// Sends a notification to the client.
+    fn notify(&self, method: &str, params: Box<RawValue>);
+
+    /// Sends a request to the client and resolves with its answer.
+    fn request(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>>;
+
+    /// The minimum level the client asked to receive, if it set one.
+    fn log_level(&self) -> Option<LogLevel>;
+
+    /// The capabilities the client declared at initialize.
+    fn client_capabilities(&self) -> Option<&Value>;
+}
+
+/// Facts about the request being answered.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The client's id for the request, when there is one.
+    pub request_id: Option<RequestId>,
+    /// `params._meta.progressToken`, verbatim.
+    pub progress_token: Option<Box<RawValue>>,
+    /// The negotiated revision.
+    pub version: Option<ProtocolVersion>,
+}
+
+/// What a backend gets with each request.
+///
+/// Cloning is cheap; clones share the cancellation token and the peer.
+#[derive(Clone)]
+pub struct Context {
+    peer: Arc<dyn Peer>,
+    meta: Arc<RequestMeta>,
+    cancel: CancellationToken,
+}
+
+impl Context {
+    /// A context bound to a peer.
+    pub fn new(peer: Arc<dyn Peer>, meta: RequestMeta, cancel: CancellationToken) -> Self {
+        Self { peer, meta: Arc::new(meta), cancel }
+    }
+
+    /// A context with no client behind it (background work, tests):
+    /// notifications vanish and client requests fail.
+    pub fn detached() -> Self {
+        Self::new(Arc::new(Detached), RequestMeta::default(), CancellationToken::new())
+    }
+
+    /// Facts about the request.
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// The negotiated revision, when known.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.meta.version
+    }
+
+    /// Resolves when the client cancels the request.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future loses nothing.
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.cancel.cancelled()
+    }
+
+    /// Whether the client cancelled the request.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// The token behind [`Context::cancelled`], for handing to sub-tasks.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Reports progress, when the client asked for it with a progress token.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.meta.progress_token else { return };
+        let mut params = Map::new();
+        params.insert("progressToken".into(), raw_to_value(token));
+        params.insert("progress".into(), progress.into());
+        if let Some(total) = total {
+            params.insert("total".into(), total.into());
+        }
+        if let Some(message) = message {
+            params.insert("message".into(), message.into());
+        }
+        self.notify(crate::method::PROGRESS, &Value::Object(params));
+    }
+
+    /// Sends `notifications/message` if `level` passes the client's filter
+    /// (when the client never set one, everything passes).
+    pub fn log(&self, level: LogLevel, logger: Option<&str>, data: Value) {
+        if self.peer.log_level().is_some_and(|min| level < min) {
+            return;
+        }
+        let mut params = Map::new();
+        params.insert("level".into(), serde_json::to_value(level).unwrap_or(Value::Null));
+        if let Some(logger) = logger {
+            params.insert("logger".into(), logger.into());
+        }
+        params.insert("data".into(), data);
+        self.notify(crate::method::LOG_MESSAGE, &Value::Object(params));
+    }
+
+    /// Sends any notification to the client.
+    pub fn notify(&self, method: &str, params: &Value) {
+        if let Ok(raw) = serde_json::value::to_raw_value(params) {
+            self.peer.notify(method, raw);
+        }
+    }
+
+    /// Sends a raw notification to the client (relays use this).
+    pub fn notify_raw(&self, method: &str, params: Box<RawValue>) {
+        self.peer.notify(method, params);
+    }
+
+    /// Sends a request to the client and awaits its answer, e.g.
+    /// `sampling/createMessage`, `elicitation/create`, `roots/list`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request; a late answer is discarded.
+    pub async fn request(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        let raw = serde_json::value::to_raw_value(params).map_err(|e| RpcError::internal(e.to_string()))?;
+        let answer = self.request_raw(method, raw).await?;
+        serde_json::from_str(answer.get()).map_err(|e| RpcError::internal(e.to_string()))
+    }
+
+    /// [`Context::request`] with raw params and result (relays use this).
+    pub fn request_raw(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        self.peer.request(method, params)
+    }
+
+    /// Whether the client declared a capability, e.g. `sampling`.
+    pub fn client_supports(&self, capability: &str) -> bool {
+        self.peer.client_capabilities().and_then(|c| c.get(capability)).is_some()
+    }
+}
+
+fn raw_to_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+struct Detached;
+
+impl Peer for Detached {
+    fn notify(&self, _method: &str, _params: Box<RawValue>) {}
+
+    fn request(&self, method: &str, _params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        let err = RpcError::internal(format!("no client to send {method} to"));
+        Box::pin(async move { Err(err) })
+    }
+
+    fn log_level(&self) -> Option<LogLevel> {
+        None
+    }
+
+    fn client_capabilities(&self) -> Option<&Value> {
+        None
+    }
+}
