@@ -157,6 +157,11 @@ pub trait Peer: Send + Sync {
 
     /// The capabilities the client declared at initialize.
     fn client_capabilities(&self) -> Option<&Value>;
+
+    /// Asks the transport to end the stream carrying this request's messages
+    /// now; the client reconnects and resumes it. The default does nothing
+    /// (transports without resumable streams).
+    fn close_stream(&self) {}
 }
 
 /// Facts about the request being answered.
@@ -274,8 +279,20 @@ impl Context {
     }
 
     /// [`Context::request`] with raw params and result (relays use this).
-    pub fn request_raw(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+    pub fn request_raw(
+        &self,
+        method: &str,
+        params: Box<RawValue>,
+    ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
         self.peer.request(method, params)
+    }
+
+    /// Ends the HTTP stream that carries this request's messages before the
+    /// result is ready, so the client reconnects with `Last-Event-ID` and
+    /// receives the rest there (SSE polling, protocol 2025-11-25). Where the
+    /// transport cannot do that, nothing happens.
+    pub fn close_stream(&self) {
+        self.peer.close_stream();
     }
 
     /// Whether the client declared a capability, e.g. `sampling`.

@@ -28,13 +28,9 @@ pub mod method;
 pub mod model;
 mod version;
 
-pub use backend::{
-    Backend, BoxFuture, Context, ListKind, LogLevel, Notifier, Peer, RequestMeta,
-};
+pub use backend::{Backend, BoxFuture, Context, ListKind, LogLevel, Notifier, Peer, RequestMeta};
 pub use depth::{DepthError, check_depth};
 pub use error::{RpcError, code};
 pub use id::RequestId;
-pub use message::{
-    Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json,
-};
+pub use message::{Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json};
 pub use version::ProtocolVersion;

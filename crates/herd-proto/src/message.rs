@@ -7,8 +7,8 @@
 //! deliberately changed (usually the id).
 
 use crate::{RequestId, RpcError};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 use std::fmt::Write as _;
@@ -295,10 +295,10 @@ impl Fields {
             if self.result.is_some() || self.error.is_some() {
                 return Err(invalid("a request carries no result or error", id));
             }
-            if let Some(p) = &self.params {
-                if !p.get().starts_with('{') {
-                    return Err(invalid("params must be an object", id));
-                }
+            if let Some(p) = &self.params
+                && !p.get().starts_with('{')
+            {
+                return Err(invalid("params must be an object", id));
             }
             return Ok(match id {
                 Some(id) => Message::Request(Request { id, method, params: self.params, extra: self.extra }),

@@ -65,7 +65,12 @@ pub struct ToolAnnotations {
 impl ToolAnnotations {
     /// A tool that only reads.
     pub fn read_only() -> Self {
-        Self { read_only_hint: Some(true), destructive_hint: Some(false), idempotent_hint: Some(true), ..Self::default() }
+        Self {
+            read_only_hint: Some(true),
+            destructive_hint: Some(false),
+            idempotent_hint: Some(true),
+            ..Self::default()
+        }
     }
 
     /// A tool that changes things; `destructive` and `idempotent` as given.

@@ -176,4 +176,3 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests;
-

@@ -1,8 +1,8 @@
 //! Assembling a [`Catalog`].
 
 use super::{
-    Catalog, CompletionHandler, CompletionRef, Inner, PromptEntry, ResourceEntry, TemplateEntry, ToolEntry,
-    ToolResult, Tools, UriTemplate,
+    Catalog, CompletionHandler, CompletionRef, Inner, PromptEntry, ResourceEntry, TemplateEntry, ToolEntry, ToolResult,
+    Tools, UriTemplate,
 };
 use herd_proto::model::{Completion, GetPromptResult, Prompt, Resource, ResourceContents, ResourceTemplate, Tool};
 use herd_proto::{Context, RpcError};

@@ -74,11 +74,19 @@ async fn resources_templates_prompts_and_completions() {
             |uri, _| async move { Ok(vec![ResourceContents::text(uri, "text/plain", "A")]) },
         )
         .template(
-            ResourceTemplate { uri_template: "test://t/{id}".into(), name: "t".into(), description: None, mime_type: None },
+            ResourceTemplate {
+                uri_template: "test://t/{id}".into(),
+                name: "t".into(),
+                description: None,
+                mime_type: None,
+            },
             |uri, vars, _| async move { Ok(vec![ResourceContents::text(uri, "text/plain", vars["id"].clone())]) },
         )
         .prompt(Prompt { name: "p".into(), description: None, arguments: vec![] }, |_, _| async {
-            Ok(GetPromptResult { description: None, messages: vec![herd_proto::model::PromptMessage::user(Content::text("x"))] })
+            Ok(GetPromptResult {
+                description: None,
+                messages: vec![herd_proto::model::PromptMessage::user(Content::text("x"))],
+            })
         })
         .completion(CompletionRef::Prompt("p".into()), "arg", |v, _| Completion {
             values: vec![format!("{v}1")],
@@ -93,9 +101,13 @@ async fn resources_templates_prompts_and_completions() {
     assert_eq!(missing.code, code::RESOURCE_NOT_FOUND);
     let p = call(&c, "prompts/get", json!({"name":"p"})).await.unwrap();
     assert_eq!(p["messages"][0]["content"]["text"], "x");
-    let done = call(&c, "completion/complete", json!({"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"arg","value":"v"}}))
-        .await
-        .unwrap();
+    let done = call(
+        &c,
+        "completion/complete",
+        json!({"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"arg","value":"v"}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(done["completion"]["values"], json!(["v1"]));
     assert!(c.capabilities().contains_key("completions"));
 }

@@ -1,0 +1,168 @@
+//! herd's session core.
+//!
+//! A [`Router`] owns the client sessions of one herd process and the
+//! [`Backend`]s that answer them. Transports (Streamable HTTP, stdio) parse
+//! bytes into [`herd_proto::Message`]s and hand them to a [`Session`]; the
+//! session answers what belongs to the session itself (`initialize`, `ping`,
+//! `logging/setLevel`, list merging) and routes everything else to the
+//! backend that owns the tool, resource or prompt named in the request.
+//!
+//! Messages a backend sends back while it works (progress, log messages,
+//! server-to-client requests) leave through the [`Outbox`] the transport gave
+//! with the request, or the session's standalone outbox when the request has
+//! none. Answers to server-to-client requests come back through
+//! [`Session::handle_response`] and wake the handler that awaits them.
+//!
+//! Cancellation: `notifications/cancelled` for a request in flight drops its
+//! handler future, which stops the work it stood for.
+
+mod dispatch;
+mod lists;
+mod outbox;
+mod peer;
+mod session;
+mod sessions;
+
+pub use outbox::{Closed, Outbox, SharedOutbox};
+pub use session::Session;
+
+use herd_proto::Backend;
+use herd_proto::model::Implementation;
+use sessions::Sessions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of a [`Router`].
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// `serverInfo` in the initialize result.
+    pub server_info: Implementation,
+    /// `instructions` in the initialize result.
+    pub instructions: Option<String>,
+    /// Entries per page of a list result.
+    pub page_size: usize,
+    /// Sessions kept at once; initialize fails beyond this.
+    pub max_sessions: usize,
+    /// A session with no traffic for this long is ended.
+    pub session_idle_timeout: Duration,
+    /// How long a server-to-client request may wait for its answer.
+    pub client_request_timeout: Duration,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            server_info: Implementation {
+                name: "herd".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                title: Some("herd".into()),
+            },
+            instructions: None,
+            page_size: 1000,
+            max_sessions: 10_000,
+            session_idle_timeout: Duration::from_secs(3600),
+            client_request_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Owns sessions and backends. Cheap to clone.
+#[derive(Clone)]
+pub struct Router {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: RouterConfig,
+    pub(crate) backends: Vec<Arc<dyn Backend>>,
+    pub(crate) sessions: Sessions,
+    pub(crate) routes: lists::Routes,
+    pub(crate) capabilities: serde_json::Value,
+}
+
+/// The union of every backend's capabilities; `logging` always, since the
+/// router answers `logging/setLevel` itself.
+fn merge_capabilities(backends: &[Arc<dyn Backend>]) -> serde_json::Value {
+    let mut merged = serde_json::Map::new();
+    merged.insert("logging".into(), serde_json::json!({}));
+    for backend in backends {
+        for (key, value) in backend.capabilities() {
+            merge_value(merged.entry(key).or_insert(serde_json::Value::Null), value);
+        }
+    }
+    serde_json::Value::Object(merged)
+}
+
+fn merge_value(into: &mut serde_json::Value, from: serde_json::Value) {
+    use serde_json::Value;
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge_value(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (Value::Bool(a), Value::Bool(b)) => *a |= b,
+        (slot @ Value::Null, v) => *slot = v,
+        _ => {}
+    }
+}
+
+/// Too many sessions are open.
+#[derive(Debug, thiserror::Error)]
+#[error("too many open sessions")]
+pub struct TooManySessions;
+
+impl Router {
+    /// A router over `backends`, in priority order: when two backends list
+    /// the same tool name, the first one wins.
+    ///
+    /// Must be called inside a Tokio runtime: it starts the task that fans
+    /// backend notifications out to sessions and the idle-session reaper.
+    pub fn new(config: RouterConfig, backends: Vec<Arc<dyn Backend>>) -> Self {
+        let shared = Arc::new(Shared {
+            routes: lists::Routes::new(backends.len()),
+            capabilities: merge_capabilities(&backends),
+            sessions: Sessions::default(),
+            config,
+            backends,
+        });
+        let router = Self { shared };
+        router.start_background();
+        router
+    }
+
+    /// Opens a new session.
+    pub fn create_session(&self) -> Result<Arc<Session>, TooManySessions> {
+        self.shared.sessions.create(&self.shared)
+    }
+
+    /// The session with this id, if it exists.
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.shared.sessions.get(id)
+    }
+
+    /// Ends a session: in-flight requests are cancelled. False if unknown.
+    pub fn end_session(&self, id: &str) -> bool {
+        self.shared.sessions.remove(id).inspect(|s| s.close()).is_some()
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RouterConfig {
+        &self.shared.config
+    }
+
+    fn start_background(&self) {
+        let (notifier, rx) = herd_proto::Notifier::channel();
+        for backend in &self.shared.backends {
+            backend.attach(notifier.clone());
+        }
+        drop(notifier);
+        tokio::spawn(dispatch::fan_out(Arc::downgrade(&self.shared), rx));
+        tokio::spawn(sessions::reap_idle(Arc::downgrade(&self.shared)));
+    }
+}

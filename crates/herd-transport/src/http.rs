@@ -1,0 +1,34 @@
+//! The Streamable HTTP transport (MCP 2025-06-18 and 2025-11-25).
+//!
+//! One path (default `/mcp`) answers:
+//!
+//! - `POST`: one JSON-RPC message. Requests are answered as
+//!   `application/json` when the handler finishes without sending anything
+//!   first; the moment it sends a notification or a server-to-client request,
+//!   the answer becomes an SSE stream instead (when the client accepts one).
+//!   Quick calls thus cost one JSON body, and long ones stream.
+//! - `GET`: the session's standalone SSE stream, or with `Last-Event-ID` the
+//!   resumption of any stream of the session.
+//! - `DELETE`: ends the session.
+//! - `OPTIONS`: CORS preflight.
+//!
+//! Every SSE event has an id (`<stream>-<seq>`); a stream's events are kept
+//! until it ends plus a retention period, so a client that lost its
+//! connection reconnects and misses nothing.
+//!
+//! All failures are turned into responses in [`error`], the only place that
+//! picks HTTP statuses.
+
+mod config;
+mod error;
+mod guard;
+mod mcp;
+mod serve;
+mod stream;
+
+pub use config::{BearerAuth, HttpConfig};
+pub use mcp::app;
+pub use serve::serve;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! Every way an HTTP exchange can fail, and the one place that turns each
+//! into a status and a JSON-RPC error body.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use herd_proto::{RequestId, RpcError, error_json};
+use http::{HeaderValue, StatusCode, header};
+
+/// A failed HTTP exchange.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpError {
+    #[error("Host header not allowed: {0}")]
+    HostNotAllowed(String),
+    #[error("Origin not allowed: {0}")]
+    OriginNotAllowed(String),
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("Accept must include application/json or text/event-stream")]
+    NotAcceptable,
+    #[error("GET needs Accept: text/event-stream")]
+    SseNotAccepted,
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+    #[error("unsupported MCP-Protocol-Version: {0}")]
+    UnsupportedVersion(String),
+    #[error("Mcp-Session-Id header is required")]
+    SessionRequired,
+    #[error("session not found (it ended or never existed); initialize a new one")]
+    SessionNotFound,
+    #[error("no stream matches Last-Event-ID {0}")]
+    StreamNotFound(String),
+    #[error("too many open sessions; try again later")]
+    TooManySessions,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A message that is not valid JSON-RPC (-32700/-32600), answered with the
+    /// id when known.
+    #[error("{}", .0.message)]
+    Rpc(RpcError, Option<RequestId>),
+}
+
+impl HttpError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::HostNotAllowed(_) | Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable | Self::SseNotAccepted => StatusCode::NOT_ACCEPTABLE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyRead(_) | Self::UnsupportedVersion(_) | Self::SessionRequired | Self::Rpc(..) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::SessionNotFound | Self::StreamNotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn rpc_error(&self) -> RpcError {
+        match self {
+            Self::Rpc(err, _) => err.clone(),
+            other => RpcError::invalid_request(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let id = match &self {
+            Self::Rpc(_, id) => id.as_ref(),
+            _ => None,
+        };
+        let body = error_json(id, &self.rpc_error());
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        match self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="herd""#));
+            }
+            Self::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,13 @@
+//! herd's MCP transports.
+//!
+//! - [`http`]: the Streamable HTTP server (`POST`/`GET`/`DELETE`/`OPTIONS`
+//!   on one path), with resumable SSE streams, DNS-rebinding protection,
+//!   bearer auth and input limits.
+//! - [`stdio`]: line-delimited JSON-RPC on stdin/stdout, diagnostics on
+//!   stderr.
+//!
+//! Both turn bytes into [`herd_proto::Message`]s and hand them to a
+//! [`herd_router::Session`]; neither knows what a tool is.
+
+pub mod http;
+pub mod stdio;

@@ -1,0 +1,137 @@
+//! The stdio transport: one session over stdin/stdout.
+//!
+//! Each line on stdin is one JSON-RPC message; each message to the client is
+//! one line on stdout. Nothing else is ever written to stdout (diagnostics go
+//! to stderr through `tracing`). Requests run concurrently, so a slow tool
+//! does not hold up a `ping` or a `notifications/cancelled` for it.
+
+use herd_proto::{Message, RpcError, check_depth, error_json};
+use herd_router::{Closed, Outbox, Router, SharedOutbox};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Limits of the stdio transport.
+#[derive(Debug, Clone)]
+pub struct StdioConfig {
+    /// Longest accepted line (one message).
+    pub max_line_bytes: usize,
+    /// Deepest accepted JSON nesting.
+    pub max_json_depth: usize,
+}
+
+impl Default for StdioConfig {
+    fn default() -> Self {
+        Self { max_line_bytes: 8 * 1024 * 1024, max_json_depth: 64 }
+    }
+}
+
+struct LineOutbox(mpsc::UnboundedSender<String>);
+
+impl Outbox for LineOutbox {
+    fn send(&self, message: String) -> Result<(), Closed> {
+        self.0.send(message).map_err(|_| Closed)
+    }
+}
+
+/// Serves one session on the process's stdin and stdout until stdin closes.
+pub async fn serve_stdio(router: Router, config: StdioConfig) -> std::io::Result<()> {
+    serve_io(router, config, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves one session on any reader/writer pair until the reader ends;
+/// in-flight requests are then cancelled and the writer flushed.
+pub async fn serve_io<R, W>(router: Router, config: StdioConfig, input: R, output: W) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let session = router.create_session().map_err(std::io::Error::other)?;
+    let (tx, rx) = mpsc::unbounded_channel::<String>();
+    let writer = tokio::spawn(write_lines(rx, output));
+    let outbox: SharedOutbox = Arc::new(LineOutbox(tx.clone()));
+    session.set_standalone(Some(outbox.clone()));
+    let mut lines = BufReader::new(input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = read_line_capped(&mut lines, &mut line, config.max_line_bytes).await?;
+        if n == 0 {
+            break;
+        }
+        let Some(bytes) = trim(&line) else { continue };
+        if bytes.len() > config.max_line_bytes {
+            let err = RpcError::invalid_request(format!("message longer than {} bytes", config.max_line_bytes));
+            let _ = tx.send(error_json(None, &err));
+            continue;
+        }
+        if let Err(e) = check_depth(bytes, config.max_json_depth) {
+            let _ = tx.send(error_json(None, &RpcError::invalid_request(e.to_string())));
+            continue;
+        }
+        match Message::parse(bytes) {
+            Ok(message) => {
+                let session = session.clone();
+                let outbox = outbox.clone();
+                tokio::spawn(async move { session.handle_message(message, outbox).await });
+            }
+            Err(e) => {
+                let _ = tx.send(error_json(e.id(), &e.to_rpc_error()));
+            }
+        }
+    }
+    router.end_session(session.id());
+    session.set_standalone(None);
+    drop(outbox);
+    drop(tx);
+    writer.await.map_err(std::io::Error::other)?
+}
+
+/// Reads one line, keeping at most `cap + 1` bytes of it (the rest is
+/// consumed and dropped, so an endless line cannot exhaust memory).
+async fn read_line_capped<R: AsyncBufReadExt + Unpin>(
+    r: &mut R,
+    out: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buf = r.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = (cap + 1).saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len();
+        total += used;
+        r.consume(used);
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn trim(line: &[u8]) -> Option<&[u8]> {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
+    let end = line.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    Some(&line[start..=end])
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut rx: mpsc::UnboundedReceiver<String>,
+    mut out: W,
+) -> std::io::Result<()> {
+    while let Some(message) = rx.recv().await {
+        out.write_all(message.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+        // Flush when nothing else is queued, so bursts share one write.
+        if rx.is_empty() {
+            out.flush().await?;
+        }
+    }
+    out.flush().await
+}

@@ -1,0 +1,16 @@
+//! Structured logs on stderr (stdout belongs to the stdio transport).
+
+use crate::cli::{LogArgs, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+pub(crate) fn init(args: &LogArgs) {
+    let filter = EnvFilter::try_new(&args.filter).unwrap_or_else(|err| {
+        eprintln!("herd: ignoring invalid log filter {:?}: {err}", args.filter);
+        EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

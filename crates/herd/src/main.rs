@@ -1,0 +1,29 @@
+//! The `herd` binary: parses the command line, sets up logging, and runs the
+//! chosen role. Everything else lives in the library crates.
+
+mod cli;
+mod commands;
+mod logging;
+mod server;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("herd: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("herd: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
