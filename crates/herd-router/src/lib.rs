@@ -166,3 +166,6 @@ impl Router {
         tokio::spawn(sessions::reap_idle(Arc::downgrade(&self.shared)));
     }
 }
+
+#[cfg(test)]
+mod tests;

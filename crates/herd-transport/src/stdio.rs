@@ -18,11 +18,13 @@ pub struct StdioConfig {
     pub max_line_bytes: usize,
     /// Deepest accepted JSON nesting.
     pub max_json_depth: usize,
+    /// After stdin closes, how long requests already received may finish.
+    pub drain: std::time::Duration,
 }
 
 impl Default for StdioConfig {
     fn default() -> Self {
-        Self { max_line_bytes: 8 * 1024 * 1024, max_json_depth: 64 }
+        Self { max_line_bytes: 8 * 1024 * 1024, max_json_depth: 64, drain: std::time::Duration::from_secs(10) }
     }
 }
 
@@ -39,8 +41,13 @@ pub async fn serve_stdio(router: Router, config: StdioConfig) -> std::io::Result
     serve_io(router, config, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
-/// Serves one session on any reader/writer pair until the reader ends;
-/// in-flight requests are then cancelled and the writer flushed.
+/// Serves one session on any reader/writer pair until the reader ends.
+///
+/// `initialize` is answered before the next line is read, so a client that
+/// pipes its first messages without waiting still sees them in order; every
+/// other request runs concurrently. When the reader ends, requests already
+/// received get `config.drain` to finish, then are cancelled, and the writer
+/// is flushed.
 pub async fn serve_io<R, W>(router: Router, config: StdioConfig, input: R, output: W) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
@@ -51,6 +58,7 @@ where
     let writer = tokio::spawn(write_lines(rx, output));
     let outbox: SharedOutbox = Arc::new(LineOutbox(tx.clone()));
     session.set_standalone(Some(outbox.clone()));
+    let tasks = tokio_util::task::TaskTracker::new();
     let mut lines = BufReader::new(input);
     let mut line = Vec::new();
     loop {
@@ -70,17 +78,25 @@ where
             continue;
         }
         match Message::parse(bytes) {
+            Ok(Message::Request(r)) if r.method == herd_proto::method::INITIALIZE => {
+                session.handle_message(Message::Request(r), outbox.clone()).await;
+            }
             Ok(message) => {
                 let session = session.clone();
                 let outbox = outbox.clone();
-                tokio::spawn(async move { session.handle_message(message, outbox).await });
+                tasks.spawn(async move { session.handle_message(message, outbox).await });
             }
             Err(e) => {
                 let _ = tx.send(error_json(e.id(), &e.to_rpc_error()));
             }
         }
     }
+    tasks.close();
+    if tokio::time::timeout(config.drain, tasks.wait()).await.is_err() {
+        tracing::warn!("stdin closed; cancelling requests still running after {:?}", config.drain);
+    }
     router.end_session(session.id());
+    tasks.wait().await;
     session.set_standalone(None);
     drop(outbox);
     drop(tx);

@@ -1,0 +1,187 @@
+//! The `read_file` tool: read a text file by lines, or any file by bytes.
+//!
+//! Text is addressed by lines, the unit a model edits in: `offset` is the
+//! first line (1-based) and `limit` a number of lines, as line-numbered
+//! editors and other agent tools do. Binary content is addressed by bytes and
+//! returned as base64. Either way one call returns at most
+//! [`HostConfig::max_read_bytes`]; the result says where to continue.
+//! Binary data asked for as text is refused with a pointer to base64 rather
+//! than sent as mojibake. The scanning itself lives in [`scan`].
+
+mod scan;
+
+use super::HostConfig;
+use super::args::{Encoding, failed, io_failed, parse, to_base64};
+use super::blocking::{cancelled, run_blocking};
+use crate::catalog::{ToolError, ToolResult};
+use herd_proto::Context;
+use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    path: PathBuf,
+    #[serde(default)]
+    offset: Option<u64>,
+    #[serde(default)]
+    limit: Option<u64>,
+    #[serde(default)]
+    encoding: Encoding,
+}
+
+/// The definition of `read_file`.
+pub(super) fn tool(cfg: &HostConfig) -> Tool {
+    let (max, lines) = (cfg.max_read_bytes, cfg.default_read_lines);
+    Tool {
+        name: "read_file".into(),
+        title: Some("Read a file".into()),
+        description: format!(
+            "Reads a file. With encoding utf8 (default) offset and limit count lines: offset is the first line \
+             (1-based, default 1), limit the number of lines (default {lines}); binary content is refused, read it \
+             with encoding base64. With encoding base64 offset and limit count bytes (offset 0-based). A call \
+             returns at most {max} bytes; when more follows, the result gives next_offset."
+        ),
+        input_schema: json!({
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "File to read."},
+                "offset": {"type": "integer", "minimum": 0,
+                           "description": "utf8: first line, 1-based (0 also means line 1); base64: first byte, 0-based."},
+                "limit": {"type": "integer", "minimum": 1,
+                          "description": "utf8: number of lines; base64: number of bytes."},
+                "encoding": {"type": "string", "enum": ["utf8", "base64"], "default": "utf8"}
+            },
+            "required": ["path"],
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "path": {"type": "string"},
+                "encoding": {"type": "string", "enum": ["utf8", "base64"]},
+                "content": {"type": "string", "description": "The text, or base64 of the bytes."},
+                "offset": {"type": "integer", "description": "First line (utf8) or byte (base64) returned."},
+                "lines": {"type": "integer", "description": "utf8: lines returned."},
+                "bytes": {"type": "integer", "description": "Bytes of the file returned."},
+                "size": {"type": "integer", "description": "File size in bytes."},
+                "truncated": {"type": "boolean", "description": "More content follows what was returned."},
+                "next_offset": {"type": ["integer", "null"], "description": "offset to continue from."}
+            },
+            "required": ["path", "encoding", "content", "offset", "bytes", "size", "truncated"]
+        })),
+        annotations: Some(ToolAnnotations {
+            title: Some("Read a file".into()),
+            open_world_hint: Some(false),
+            ..ToolAnnotations::read_only()
+        }),
+    }
+}
+
+/// Runs `read_file`.
+pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+    let a: Args = parse("read_file", args)?;
+    if a.limit == Some(0) {
+        return Err(ToolError::InvalidArguments("read_file: limit must be at least 1".into()));
+    }
+    run_blocking("read_file", &cx, move |token| {
+        let (file, size) = open(&a.path)?;
+        let max = usize::try_from(cfg.max_read_bytes).unwrap_or(usize::MAX);
+        match a.encoding {
+            Encoding::Utf8 => {
+                let first = a.offset.unwrap_or(1).max(1);
+                let limit = a.limit.unwrap_or(cfg.default_read_lines);
+                read_text(&a.path, file, size, first, limit, max, token)
+            }
+            Encoding::Base64 => {
+                let limit = a.limit.unwrap_or(cfg.max_read_bytes).min(cfg.max_read_bytes);
+                read_base64(&a.path, file, size, a.offset.unwrap_or(0), limit)
+            }
+        }
+    })
+    .await
+}
+
+/// Lines `first..first+limit` as text, at most `max` bytes.
+fn read_text(
+    path: &Path,
+    file: File,
+    size: u64,
+    first: u64,
+    limit: u64,
+    max: usize,
+    token: &CancellationToken,
+) -> ToolResult {
+    let shown = path.display();
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let s = scan::lines(&mut reader, first, limit, max, token)
+        .map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?
+        .ok_or_else(|| cancelled("read_file"))?;
+    let content = scan::as_text(&s.content, s.cut_line).ok_or_else(|| {
+        failed(format!("read_file {shown}: binary content (not UTF-8 text); read it with encoding \"base64\""))
+    })?;
+    let next = s.more.then_some(first + s.lines);
+    let mut text = content.clone();
+    if let Some(total) = s.total_lines.filter(|t| s.lines == 0 && *t < first) {
+        text = format!("[{shown} has {total} lines; nothing from line {first} on]");
+    } else if content.is_empty() {
+        text = format!("[{shown} is empty]");
+    }
+    if let Some(next) = next {
+        if s.cut_line {
+            text.push_str(&format!("\n[line {first} is longer than {max} bytes and was cut]"));
+        }
+        text.push_str(&format!("\n[more follows: continue with offset {next}]"));
+    }
+    let structured = json!({
+        "path": shown.to_string(), "encoding": "utf8", "content": content, "offset": first,
+        "lines": s.lines, "bytes": s.content.len(), "size": size, "truncated": next.is_some(),
+        "next_offset": next,
+    });
+    Ok(CallToolResult::structured(text, structured))
+}
+
+/// `limit` bytes from `offset`, as base64.
+fn read_base64(path: &Path, mut file: File, size: u64, offset: u64, limit: u64) -> ToolResult {
+    let shown = path.display();
+    let mut data = Vec::new();
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.take(limit).read_to_end(&mut data))
+        .map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?;
+    let end = offset + data.len() as u64;
+    let more = end < size;
+    let content = to_base64(&data);
+    let mut text = content.clone();
+    if more {
+        text.push_str(&format!("\n[bytes {offset}..{end} of {size}; more follows: continue with offset {end}]"));
+    }
+    let structured = json!({
+        "path": shown.to_string(), "encoding": "base64", "content": content, "offset": offset,
+        "bytes": data.len(), "size": size, "truncated": more, "next_offset": more.then_some(end),
+    });
+    Ok(CallToolResult::structured(text, structured))
+}
+
+/// Opens a regular file (following symlinks) and returns its size.
+fn open(path: &Path) -> Result<(File, u64), ToolError> {
+    let shown = path.display();
+    // Checked before opening: opening a FIFO would block.
+    let meta = std::fs::metadata(path).map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?;
+    if meta.is_dir() {
+        return Err(failed(format!("read_file {shown}: Is a directory (use list_dir)")));
+    }
+    if !meta.is_file() {
+        return Err(failed(format!("read_file {shown}: not a regular file")));
+    }
+    let file = File::open(path).map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?;
+    Ok((file, meta.len()))
+}
+
+#[cfg(test)]
+mod tests;

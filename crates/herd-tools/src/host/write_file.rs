@@ -1,0 +1,99 @@
+//! The `write_file` tool: create or replace a whole file, atomically.
+//!
+//! Content arrives as text or base64; the write goes through
+//! [`super::atomic`], so readers never see a half-written file and an
+//! existing file keeps its permission bits (and owner, where permitted)
+//! unless the call sets `mode`.
+
+use super::HostConfig;
+use super::args::{Encoding, mode_string, parse, parse_mode};
+use super::atomic::write_atomic;
+use super::blocking::run_blocking;
+use crate::catalog::ToolResult;
+use herd_proto::Context;
+use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    path: PathBuf,
+    content: String,
+    #[serde(default)]
+    encoding: Encoding,
+    #[serde(default)]
+    mode: Option<Value>,
+    #[serde(default)]
+    create_dirs: bool,
+}
+
+/// The definition of `write_file`.
+pub(super) fn tool() -> Tool {
+    Tool {
+        name: "write_file".into(),
+        title: Some("Write a file".into()),
+        description: "Creates or replaces a whole file atomically (temporary file in the same directory, flushed, \
+                      then renamed over the target), so readers never see partial content. A symlink at path is \
+                      followed. An existing file keeps its permissions unless mode is given; new files get the \
+                      usual default (0666 less the umask). Use edit_file to change part of a file."
+            .into(),
+        input_schema: json!({
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "File to write."},
+                "content": {"type": "string", "description": "The complete new content."},
+                "encoding": {"type": "string", "enum": ["utf8", "base64"], "default": "utf8",
+                             "description": "How content is encoded; base64 for binary data."},
+                "mode": {"type": ["string", "integer"],
+                         "description": "Permission bits in octal, like chmod: \"0644\", \"755\" or 644."},
+                "create_dirs": {"type": "boolean", "default": false,
+                                "description": "Create missing parent directories."}
+            },
+            "required": ["path", "content"],
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "The file written (symlinks resolved)."},
+                "bytes_written": {"type": "integer"},
+                "mode": {"type": "string", "description": "The file's permission bits, octal."},
+                "created": {"type": "boolean", "description": "The file did not exist before."}
+            },
+            "required": ["path", "bytes_written", "mode", "created"]
+        })),
+        annotations: Some(ToolAnnotations {
+            title: Some("Write a file".into()),
+            open_world_hint: Some(false),
+            ..ToolAnnotations::writes(true, true)
+        }),
+    }
+}
+
+/// Runs `write_file`.
+pub(super) async fn call(_cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+    let a: Args = parse("write_file", args)?;
+    let mode = a.mode.as_ref().filter(|m| !m.is_null()).map(|m| parse_mode("write_file", m)).transpose()?;
+    let data = a.encoding.decode("write_file", a.content)?;
+    let path = a.path;
+    let w =
+        run_blocking("write_file", &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
+    let mode = mode_string(w.mode);
+    let verb = if w.created { "created" } else { "replaced" };
+    let text = format!("{verb} {} ({} bytes, mode {mode})", w.target.display(), w.bytes);
+    Ok(CallToolResult::structured(
+        text,
+        json!({
+            "path": w.target.to_string_lossy(),
+            "bytes_written": w.bytes,
+            "mode": mode,
+            "created": w.created,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests;
