@@ -146,6 +146,11 @@ impl Router {
         self.shared.sessions.remove(id).inspect(|s| s.close()).is_some()
     }
 
+    /// Ids of the open sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.shared.sessions.all().iter().map(|s| s.id().to_owned()).collect()
+    }
+
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
         self.shared.sessions.len()

@@ -103,7 +103,8 @@ async fn requests_before_initialize_are_refused_but_ping_works() {
     let early = call(&s, r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#).await;
     assert_eq!(early["error"]["code"], code::INVALID_REQUEST);
     let s = initialized(&router).await;
-    let again = call(&s, r#"{"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#).await;
+    let again =
+        call(&s, r#"{"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#).await;
     assert_eq!(again["error"]["code"], code::INVALID_REQUEST);
 }
 
@@ -156,7 +157,8 @@ async fn log_level_filters_messages_and_capabilities_include_logging() {
     let (outbox, mut rx) = recorder();
     let req = parse_request(r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"log"}}"#);
     s.handle_request(req, Some(outbox)).await.unwrap();
-    let logs: Vec<Value> = std::iter::from_fn(|| rx.try_recv().ok()).map(|m| serde_json::from_str(&m).unwrap()).collect();
+    let logs: Vec<Value> =
+        std::iter::from_fn(|| rx.try_recv().ok()).map(|m| serde_json::from_str(&m).unwrap()).collect();
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(logs[0]["params"]["level"], "error");
 }

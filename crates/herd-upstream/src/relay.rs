@@ -1,0 +1,244 @@
+//! A [`Backend`] that forwards to an [`Upstream`] without losing anything.
+
+use crate::Upstream;
+use herd_proto::{
+    Backend, BoxFuture, Context, ListKind, Message, Notification, Request, RequestId, Response, RpcError, code, method,
+};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Settings of a [`Relay`].
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Longest a forwarded request may take.
+    pub call_timeout: Duration,
+    /// Capabilities to declare for the upstream (its own are learned only
+    /// once connected; the default declares everything, and calls the
+    /// upstream does not support fail there).
+    pub capabilities: Map<String, Value>,
+    /// Most pages followed when listing.
+    pub max_list_pages: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        let capabilities = json!({
+            "tools": { "listChanged": true },
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": { "listChanged": true },
+            "completions": {},
+            "logging": {}
+        });
+        Self {
+            call_timeout: Duration::from_secs(300),
+            capabilities: capabilities.as_object().cloned().unwrap_or_default(),
+            max_list_pages: 100,
+        }
+    }
+}
+
+/// Forwards requests to an upstream server.
+pub struct Relay {
+    upstream: Arc<dyn Upstream>,
+    config: RelayConfig,
+    tokens: Arc<AtomicU64>,
+}
+
+impl Relay {
+    /// A relay to `upstream`.
+    pub fn new(upstream: Arc<dyn Upstream>, config: RelayConfig) -> Self {
+        Self { upstream, config, tokens: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+impl Backend for Relay {
+    fn capabilities(&self) -> Map<String, Value> {
+        self.config.capabilities.clone()
+    }
+
+    fn list(&self, kind: ListKind, _cx: Context) -> BoxFuture<'static, Result<Vec<Box<RawValue>>, RpcError>> {
+        let upstream = self.upstream.clone();
+        let config = self.config.clone();
+        Box::pin(async move { list_all(&*upstream, kind, &config).await })
+    }
+
+    fn call(&self, req: Request, cx: Context) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        let upstream = self.upstream.clone();
+        let timeout = self.config.call_timeout;
+        let token =
+            cx.meta().progress_token.as_ref().map(|_| format!("herd-{}", self.tokens.fetch_add(1, Ordering::Relaxed)));
+        Box::pin(async move { forward(upstream, req, cx, timeout, token).await })
+    }
+
+    fn notify(&self, notification: &Notification) {
+        if notification.method == method::ROOTS_LIST_CHANGED {
+            let upstream = self.upstream.clone();
+            let notification = notification.clone();
+            tokio::spawn(async move { upstream.notify(notification).await });
+        }
+    }
+}
+
+async fn forward(
+    upstream: Arc<dyn Upstream>,
+    req: Request,
+    cx: Context,
+    timeout: Duration,
+    token: Option<String>,
+) -> Result<Box<RawValue>, RpcError> {
+    let params = match (&token, req.params) {
+        (Some(token), Some(params)) => Some(with_progress_token(&params, token)?),
+        (_, params) => params,
+    };
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let call = upstream.request(&req.method, params, req.extra, events_tx);
+    let mut abandon = Abandon { upstream: upstream.clone(), id: Some(call.id) };
+    let mut response = call.response;
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            biased;
+            Some(message) = events.recv() => pass_back(&upstream, &cx, message, token.as_deref()),
+            outcome = &mut response => {
+                while let Ok(message) = events.try_recv() {
+                    pass_back(&upstream, &cx, message, token.as_deref());
+                }
+                abandon.id = None;
+                return match outcome {
+                    Ok(answer) => answer.into_result(),
+                    Err(err) => Err(err.to_rpc_error()),
+                };
+            }
+            () = &mut deadline => {
+                let message = format!("{} did not answer {} within {}s", upstream.describe(), req.method, timeout.as_secs());
+                return Err(RpcError::new(code::UPSTREAM_UNAVAILABLE, message));
+            }
+        }
+    }
+}
+
+/// Hands a message the upstream sent during a call to the client.
+fn pass_back(upstream: &Arc<dyn Upstream>, cx: &Context, message: Message, token: Option<&str>) {
+    match message {
+        Message::Notification(n) if n.method == method::PROGRESS => {
+            let (Some(token), Some(original), Some(params)) = (token, &cx.meta().progress_token, n.params) else {
+                return;
+            };
+            if let Some(params) = swap_token(&params, token, original) {
+                cx.notify_raw(method::PROGRESS, params);
+            }
+        }
+        Message::Notification(n) => cx.notify_raw(&n.method, n.params.unwrap_or_else(empty)),
+        Message::Request(r) => {
+            let question = cx.request_raw(&r.method, r.params.unwrap_or_else(empty));
+            let upstream = upstream.clone();
+            let id = r.id;
+            tokio::spawn(async move {
+                let answer = match question.await {
+                    Ok(result) => Response::result(id, result),
+                    Err(err) => Response::error(id, &err),
+                };
+                if let Err(err) = upstream.respond(answer).await {
+                    tracing::debug!(%err, "could not return the client's answer upstream");
+                }
+            });
+        }
+        Message::Response(_) => {}
+    }
+}
+
+/// Sends `notifications/cancelled` upstream for a call nobody waits for.
+struct Abandon {
+    upstream: Arc<dyn Upstream>,
+    id: Option<RequestId>,
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let params = json!({ "requestId": id, "reason": "cancelled by the client" });
+        let Ok(params) = serde_json::value::to_raw_value(&params) else { return };
+        let upstream = self.upstream.clone();
+        runtime.spawn(async move { upstream.notify(Notification::new(method::CANCELLED, Some(params))).await });
+    }
+}
+
+type Members = BTreeMap<String, Box<RawValue>>;
+
+fn members(raw: &RawValue) -> Result<Members, RpcError> {
+    serde_json::from_str(raw.get()).map_err(|e| RpcError::invalid_params(format!("params must be an object: {e}")))
+}
+
+fn to_raw<T: serde::Serialize>(value: &T) -> Result<Box<RawValue>, RpcError> {
+    serde_json::value::to_raw_value(value).map_err(|e| RpcError::internal(e.to_string()))
+}
+
+fn empty() -> Box<RawValue> {
+    RawValue::from_string("{}".into()).expect("{} is JSON")
+}
+
+/// `params` with `_meta.progressToken` set to `token`; every other member
+/// stays byte for byte.
+fn with_progress_token(params: &RawValue, token: &str) -> Result<Box<RawValue>, RpcError> {
+    let mut top = members(params)?;
+    let mut meta = match top.get("_meta") {
+        Some(raw) => members(raw)?,
+        None => Members::new(),
+    };
+    meta.insert("progressToken".into(), to_raw(&token)?);
+    top.insert("_meta".into(), to_raw(&meta)?);
+    to_raw(&top)
+}
+
+/// A progress notification's params with our token replaced by the
+/// client's; `None` if it is not ours.
+fn swap_token(params: &RawValue, ours: &str, original: &RawValue) -> Option<Box<RawValue>> {
+    let mut top = members(params).ok()?;
+    let theirs: String = serde_json::from_str(top.get("progressToken")?.get()).ok()?;
+    if theirs != ours {
+        return None;
+    }
+    top.insert("progressToken".into(), original.to_owned());
+    to_raw(&top).ok()
+}
+
+async fn list_all(
+    upstream: &dyn Upstream,
+    kind: ListKind,
+    config: &RelayConfig,
+) -> Result<Vec<Box<RawValue>>, RpcError> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..config.max_list_pages {
+        let params = cursor.as_ref().map(|c| to_raw(&json!({ "cursor": c }))).transpose()?;
+        let (events, _ignored) = mpsc::unbounded_channel();
+        let call = upstream.request(kind.method(), params, Vec::new(), events);
+        let answer = tokio::time::timeout(config.call_timeout, call.response)
+            .await
+            .map_err(|_| {
+                RpcError::new(code::UPSTREAM_UNAVAILABLE, format!("{} did not list in time", upstream.describe()))
+            })?
+            .map_err(|e| e.to_rpc_error())?;
+        let page = members(&answer.into_result()?)?;
+        if let Some(list) = page.get(kind.key()) {
+            let list: Vec<Box<RawValue>> = serde_json::from_str(list.get())
+                .map_err(|e| RpcError::internal(format!("{}: bad {} list: {e}", upstream.describe(), kind.key())))?;
+            entries.extend(list);
+        }
+        match page.get("nextCursor").and_then(|c| serde_json::from_str::<String>(c.get()).ok()) {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+            _ => return Ok(entries),
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,38 @@
+//! The client-connection contract the relay is written against.
+
+use crate::UpstreamError;
+use herd_proto::{BoxFuture, Extra, Message, Notification, RequestId, Response};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+/// One request in flight upstream.
+pub struct Call {
+    /// The id the upstream knows the request by (for cancellation).
+    pub id: RequestId,
+    /// Resolves with the upstream's response.
+    pub response: BoxFuture<'static, Result<Response, UpstreamError>>,
+}
+
+/// A client connection to another MCP server.
+pub trait Upstream: Send + Sync + 'static {
+    /// Sends a request under a fresh id. Messages the server sends while
+    /// answering it go to `events`; the returned [`Call`] resolves with the
+    /// response. Dropping the call abandons the request (the relay sends
+    /// `notifications/cancelled` itself).
+    fn request(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        extra: Extra,
+        events: mpsc::UnboundedSender<Message>,
+    ) -> Call;
+
+    /// Sends a notification.
+    fn notify(&self, notification: Notification) -> BoxFuture<'static, Result<(), UpstreamError>>;
+
+    /// Answers a request the server sent us.
+    fn respond(&self, response: Response) -> BoxFuture<'static, Result<(), UpstreamError>>;
+
+    /// A short name for messages, e.g. the URL.
+    fn describe(&self) -> &str;
+}
