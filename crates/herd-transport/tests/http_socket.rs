@@ -1,6 +1,8 @@
 //! The HTTP transport over a real loopback socket: what only a real
 //! connection shows (header limits, slow clients, TCP_NODELAY framing).
 
+#![allow(clippy::unwrap_used)]
+
 use herd_proto::Backend;
 use herd_router::{Router, RouterConfig};
 use herd_transport::http::{HttpConfig, app, serve};
