@@ -1,0 +1,138 @@
+//! Runs the official MCP conformance suite (`@modelcontextprotocol/conformance`
+//! 0.1.16, installed by `scripts/test-deps`) against `herd conformance-server`
+//! over Streamable HTTP, and requires every scenario to pass.
+//!
+//! This is the interoperability bar for herd's HTTP front, router and
+//! in-process catalog: the suite acts as the TypeScript SDK client and checks
+//! the wire behaviour scenario by scenario.
+
+mod support;
+
+use std::time::Duration;
+use support::{Deps, Finished, Herd, run_bounded};
+use tokio::process::Command;
+
+/// Every server scenario of 0.1.16 (30 active + 2 pending).
+const SCENARIOS: [&str; 32] = [
+    "server-initialize",
+    "logging-set-level",
+    "ping",
+    "completion-complete",
+    "tools-list",
+    "tools-call-simple-text",
+    "tools-call-image",
+    "tools-call-audio",
+    "tools-call-embedded-resource",
+    "tools-call-mixed-content",
+    "tools-call-with-logging",
+    "tools-call-error",
+    "tools-call-with-progress",
+    "tools-call-sampling",
+    "tools-call-elicitation",
+    "json-schema-2020-12",
+    "elicitation-sep1034-defaults",
+    "server-sse-polling",
+    "server-sse-multiple-streams",
+    "elicitation-sep1330-enums",
+    "resources-list",
+    "resources-read-text",
+    "resources-read-binary",
+    "resources-templates-read",
+    "resources-subscribe",
+    "resources-unsubscribe",
+    "prompts-list",
+    "prompts-get-simple",
+    "prompts-get-with-args",
+    "prompts-get-embedded-resource",
+    "prompts-get-with-image",
+    "dns-rebinding-protection",
+];
+
+/// Checks passed by herd on a full run when this test was written.
+const MIN_CHECKS: u32 = 46;
+
+/// A full run takes a few seconds; scenarios time out after 60 s each.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+/// One summary line: `✓ name: 3 passed, 0 failed`.
+#[derive(Debug)]
+struct ScenarioLine {
+    name: String,
+    ok: bool,
+    passed: u32,
+    failed: u32,
+}
+
+fn scenario_lines(stdout: &str) -> Vec<ScenarioLine> {
+    let summary = stdout.split("=== SUMMARY ===").nth(1).unwrap_or("");
+    summary
+        .lines()
+        .filter_map(|line| {
+            let (mark, rest) = line.split_once(' ')?;
+            let (name, counts) = rest.split_once(": ")?;
+            let (passed, failed) = parse_counts(counts)?;
+            Some(ScenarioLine { name: name.to_owned(), ok: mark == "✓", passed, failed })
+        })
+        .collect()
+}
+
+/// `N passed, M failed` (anything after M is ignored) → (N, M).
+fn parse_counts(s: &str) -> Option<(u32, u32)> {
+    let (passed, rest) = s.split_once(" passed, ")?;
+    let failed = rest.split(' ').next()?;
+    Some((passed.trim().parse().ok()?, failed.parse().ok()?))
+}
+
+fn total(stdout: &str) -> Option<(u32, u32)> {
+    stdout.lines().rev().find_map(|l| parse_counts(l.strip_prefix("Total: ")?))
+}
+
+async fn run_suite(deps: &Deps, url: &str) -> Finished {
+    let mut cmd = Command::new(&deps.node22);
+    cmd.arg(&deps.conformance_01_js).args(["server", "--url", url, "--suite", "all"]);
+    run_bounded(cmd, RUN_LIMIT).await
+}
+
+fn failed_scenarios(run: &Finished) -> Vec<String> {
+    scenario_lines(&run.stdout).into_iter().filter(|s| !s.ok || s.failed > 0).map(|s| s.name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_0_1_16_all_scenarios_pass() {
+    let deps = Deps::load();
+    let herd = Herd::start(&["conformance-server", "--listen", "127.0.0.1:0"]).await;
+
+    let mut run = run_suite(&deps, &herd.url).await;
+    // A lone tools-call-sampling failure was seen about once in 25 runs even
+    // against the reference server (CONFORMANCE.md): rerun that case once.
+    if failed_scenarios(&run) == ["tools-call-sampling"] {
+        eprintln!("tools-call-sampling failed alone; rerunning the suite once:\n{}", run.stdout);
+        run = run_suite(&deps, &herd.url).await;
+    }
+    let report = format!("status {}\nstdout:\n{}\nstderr:\n{}", run.status, run.stdout, run.stderr);
+
+    let lines = scenario_lines(&run.stdout);
+    for name in SCENARIOS {
+        let line = lines.iter().find(|l| l.name == name);
+        let line = line.unwrap_or_else(|| panic!("scenario {name} missing from the summary\n{report}"));
+        assert!(line.ok && line.failed == 0 && line.passed > 0, "scenario {name} did not pass: {line:?}\n{report}");
+    }
+    assert_eq!(lines.len(), SCENARIOS.len(), "unexpected scenarios in the summary\n{report}");
+
+    let (passed, failed) = total(&run.stdout).unwrap_or_else(|| panic!("no `Total:` line\n{report}"));
+    assert_eq!(failed, 0, "{report}");
+    assert!(passed >= MIN_CHECKS, "only {passed} checks passed, expected >= {MIN_CHECKS}\n{report}");
+    assert!(run.status.success(), "suite exited with {}\n{report}", run.status);
+}
+
+#[test]
+fn summary_parser_reads_passes_and_failures() {
+    let out = "noise\n=== SUMMARY ===\n✓ ping: 1 passed, 0 failed\n✗ tools-list: 0 passed, 1 failed\n\
+               ✗ x: 2 passed, 0 failed, 1 warnings\n\nTotal: 3 passed, 1 failed\n";
+    let lines = scenario_lines(out);
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].ok && lines[0].passed == 1);
+    assert!(!lines[1].ok && lines[1].failed == 1);
+    assert!(!lines[2].ok && lines[2].passed == 2);
+    assert_eq!(total(out), Some((3, 1)));
+}
