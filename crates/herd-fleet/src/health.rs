@@ -1,0 +1,195 @@
+//! The health cache of the fleet and the probe rounds that refresh it.
+//!
+//! [`Health::probe_all`] probes every host whose cached state is stale
+//! (or every host, with `force`), all at once, and returns when the last
+//! probe finished or the round's budget ran out, whichever comes first:
+//! probes still running then are dropped and their hosts marked DOWN, so a
+//! blackholed or half-open host costs one budget, never more. A host whose
+//! probe is already running (another caller's round) is not probed again:
+//! the second caller waits for the same probe.
+
+mod config;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::HealthConfig;
+pub use state::HostState;
+
+use crate::{Host, McpProber, ProbeOk, Prober, Registry};
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared, join_all};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, timeout_at};
+
+/// Every host's state by name.
+pub type Snapshot = BTreeMap<String, HostState>;
+
+/// The health tracker of a fleet. Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct Health {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HealthConfig,
+    prober: Arc<dyn Prober>,
+    limit: Arc<Semaphore>,
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    entries: HashMap<String, Entry>,
+    next_flight: u64,
+}
+
+struct Entry {
+    host: Arc<Host>,
+    state: HostState,
+    flight: Option<(u64, Shared<BoxFuture<'static, ()>>)>,
+}
+
+impl Health {
+    /// A tracker for `hosts`, all Unknown, probed by `prober`.
+    pub fn new(config: HealthConfig, hosts: impl IntoIterator<Item = Host>, prober: Arc<dyn Prober>) -> Self {
+        let limit = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        let inner = Inner { config, prober, limit, table: Mutex::new(Table::default()) };
+        let health = Self { inner: Arc::new(inner) };
+        health.set_hosts(hosts);
+        health
+    }
+
+    /// A tracker for the registry's hosts with its health settings,
+    /// probing agents over MCP.
+    pub fn for_registry(registry: &Registry) -> Self {
+        let config = registry.health().clone();
+        let prober = Arc::new(McpProber::new(&config));
+        Self::new(config, registry.hosts().iter().cloned(), prober)
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &HealthConfig {
+        &self.inner.config
+    }
+
+    /// Replaces the host set (a registry reload). Hosts whose name, url and
+    /// token are unchanged keep their state; others start Unknown.
+    pub fn set_hosts(&self, hosts: impl IntoIterator<Item = Host>) {
+        let mut table = self.inner.table.lock();
+        let mut old = std::mem::take(&mut table.entries);
+        for host in hosts {
+            let entry = match old.remove(&host.name) {
+                Some(e) if e.host.url == host.url && e.host.token == host.token => Entry { host: Arc::new(host), ..e },
+                _ => Entry { host: Arc::new(host), state: HostState::Unknown, flight: None },
+            };
+            table.entries.insert(entry.host.name.clone(), entry);
+        }
+    }
+
+    /// Every host's cached state, without probing.
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.table.lock().entries.iter().map(|(n, e)| (n.clone(), e.state.clone())).collect()
+    }
+
+    /// One host's cached state, without probing.
+    pub fn state(&self, name: &str) -> Option<HostState> {
+        self.inner.table.lock().entries.get(name).map(|e| e.state.clone())
+    }
+
+    /// Probes every stale host (every host with `force`) within one budget
+    /// and returns every host's state.
+    pub async fn probe_all(&self, force: bool) -> Snapshot {
+        self.round(None, force).await;
+        self.snapshot()
+    }
+
+    /// Probes `name` if its state is stale (or with `force`), within one
+    /// budget; `None` for an unknown host.
+    pub async fn probe(&self, name: &str, force: bool) -> Option<HostState> {
+        self.round(Some(name), force).await;
+        self.state(name)
+    }
+
+    /// Records what a real call to `name` found out, as if a probe had.
+    pub fn report(&self, name: &str, outcome: Result<ProbeOk, String>) {
+        if let Some(entry) = self.inner.table.lock().entries.get_mut(name) {
+            entry.state = entry.state.after(outcome, Instant::now());
+        }
+    }
+
+    async fn round(&self, only: Option<&str>, force: bool) {
+        let now = Instant::now();
+        let deadline = now.checked_add(self.inner.config.budget).unwrap_or(now);
+        let waits = {
+            let mut table = self.inner.table.lock();
+            let Table { entries, next_flight } = &mut *table;
+            let mut waits = Vec::new();
+            for (name, entry) in entries.iter_mut() {
+                if only.is_some_and(|o| o != name) || (!force && entry.state.is_fresh(now, &self.inner.config)) {
+                    continue;
+                }
+                if let Some((_, done)) = &entry.flight {
+                    waits.push(done.clone());
+                    continue;
+                }
+                if entry.host.url.is_none() {
+                    entry.state = entry.state.after(Err("no agent url configured (ssh only)".into()), now);
+                    continue;
+                }
+                *next_flight += 1;
+                let done = self.inner.clone().launch(entry.host.clone(), *next_flight, deadline);
+                entry.flight = Some((*next_flight, done.clone()));
+                waits.push(done);
+            }
+            waits
+        };
+        join_all(waits).await;
+    }
+}
+
+impl Inner {
+    /// Starts probing `host` in its own task, which records the outcome
+    /// itself (so it lands even if every waiter gives up) and ends by
+    /// `deadline` at the latest.
+    fn launch(self: Arc<Self>, host: Arc<Host>, flight: u64, deadline: Instant) -> Shared<BoxFuture<'static, ()>> {
+        let task = tokio::spawn(async move {
+            let probe = AssertUnwindSafe(self.run(&host, deadline)).catch_unwind();
+            let outcome = probe.await.unwrap_or_else(|_| Err("the probe panicked".to_owned()));
+            self.finish(&host.name, flight, outcome);
+        });
+        async move {
+            let _ = task.await;
+        }
+        .boxed()
+        .shared()
+    }
+
+    async fn run(&self, host: &Host, deadline: Instant) -> Result<ProbeOk, String> {
+        let budget = self.config.budget.as_secs_f64();
+        let permit = timeout_at(deadline, self.limit.clone().acquire_owned()).await;
+        // A permit freed exactly at the deadline is no use any more.
+        let Some(Ok(permit)) = permit.ok().filter(|_| Instant::now() < deadline) else {
+            let max = self.config.max_in_flight;
+            return Err(format!("not probed within the {budget:.1}s budget: {max} probes already in flight"));
+        };
+        let outcome = timeout_at(deadline, self.prober.probe(host)).await;
+        drop(permit);
+        outcome.unwrap_or_else(|_| Err(format!("no answer within budget ({budget:.1}s)")))
+    }
+
+    fn finish(&self, name: &str, flight: u64, outcome: Result<ProbeOk, String>) {
+        let mut table = self.table.lock();
+        if let Some(entry) = table.entries.get_mut(name)
+            && entry.flight.as_ref().is_some_and(|(id, _)| *id == flight)
+        {
+            entry.state = entry.state.after(outcome, Instant::now());
+            entry.flight = None;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! How one host is asked whether its agent is alive.
+//!
+//! [`Health`](crate::Health) only needs a yes (with what it learned) or a
+//! no (with why); [`Prober`] is that contract, so tests and other
+//! transports can stand in. [`McpProber`] is the real one: it opens an MCP
+//! session to the agent (`initialize`) and keeps it, so later probes cost a
+//! single small request on a warm connection instead of a new session on
+//! the agent every time.
+
+use crate::{HealthConfig, Host, Secret};
+use herd_proto::{BoxFuture, Message};
+use herd_upstream::{HttpUpstream, HttpUpstreamConfig, Upstream};
+use parking_lot::Mutex;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a successful probe learned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeOk {
+    /// How many tools the agent lists, if the probe asked.
+    pub tool_count: Option<usize>,
+}
+
+/// Checks one host. The future may take as long as it likes: the caller
+/// drops it when the round's budget runs out.
+pub trait Prober: Send + Sync + 'static {
+    /// Probes `host`; `Err` says why it is considered down.
+    fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>>;
+}
+
+/// Probes an agent over MCP Streamable HTTP.
+pub struct McpProber {
+    connect_timeout: Duration,
+    exchange_timeout: Duration,
+    count_tools: bool,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+struct Session {
+    url: String,
+    token: Option<Secret>,
+    upstream: Arc<HttpUpstream>,
+}
+
+/// Most `tools/list` pages followed when counting tools.
+const MAX_PAGES: usize = 16;
+
+impl McpProber {
+    /// A prober with `config`'s connect timeout and the round budget as its
+    /// exchange timeout; it counts tools.
+    pub fn new(config: &HealthConfig) -> Self {
+        Self {
+            connect_timeout: config.connect_timeout,
+            exchange_timeout: config.budget,
+            count_tools: true,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a probe also lists tools (one more request) to report how
+    /// many there are; without it a warm session is checked with `ping`.
+    pub fn count_tools(mut self, yes: bool) -> Self {
+        self.count_tools = yes;
+        self
+    }
+
+    fn session(&self, host: &Host, url: &str) -> Result<Arc<HttpUpstream>, String> {
+        let mut sessions = self.sessions.lock();
+        if let Some(s) = sessions.get(&host.name)
+            && s.url == url
+            && s.token == host.token
+        {
+            return Ok(s.upstream.clone());
+        }
+        let config = HttpUpstreamConfig {
+            token: host.token.as_ref().map(|t| t.expose().to_owned()),
+            connect_timeout: self.connect_timeout,
+            exchange_timeout: self.exchange_timeout,
+            ..HttpUpstreamConfig::new(url)
+        };
+        let upstream = Arc::new(HttpUpstream::new(config).map_err(|e| e.to_string())?);
+        let session = Session { url: url.to_owned(), token: host.token.clone(), upstream: upstream.clone() };
+        sessions.insert(host.name.clone(), session);
+        Ok(upstream)
+    }
+
+    async fn check(&self, upstream: &HttpUpstream) -> Result<ProbeOk, String> {
+        let opened = upstream.connect().await.map_err(|e| e.to_string())?;
+        if self.count_tools {
+            return count_tools(upstream).await.map(|n| ProbeOk { tool_count: Some(n) });
+        }
+        if opened.is_null() {
+            // The session was already open: connect() sent nothing.
+            ask(upstream, "ping", None).await?;
+        }
+        Ok(ProbeOk::default())
+    }
+}
+
+impl Prober for McpProber {
+    fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>> {
+        Box::pin(async move {
+            let Some(url) = host.url.as_deref() else { return Err("no agent url configured".to_owned()) };
+            let upstream = self.session(host, url)?;
+            let outcome = self.check(&upstream).await;
+            if outcome.is_err() {
+                // Start over next time rather than trust a half-dead session.
+                let mut sessions = self.sessions.lock();
+                if sessions.get(&host.name).is_some_and(|s| Arc::ptr_eq(&s.upstream, &upstream)) {
+                    sessions.remove(&host.name);
+                }
+            }
+            outcome
+        })
+    }
+}
+
+async fn count_tools(upstream: &HttpUpstream) -> Result<usize, String> {
+    let mut count = 0;
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let params = match &cursor {
+            Some(c) => {
+                Some(RawValue::from_string(serde_json::json!({ "cursor": c }).to_string()).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        let page = ask(upstream, "tools/list", params).await?;
+        let tools = page.get("tools").and_then(Value::as_array).ok_or("tools/list answered without `tools`")?;
+        count += tools.len();
+        cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(count)
+}
+
+async fn ask(upstream: &HttpUpstream, method: &str, params: Option<Box<RawValue>>) -> Result<Value, String> {
+    let (events, _ignored) = mpsc::unbounded_channel::<Message>();
+    let response = upstream.request(method, params, Vec::new(), events).response.await.map_err(|e| e.to_string())?;
+    let raw = response.into_result().map_err(|e| format!("{method} failed: {}", e.message))?;
+    serde_json::from_str(raw.get()).map_err(|e| format!("{method}: unreadable result: {e}"))
+}

@@ -1,0 +1,179 @@
+//! The hosts registry: which hosts exist and how each one is reached.
+//!
+//! Two file formats are read: TOML (`[[hosts]]` tables, plus optional
+//! `[health]` settings) and, for migration, the seed hub's whitespace
+//! format (`name ssh_host lmcp_url token`). The format is told from the
+//! content; both end in the same checks (valid and unique names, usable
+//! URLs and ssh targets), and every error names the file and line.
+
+mod check;
+mod plain;
+mod toml_format;
+
+#[cfg(test)]
+mod tests;
+
+use crate::{HealthConfig, Secret};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One host of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Unique name, `^[a-zA-Z0-9_.-]{1,64}$`.
+    pub name: String,
+    /// The agent's MCP endpoint (`http://` or `https://`), if it has one.
+    pub url: Option<String>,
+    /// Bearer token the agent expects.
+    pub token: Option<Secret>,
+    /// ssh destination for the fallback path, if any.
+    pub ssh: Option<String>,
+    /// Free-form labels used to select groups of hosts.
+    pub tags: Vec<String>,
+}
+
+/// Which file format a registry is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `[[hosts]]` tables.
+    Toml,
+    /// The seed hub's `name ssh_host lmcp_url token` lines.
+    Plain,
+}
+
+impl Format {
+    /// Tells the format from the first line that is neither blank nor a
+    /// comment: TOML starts with a `[table]` or a `key = value`; a plain
+    /// line never has a bare key before its first `=` (tokens may contain
+    /// `=`, but only after a space-separated name).
+    pub fn detect(text: &str) -> Format {
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'));
+        let Some(line) = first else { return Format::Toml };
+        if line.starts_with('[') {
+            return Format::Toml;
+        }
+        match line.split_once('=') {
+            Some((key, _)) => {
+                let key = key.trim();
+                let bare =
+                    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if bare || key.starts_with('"') { Format::Toml } else { Format::Plain }
+            }
+            None => Format::Plain,
+        }
+    }
+}
+
+/// Why a registry could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        reason: String,
+    },
+    /// Something in the file is wrong.
+    #[error("{origin}:{line}: {message}")]
+    Invalid {
+        /// The file (or another name for the text).
+        origin: String,
+        /// 1-based line of the offending entry.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The hosts of the fleet, in file order, plus the health settings the
+/// file gave (defaults otherwise).
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    hosts: Vec<Host>,
+    index: HashMap<String, (usize, usize)>,
+    health: HealthConfig,
+}
+
+/// A host as read, before the checks; `line` is where it was defined.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    pub(crate) host: Host,
+    pub(crate) line: usize,
+}
+
+impl Registry {
+    /// Reads the registry at `path`; `token_env` variables come from this
+    /// process's environment.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, RegistryError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RegistryError::Read { path: shown.clone(), reason: e.to_string() })?;
+        Self::parse(&text, &shown)
+    }
+
+    /// Parses `text` (named `origin` in errors), reading `token_env`
+    /// variables from this process's environment.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, RegistryError> {
+        Self::parse_with(text, origin, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses `text` (named `origin` in errors), looking `token_env`
+    /// variables up with `env`.
+    pub fn parse_with(text: &str, origin: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RegistryError> {
+        let invalid =
+            |line: usize, message: String| RegistryError::Invalid { origin: origin.to_owned(), line, message };
+        let (drafts, health) = match Format::detect(text) {
+            Format::Toml => toml_format::parse(text, env).map_err(|(line, m)| invalid(line, m))?,
+            Format::Plain => (plain::parse(text).map_err(|(line, m)| invalid(line, m))?, HealthConfig::default()),
+        };
+        let mut registry = Registry { health, ..Registry::default() };
+        for draft in drafts {
+            registry.add(draft).map_err(|(line, m)| invalid(line, m))?;
+        }
+        Ok(registry)
+    }
+
+    fn add(&mut self, draft: Draft) -> Result<(), (usize, String)> {
+        let Draft { host, line } = draft;
+        check::host(&host).map_err(|m| (line, m))?;
+        if let Some((_, first)) = self.index.get(&host.name) {
+            return Err((line, format!("duplicate host name {:?} (first defined on line {first})", host.name)));
+        }
+        self.index.insert(host.name.clone(), (self.hosts.len(), line));
+        self.hosts.push(host);
+        Ok(())
+    }
+
+    /// All hosts, in file order.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// The host called `name`.
+    pub fn get(&self, name: &str) -> Option<&Host> {
+        self.index.get(name).and_then(|(i, _)| self.hosts.get(*i))
+    }
+
+    /// Hosts that carry `tag`.
+    pub fn tagged<'a>(&'a self, tag: &'a str) -> impl Iterator<Item = &'a Host> + 'a {
+        self.hosts.iter().filter(move |h| h.tags.iter().any(|t| t == tag))
+    }
+
+    /// How many hosts there are.
+    pub fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Whether there are no hosts.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// The health settings from the file's `[health]` table (or defaults).
+    pub fn health(&self) -> &HealthConfig {
+        &self.health
+    }
+}

@@ -1,0 +1,41 @@
+//! The rules every host must pass, whichever format it was written in.
+//!
+//! Names and tags end up in tool arguments and log lines, URLs are dialled
+//! and ssh destinations are handed to `ssh`: each is checked once, here, so
+//! nothing later has to wonder (an ssh destination starting with `-` would
+//! be read as an option).
+
+use super::Host;
+
+/// Whether `s` matches `^[a-zA-Z0-9_.-]{1,64}$`.
+pub(super) fn valid_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+pub(super) fn host(host: &Host) -> Result<(), String> {
+    let name = &host.name;
+    if !valid_name(name) {
+        return Err(format!("invalid host name {name:?}: use 1 to 64 of a-z A-Z 0-9 _ . -"));
+    }
+    if let Some(url) = &host.url {
+        let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) || url.chars().any(char::is_whitespace) {
+            return Err(format!("host {name:?}: url {url:?} is not an http:// or https:// URL"));
+        }
+    }
+    if let Some(ssh) = &host.ssh
+        && (ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(format!("host {name:?}: ssh destination {ssh:?} is empty, has spaces or starts with '-'"));
+    }
+    if host.token.as_ref().is_some_and(|t| t.expose().is_empty()) {
+        return Err(format!("host {name:?}: token is empty"));
+    }
+    if host.url.is_none() && host.ssh.is_none() {
+        return Err(format!("host {name:?} has neither an agent url nor an ssh destination"));
+    }
+    if let Some(tag) = host.tags.iter().find(|t| !valid_name(t)) {
+        return Err(format!("host {name:?}: invalid tag {tag:?}: use 1 to 64 of a-z A-Z 0-9 _ . -"));
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Both registry formats, their errors, and `token_env`.
+
+use crate::{Format, HealthConfig, Registry, RegistryError};
+use std::time::Duration;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TESLA_TOKEN" => Some("from-env".into()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn parse(text: &str) -> Result<Registry, RegistryError> {
+    Registry::parse_with(text, "hosts.conf", &env)
+}
+
+fn error(text: &str) -> (usize, String) {
+    match parse(text) {
+        Err(RegistryError::Invalid { origin, line, message }) => {
+            assert_eq!(origin, "hosts.conf");
+            (line, message)
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+const SEED: &str = "\
+# name ssh_host lmcp_url token
+boltzmann boltzmann.fritz.box http://boltzmann.fritz.box:8080/mcp s3cr3t==
+
+  tesla tesla http://tesla.fritz.box:8080/mcp -
+broglie - http://broglie.fritz.box:8080/mcp -
+fermi fermi.lan
+";
+
+#[test]
+fn reads_the_seed_format() {
+    let r = parse(SEED).unwrap();
+    assert_eq!(r.len(), 4);
+    let b = r.get("boltzmann").unwrap();
+    assert_eq!(b.ssh.as_deref(), Some("boltzmann.fritz.box"));
+    assert_eq!(b.url.as_deref(), Some("http://boltzmann.fritz.box:8080/mcp"));
+    assert_eq!(b.token.as_ref().map(|t| t.expose()), Some("s3cr3t=="));
+    assert!(!format!("{b:?}").contains("s3cr3t"));
+    assert_eq!(r.get("tesla").unwrap().token, None);
+    assert_eq!(r.get("broglie").unwrap().ssh, None);
+    assert_eq!(r.get("fermi").unwrap().url, None);
+    assert_eq!(r.health(), &HealthConfig::default());
+    let names: Vec<&str> = r.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["boltzmann", "tesla", "broglie", "fermi"]);
+}
+
+const TOML: &str = r#"
+# the lab
+[health]
+up_ttl = 10
+down_min = 1.5
+budget = "2s"
+connect_timeout = "500ms"
+
+[[hosts]]
+name = "boltzmann"
+url = "http://boltzmann:8080/mcp"
+token = "inline"
+tags = ["lab", "gpu"]
+
+[[hosts]]
+name = "tesla"
+url = "https://tesla/mcp"
+token_env = "TESLA_TOKEN"
+ssh = "admin@tesla"
+tags = ["lab"]
+"#;
+
+#[test]
+fn reads_toml_with_token_env_and_health() {
+    let r = parse(TOML).unwrap();
+    assert_eq!(r.get("boltzmann").unwrap().token.as_ref().map(|t| t.expose()), Some("inline"));
+    let tesla = r.get("tesla").unwrap();
+    assert_eq!(tesla.token.as_ref().map(|t| t.expose()), Some("from-env"));
+    assert_eq!(tesla.ssh.as_deref(), Some("admin@tesla"));
+    assert_eq!(r.tagged("lab").count(), 2);
+    assert_eq!(r.tagged("gpu").map(|h| h.name.as_str()).collect::<Vec<_>>(), ["boltzmann"]);
+    let h = r.health();
+    assert_eq!((h.up_ttl, h.down_min, h.budget), (Duration::from_secs(10), Duration::from_millis(1500), 2 * SEC));
+    assert_eq!(h.down_max, HealthConfig::default().down_max);
+    assert_eq!(h.connect_timeout, Duration::from_millis(500));
+}
+
+const SEC: Duration = Duration::from_secs(1);
+
+#[test]
+fn detects_the_format_from_content() {
+    assert_eq!(Format::detect(SEED), Format::Plain);
+    assert_eq!(Format::detect(TOML), Format::Toml);
+    assert_eq!(Format::detect("a b http://x/mcp tok=en=\n"), Format::Plain);
+    assert_eq!(Format::detect("# only comments\n\n"), Format::Toml);
+    assert!(parse("# nothing\n").unwrap().is_empty());
+}
+
+#[test]
+fn missing_token_env_names_host_and_variable() {
+    let (line, message) = error("[[hosts]]\nname = \"a\"\nurl = \"http://a/mcp\"\ntoken_env = \"NOPE\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("\"a\"") && message.contains("NOPE"), "{message}");
+    let (_, message) = error("[[hosts]]\nname = \"a\"\nurl = \"http://a/mcp\"\ntoken_env = \"EMPTY\"\n");
+    assert!(message.contains("EMPTY"), "{message}");
+    let (_, message) =
+        error("[[hosts]]\nname = \"a\"\nurl = \"http://a/mcp\"\ntoken = \"x\"\ntoken_env = \"TESLA_TOKEN\"\n");
+    assert!(message.contains("not both"), "{message}");
+}
+
+#[test]
+fn errors_carry_line_numbers() {
+    let (line, message) = error("# c\na a.lan\nb - -\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("neither"), "{message}");
+    let (line, message) = error("a a.lan\n\na other.lan\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("duplicate host name \"a\" (first defined on line 1)"), "{message}");
+    let (line, message) = error("ok ok.lan\nbad/name x.lan\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("invalid host name"), "{message}");
+    let (line, message) = error("[[hosts]]\nname = \"a\"\nssh = \"a\"\n\n[[hosts]]\nname = \"a\"\nssh = \"b\"\n");
+    assert_eq!(line, 5);
+    assert!(message.contains("duplicate"), "{message}");
+    let (line, message) = error("[[hosts]]\nname = \"a\"\nssh = \"a\"\nport = 22\n");
+    assert_eq!(line, 4);
+    assert!(message.contains("port"), "{message}");
+    let (line, _) = error("[[hosts]]\nname = \"a\"\nssh = \"a\"\nurl = \n");
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn rejects_bad_urls_ssh_targets_tags_and_health() {
+    for (text, needle) in [
+        ("a - ftp://a/mcp\n", "not an http"),
+        ("a - http://\n", "not an http"),
+        ("a -oProxyCommand=evil\n", "starts with '-'"),
+        ("[[hosts]]\nname = \"a\"\nssh = \"a\"\ntags = [\"no spaces\"]\n", "invalid tag"),
+        ("[[hosts]]\nname = \"a\"\nssh = \"a\"\ntoken = \"\"\n", "token is empty"),
+        (&format!("{} x.lan\n", "n".repeat(65)), "invalid host name"),
+        ("[health]\ndown_min = 1000\n", "down_min"),
+        ("[health]\nbudget = -1.0\n", "budget"),
+        ("[health]\nbudget = 0\n", "budget"),
+        ("[health]\nbudget = -1\n", "budget"),
+        ("[health]\nbudget = \"3 parsecs\"\n", "like \"500ms\""),
+        ("[health]\nbudget = 1e9\n", "at most"),
+    ] {
+        let (_, message) = error(text);
+        assert!(message.contains(needle), "{text:?}: {message}");
+    }
+}
+
+#[test]
+fn load_reports_unreadable_files() {
+    let err = Registry::load("/nonexistent/hosts.toml").unwrap_err();
+    assert!(matches!(&err, RegistryError::Read { path, .. } if path == "/nonexistent/hosts.toml"), "{err}");
+    assert!(err.to_string().starts_with("cannot read /nonexistent/hosts.toml: "), "{err}");
+}
