@@ -432,7 +432,7 @@ def main() -> int:
         if "ceiling" in TARGETS:
             targets.append(start_ceiling())
         if "herd" in TARGETS:
-            targets.append(start_herd(["conformance-server"], "herd conformance-server", simple))
+            targets.append(start_herd(["conformance-server", "--insecure-no-auth"], "herd conformance-server", simple))
         if "agent" in TARGETS:
             sample_file = work / "sample.txt"
             sample_file.write_text("".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(20)))

@@ -141,9 +141,11 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     mut rx: mpsc::UnboundedReceiver<String>,
     mut out: W,
 ) -> std::io::Result<()> {
-    while let Some(message) = rx.recv().await {
+    while let Some(mut message) = rx.recv().await {
+        // One write per message: each write on tokio's stdout is a trip
+        // through the blocking pool.
+        message.push('\n');
         out.write_all(message.as_bytes()).await?;
-        out.write_all(b"\n").await?;
         // Flush when nothing else is queued, so bursts share one write.
         if rx.is_empty() {
             out.flush().await?;

@@ -11,21 +11,10 @@ use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// When a role may serve HTTP without a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Auth {
-    /// A token is required unless `--insecure-no-auth` on loopback.
-    Required,
-    /// Without a token, serve unauthenticated (loopback only).
-    NoneOnLoopback,
-}
-
-pub(crate) async fn run(
-    name: &str,
-    args: ServeArgs,
-    backends: Vec<Arc<dyn Backend>>,
-    auth: Auth,
-) -> anyhow::Result<()> {
+/// Serves `backends` as role `name` until a signal (HTTP) or the end of
+/// stdin (stdio). HTTP requires a token unless `--insecure-no-auth` is
+/// given on a loopback address.
+pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backend>>) -> anyhow::Result<()> {
     let config = RouterConfig {
         server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
         ..RouterConfig::default()
@@ -35,7 +24,7 @@ pub(crate) async fn run(
         tracing::info!(role = name, "serving MCP on stdio");
         return serve_stdio(router, StdioConfig::default()).await.context("stdio transport failed");
     }
-    let http_config = http_config(&args, auth)?;
+    let http_config = http_config(&args)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -49,14 +38,14 @@ pub(crate) async fn run(
     Ok(())
 }
 
-fn http_config(args: &ServeArgs, auth: Auth) -> anyhow::Result<HttpConfig> {
+fn http_config(args: &ServeArgs) -> anyhow::Result<HttpConfig> {
     let loopback = args.listen.ip().is_loopback();
     let token = args.token.clone().filter(|t| !t.is_empty());
-    let auth = match (token, args.insecure_no_auth, auth) {
-        (Some(token), _, _) => Some(BearerAuth::new([token])),
-        (None, true, _) | (None, false, Auth::NoneOnLoopback) if loopback => None,
-        (None, true, _) => bail!("--insecure-no-auth is only allowed on a loopback address, not {}", args.listen),
-        (None, false, _) => bail!(
+    let auth = match (token, args.insecure_no_auth) {
+        (Some(token), _) => Some(BearerAuth::new([token])),
+        (None, true) if loopback => None,
+        (None, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {}", args.listen),
+        (None, false) => bail!(
             "no token: set HERD_TOKEN (or --token), or pass --insecure-no-auth to serve unauthenticated on loopback"
         ),
     };

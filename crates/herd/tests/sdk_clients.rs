@@ -79,7 +79,7 @@ async fn run_client(client: Client, transport: Transport) -> Value {
     let _server;
     let transport_name = match transport {
         Transport::Http => {
-            let herd = Herd::start(&["conformance-server", "--listen", "127.0.0.1:0"]).await;
+            let herd = Herd::start(&["conformance-server", "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
             cmd.args(["http", &herd.url]);
             _server = Some(herd);
             "http"

@@ -119,7 +119,9 @@ fn read_text(
     token: &CancellationToken,
 ) -> ToolResult {
     let shown = path.display();
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    // Sized to the file: most reads are of small files.
+    let capacity = usize::try_from(size).unwrap_or(usize::MAX).clamp(512, 64 * 1024);
+    let mut reader = BufReader::with_capacity(capacity, file);
     let s = scan::lines(&mut reader, first, limit, max, token)
         .map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?
         .ok_or_else(|| cancelled("read_file"))?;
