@@ -429,17 +429,17 @@ def main() -> int:
     rows: dict[tuple[str, int], Row] = {}
     try:
         simple = {"name": "test_simple_text", "arguments": {}}
+        sample_file = work / "sample.txt"
+        sample_file.write_text("".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(20)))
+        read_call = {"name": "read_file", "arguments": {"path": str(sample_file)}}
         if "ceiling" in TARGETS:
             targets.append(start_ceiling())
         if "herd" in TARGETS:
             targets.append(start_herd(["conformance-server", "--insecure-no-auth"], "herd conformance-server", simple))
         if "agent" in TARGETS:
-            sample_file = work / "sample.txt"
-            sample_file.write_text("".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(20)))
-            call = {"name": "read_file", "arguments": {"path": str(sample_file)}}
             try:
                 targets.append(
-                    start_herd(["agent", "--insecure-no-auth"], "herd agent (read_file 1 KB)", call, cwd=work)
+                    start_herd(["agent", "--insecure-no-auth"], "herd agent (read_file 1 KB)", read_call, cwd=work)
                 )
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd agent skipped: could not start ({e}).")
@@ -489,13 +489,17 @@ def main() -> int:
                     )
         for t in live:
             stop(t.proc)
+        stdio_targets = []
         if "stdio" in TARGETS:
-            name = "herd conformance-server --stdio"
+            stdio_targets.append(("herd conformance-server --stdio", ["conformance-server", "--stdio"], simple))
+        if "agent" in TARGETS and "stdio" in TARGETS:
+            stdio_targets.append(("herd agent --stdio (read_file 1 KB)", ["agent", "--stdio"], read_call))
+        for name, argv, stdio_call in stdio_targets:
             for c in CONCS:
                 rows[(name, c)] = Row(name, c)
             for run in range(1, RUNS + 1):
                 for c in CONCS:
-                    driver = StdioDriver([HERD, "conformance-server", "--stdio"])
+                    driver = StdioDriver([HERD, *argv])
                     try:
                         driver.initialize()
                         time.sleep(0.3)
@@ -503,7 +507,7 @@ def main() -> int:
                         if rows[(name, c)].rss_idle is None:
                             rows[(name, c)].rss_idle = idle
                         log(f"run {run}/{RUNS}  c={c:<3} {name} ...")
-                        sample = driver.run(simple, c, seconds)
+                        sample = driver.run(stdio_call, c, seconds)
                     finally:
                         driver.close()
                     rows[(name, c)].samples.append(sample)
