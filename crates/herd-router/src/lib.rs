@@ -120,7 +120,7 @@ impl Router {
     /// backend notifications out to sessions and the idle-session reaper.
     pub fn new(config: RouterConfig, backends: Vec<Arc<dyn Backend>>) -> Self {
         let shared = Arc::new(Shared {
-            routes: lists::Routes::new(backends.len()),
+            routes: lists::Routes::default(),
             capabilities: merge_capabilities(&backends),
             sessions: Sessions::default(),
             config,

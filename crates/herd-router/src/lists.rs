@@ -22,6 +22,7 @@ pub(crate) struct UriOnly {
 }
 
 /// Who owns what, per list kind; `None` until first needed.
+#[derive(Default)]
 pub(crate) struct Routes {
     tables: [RwLock<Option<Table>>; 4],
 }
@@ -31,12 +32,6 @@ struct Table {
     exact: HashMap<String, usize>,
     /// Literal prefixes of resource templates, for URIs no list names.
     prefixes: Vec<(String, usize)>,
-}
-
-impl Routes {
-    pub(crate) fn new(_backends: usize) -> Self {
-        Self { tables: Default::default() }
-    }
 }
 
 fn slot(kind: ListKind) -> usize {
