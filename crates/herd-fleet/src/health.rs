@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, timeout_at};
 
 /// Every host's state by name.
@@ -41,6 +41,8 @@ struct Inner {
     prober: Arc<dyn Prober>,
     limit: Arc<Semaphore>,
     table: Mutex<Table>,
+    /// Bumped whenever a host turns UP or stops being UP.
+    flips: watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -59,7 +61,8 @@ impl Health {
     /// A tracker for `hosts`, all Unknown, probed by `prober`.
     pub fn new(config: HealthConfig, hosts: impl IntoIterator<Item = Host>, prober: Arc<dyn Prober>) -> Self {
         let limit = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-        let inner = Inner { config, prober, limit, table: Mutex::new(Table::default()) };
+        let (flips, _) = watch::channel(0);
+        let inner = Inner { config, prober, limit, table: Mutex::new(Table::default()), flips };
         let health = Self { inner: Arc::new(inner) };
         health.set_hosts(hosts);
         health
@@ -76,6 +79,13 @@ impl Health {
     /// The settings in force.
     pub fn config(&self) -> &HealthConfig {
         &self.inner.config
+    }
+
+    /// A feed that changes whenever some host turns UP or stops being UP
+    /// (read [`Health::snapshot`] to see which): what a hub needs to tell
+    /// clients that a host's exposed tools came or went.
+    pub fn flips(&self) -> watch::Receiver<u64> {
+        self.inner.flips.subscribe()
     }
 
     /// Replaces the host set (a registry reload). Hosts whose name, url and
@@ -119,7 +129,8 @@ impl Health {
     /// Records what a real call to `name` found out, as if a probe had.
     pub fn report(&self, name: &str, outcome: Result<ProbeOk, String>) {
         if let Some(entry) = self.inner.table.lock().entries.get_mut(name) {
-            entry.state = entry.state.after(outcome, Instant::now());
+            let next = entry.state.after(outcome, Instant::now());
+            self.inner.record(&mut entry.state, next);
         }
     }
 
@@ -188,8 +199,18 @@ impl Inner {
         if let Some(entry) = table.entries.get_mut(name)
             && entry.flight.as_ref().is_some_and(|(id, _)| *id == flight)
         {
-            entry.state = entry.state.after(outcome, Instant::now());
+            let next = entry.state.after(outcome, Instant::now());
+            self.record(&mut entry.state, next);
             entry.flight = None;
+        }
+    }
+
+    /// Stores a host's new state, announcing an UP/not-UP flip.
+    fn record(&self, state: &mut HostState, next: HostState) {
+        let flipped = state.is_up() != next.is_up();
+        *state = next;
+        if flipped {
+            self.flips.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 }

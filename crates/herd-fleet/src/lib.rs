@@ -22,5 +22,5 @@ mod secret;
 
 pub use health::{Health, HealthConfig, HostState, Snapshot};
 pub use prober::{McpProber, ProbeOk, Prober};
-pub use registry::{Format, Host, Registry, RegistryError};
+pub use registry::{Exposure, Format, Host, Registry, RegistryError, SshSettings};
 pub use secret::Secret;

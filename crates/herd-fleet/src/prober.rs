@@ -68,6 +68,18 @@ impl McpProber {
         self
     }
 
+    /// The MCP session to `host`'s agent that probes use, made if needed:
+    /// calls sent through it ride the connection the probes keep warm.
+    pub fn upstream(&self, host: &Host) -> Result<Arc<HttpUpstream>, String> {
+        let Some(url) = host.url.as_deref() else { return Err("no agent url configured".to_owned()) };
+        self.session(host, url)
+    }
+
+    /// Forgets the session of a host that left the registry.
+    pub fn forget(&self, name: &str) {
+        self.sessions.lock().remove(name);
+    }
+
     fn session(&self, host: &Host, url: &str) -> Result<Arc<HttpUpstream>, String> {
         let mut sessions = self.sessions.lock();
         if let Some(s) = sessions.get(&host.name)

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// One host of the fleet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Host {
     /// Unique name, `^[a-zA-Z0-9_.-]{1,64}$`.
     pub name: String,
@@ -30,6 +30,61 @@ pub struct Host {
     pub ssh: Option<String>,
     /// Free-form labels used to select groups of hosts.
     pub tags: Vec<String>,
+    /// Which of the agent's tools, resources and prompts the hub offers
+    /// first-class, if any.
+    pub expose: Option<Exposure>,
+}
+
+/// What a hub offers of one host's agent under its own names, beside the
+/// `remote_*` tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    /// Tool names to expose; `*` exposes every tool.
+    pub tools: Vec<String>,
+    /// Put before each exposed tool and prompt name (`^[a-zA-Z0-9_-]{0,32}$`).
+    pub prefix: String,
+    /// Whether the agent's resources and templates are offered too.
+    pub resources: bool,
+    /// Whether the agent's prompts are offered too.
+    pub prompts: bool,
+}
+
+impl Default for Exposure {
+    fn default() -> Self {
+        Self { tools: vec!["*".into()], prefix: String::new(), resources: true, prompts: true }
+    }
+}
+
+impl Exposure {
+    /// Whether tool `name` (as the agent calls it) is exposed.
+    pub fn exposes_tool(&self, name: &str) -> bool {
+        self.tools.iter().any(|t| t == "*" || t == name)
+    }
+}
+
+/// How the hub reaches hosts over ssh, from the file's `[ssh]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshSettings {
+    /// An ssh client configuration passed to ssh as `-F`.
+    pub config_file: Option<std::path::PathBuf>,
+    /// Limit for establishing a connection (5 s).
+    pub connect_timeout: std::time::Duration,
+    /// Hard wall-clock cap of one call beyond the tool's own timeout (30 s).
+    pub call_timeout: std::time::Duration,
+    /// Interval of keepalive probes on an open connection (5 s).
+    pub keepalive: std::time::Duration,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        use std::time::Duration;
+        Self {
+            config_file: None,
+            connect_timeout: Duration::from_secs(5),
+            call_timeout: Duration::from_secs(30),
+            keepalive: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Which file format a registry is written in.
@@ -94,6 +149,7 @@ pub struct Registry {
     hosts: Vec<Host>,
     index: HashMap<String, (usize, usize)>,
     health: HealthConfig,
+    ssh: SshSettings,
 }
 
 /// A host as read, before the checks; `line` is where it was defined.
@@ -125,11 +181,14 @@ impl Registry {
     pub fn parse_with(text: &str, origin: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RegistryError> {
         let invalid =
             |line: usize, message: String| RegistryError::Invalid { origin: origin.to_owned(), line, message };
-        let (drafts, health) = match Format::detect(text) {
+        let (drafts, health, ssh) = match Format::detect(text) {
             Format::Toml => toml_format::parse(text, env).map_err(|(line, m)| invalid(line, m))?,
-            Format::Plain => (plain::parse(text).map_err(|(line, m)| invalid(line, m))?, HealthConfig::default()),
+            Format::Plain => {
+                let drafts = plain::parse(text).map_err(|(line, m)| invalid(line, m))?;
+                (drafts, HealthConfig::default(), SshSettings::default())
+            }
         };
-        let mut registry = Registry { health, ..Registry::default() };
+        let mut registry = Registry { health, ssh, ..Registry::default() };
         for draft in drafts {
             registry.add(draft).map_err(|(line, m)| invalid(line, m))?;
         }
@@ -145,6 +204,20 @@ impl Registry {
         self.index.insert(host.name.clone(), (self.hosts.len(), line));
         self.hosts.push(host);
         Ok(())
+    }
+
+    /// This registry plus `hosts` (checked like the file's; a name already
+    /// taken is an error).
+    pub fn with_hosts(mut self, hosts: impl IntoIterator<Item = Host>) -> Result<Self, RegistryError> {
+        for host in hosts {
+            let name = host.name.clone();
+            self.add(Draft { host, line: 0 }).map_err(|(_, message)| RegistryError::Invalid {
+                origin: format!("host {name}"),
+                line: 0,
+                message,
+            })?;
+        }
+        Ok(self)
     }
 
     /// All hosts, in file order.
@@ -175,5 +248,10 @@ impl Registry {
     /// The health settings from the file's `[health]` table (or defaults).
     pub fn health(&self) -> &HealthConfig {
         &self.health
+    }
+
+    /// The ssh settings from the file's `[ssh]` table (or defaults).
+    pub fn ssh(&self) -> &SshSettings {
+        &self.ssh
     }
 }

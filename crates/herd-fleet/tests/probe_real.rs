@@ -47,7 +47,14 @@ async fn half_open() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 fn host(name: &str, url: &str, token: Option<&str>) -> Host {
-    Host { name: name.into(), url: Some(url.into()), token: token.map(Secret::new), ssh: None, tags: vec![] }
+    Host {
+        name: name.into(),
+        url: Some(url.into()),
+        token: token.map(Secret::new),
+        ssh: None,
+        tags: vec![],
+        expose: None,
+    }
 }
 
 fn config() -> HealthConfig {

@@ -62,6 +62,11 @@ impl ListKind {
         }
     }
 
+    /// A dense index (`0..4`, in [`ListKind::ALL`] order), for per-kind tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The list for a list method name.
     pub fn from_method(method: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.method() == method)
@@ -195,6 +200,12 @@ impl Context {
     /// notifications vanish and client requests fail.
     pub fn detached() -> Self {
         Self::new(Arc::new(Detached), RequestMeta::default(), CancellationToken::new())
+    }
+
+    /// The same request seen with other facts: shares the peer and the
+    /// cancellation (e.g. a sub-call that must not report progress itself).
+    pub fn with_meta(&self, meta: RequestMeta) -> Self {
+        Self { peer: self.peer.clone(), meta: Arc::new(meta), cancel: self.cancel.clone() }
     }
 
     /// Facts about the request.

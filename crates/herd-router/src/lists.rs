@@ -34,15 +34,6 @@ struct Table {
     prefixes: Vec<(String, usize)>,
 }
 
-fn slot(kind: ListKind) -> usize {
-    match kind {
-        ListKind::Tools => 0,
-        ListKind::Resources => 1,
-        ListKind::ResourceTemplates => 2,
-        ListKind::Prompts => 3,
-    }
-}
-
 /// The backend owning `key` (a tool or prompt name, a resource URI).
 pub(crate) async fn owner(shared: &Arc<Shared>, kind: ListKind, key: Option<&str>) -> Option<usize> {
     if shared.backends.len() == 1 {
@@ -61,13 +52,13 @@ pub(crate) async fn owner(shared: &Arc<Shared>, kind: ListKind, key: Option<&str
 
 /// `None`: the table is not built yet.
 fn lookup(shared: &Shared, kind: ListKind, key: &str) -> Option<Option<usize>> {
-    let table = shared.routes.tables[slot(kind)].read();
+    let table = shared.routes.tables[kind.index()].read();
     let table = table.as_ref()?;
     if let Some(&i) = table.exact.get(key) {
         return Some(Some(i));
     }
     if kind == ListKind::Resources {
-        let templates = shared.routes.tables[slot(ListKind::ResourceTemplates)].read();
+        let templates = shared.routes.tables[ListKind::ResourceTemplates.index()].read();
         if let Some(t) = templates.as_ref() {
             let hit = t.prefixes.iter().filter(|(p, _)| key.starts_with(p.as_str())).max_by_key(|(p, _)| p.len());
             return Some(hit.map(|(_, i)| *i));
@@ -90,7 +81,7 @@ pub(crate) fn invalidate(shared: &Shared, notification_method: &str) {
         _ => &[],
     };
     for kind in kinds {
-        *shared.routes.tables[slot(*kind)].write() = None;
+        *shared.routes.tables[kind.index()].write() = None;
     }
 }
 
@@ -142,7 +133,7 @@ async fn merged(shared: &Arc<Shared>, kind: ListKind, cx: Context) -> Result<Vec
             entries.push(entry);
         }
     }
-    *shared.routes.tables[slot(kind)].write() = Some(table);
+    *shared.routes.tables[kind.index()].write() = Some(table);
     Ok(entries)
 }
 

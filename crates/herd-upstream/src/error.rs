@@ -14,6 +14,14 @@ pub enum UpstreamError {
         /// The cause.
         reason: String,
     },
+    /// The connection broke once the request may have been sent.
+    #[error("lost the connection to {target}: {reason}")]
+    Lost {
+        /// The upstream.
+        target: String,
+        /// The cause.
+        reason: String,
+    },
     /// No answer within the time allowed.
     #[error("{target} did not answer within {seconds:.1}s")]
     Timeout {
@@ -60,17 +68,34 @@ impl UpstreamError {
     /// Whether the upstream could not be reached at all (a fallback path may
     /// then be tried).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Timeout { .. } | Self::Closed { .. })
+        matches!(self, Self::Connect { .. } | Self::Lost { .. } | Self::Timeout { .. } | Self::Closed { .. })
     }
 
-    /// The JSON-RPC error a client sees.
+    /// The JSON-RPC error a client sees. A failure to connect carries
+    /// `data.stage = "connect"`: the request certainly never reached the
+    /// upstream, so another path may run it without risk of running it twice.
     pub fn to_rpc_error(&self) -> RpcError {
         let code = match self {
-            Self::Connect { .. } | Self::Timeout { .. } | Self::Closed { .. } | Self::Unauthorized { .. } => {
-                code::UPSTREAM_UNAVAILABLE
-            }
+            Self::Connect { .. }
+            | Self::Lost { .. }
+            | Self::Timeout { .. }
+            | Self::Closed { .. }
+            | Self::Unauthorized { .. } => code::UPSTREAM_UNAVAILABLE,
             Self::Http { .. } | Self::Protocol { .. } => code::INTERNAL_ERROR,
         };
-        RpcError::new(code, self.to_string())
+        let error = RpcError::new(code, self.to_string());
+        match self {
+            Self::Connect { target, .. } => {
+                error.with_data(serde_json::json!({ "upstream": target, "stage": "connect" }))
+            }
+            _ => error,
+        }
+    }
+
+    /// Whether `error` (from [`UpstreamError::to_rpc_error`]) says the
+    /// request never left: see there.
+    pub fn never_sent(error: &RpcError) -> bool {
+        error.code == code::UPSTREAM_UNAVAILABLE
+            && error.data.as_ref().and_then(|d| d.get("stage")).and_then(|s| s.as_str()) == Some("connect")
     }
 }

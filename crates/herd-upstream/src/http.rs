@@ -64,7 +64,8 @@ struct Inner {
     config: HttpUpstreamConfig,
     client: reqwest::Client,
     session: RwLock<Option<Arc<Handshake>>>,
-    opening: tokio::sync::Mutex<()>,
+    /// Held while a session is being opened; keeps the last failure.
+    opening: tokio::sync::Mutex<Option<(tokio::time::Instant, UpstreamError)>>,
     next_id: AtomicU64,
 }
 
@@ -88,7 +89,7 @@ impl HttpUpstream {
             config,
             client,
             session: RwLock::new(None),
-            opening: tokio::sync::Mutex::new(()),
+            opening: tokio::sync::Mutex::new(None),
             next_id: AtomicU64::new(1),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -147,13 +148,31 @@ impl Inner {
     }
 
     /// Runs `initialize` unless another task already replaced `stale`.
+    /// Opens a session (one attempt at a time). Callers that queued behind
+    /// an attempt that failed get its error at once instead of each trying
+    /// again in turn: against a blackholed upstream, N waiting calls cost
+    /// one timeout, not N.
     async fn open(&self, stale: Option<&Arc<Handshake>>) -> Result<Value, UpstreamError> {
-        let _one_at_a_time = self.opening.lock().await;
+        let asked = tokio::time::Instant::now();
+        let mut last_failure = self.opening.lock().await;
         if let Some(current) = self.current()
             && stale.is_none_or(|s| !Arc::ptr_eq(s, &current))
         {
             return Ok(Value::Null);
         }
+        if let Some((at, err)) = &*last_failure
+            && *at >= asked
+        {
+            return Err(err.clone());
+        }
+        let outcome = self.handshake().await;
+        if let Err(err) = &outcome {
+            *last_failure = Some((tokio::time::Instant::now(), err.clone()));
+        }
+        outcome
+    }
+
+    async fn handshake(&self) -> Result<Value, UpstreamError> {
         let init = json!({
             "jsonrpc": "2.0", "id": 0, "method": "initialize",
             "params": {
@@ -352,7 +371,11 @@ impl Inner {
             reason = format!("{reason}: {s}");
             source = s.source();
         }
-        UpstreamError::Connect { target: self.target(), reason }
+        if e.is_connect() {
+            UpstreamError::Connect { target: self.target(), reason }
+        } else {
+            UpstreamError::Lost { target: self.target(), reason }
+        }
     }
 
     fn timeout(&self) -> UpstreamError {

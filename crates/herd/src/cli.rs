@@ -17,8 +17,98 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the per-host MCP server: shell, files and search on this machine.
     Agent(AgentArgs),
+    /// Run the fleet hub: one MCP endpoint in front of every host's agent.
+    Hub(HubArgs),
+    /// Run hub and local agent in one process on loopback (the one-machine
+    /// default): prints the client configuration to paste.
+    Up(UpArgs),
+    /// List the hub's hosts and their state.
+    Hosts(HostsArgs),
+    /// Run a command on one or more hosts through the hub.
+    Exec(ExecArgs),
+    /// Call any tool of a host's agent through the hub.
+    Call(CallArgs),
     /// Serve the fixtures of the official MCP conformance suite.
     ConformanceServer(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HubArgs {
+    /// The hosts registry: TOML `[[hosts]]` or the seed's whitespace format.
+    /// Reloaded on SIGHUP and when the file changes.
+    #[arg(long, env = "HERD_CONFIG")]
+    pub(crate) config: std::path::PathBuf,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Where the hub listens.
+    #[arg(long, default_value = "127.0.0.1:7800")]
+    pub(crate) listen: SocketAddr,
+    /// Where the local agent listens.
+    #[arg(long, default_value = "127.0.0.1:7801")]
+    pub(crate) agent_listen: SocketAddr,
+    /// State directory (token, hosts.toml); default: the platform data dir.
+    #[arg(long, env = "HERD_HOME")]
+    pub(crate) home: Option<std::path::PathBuf>,
+}
+
+/// How a client verb reaches the hub.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClientArgs {
+    /// The hub's MCP endpoint.
+    #[arg(long, env = "HERD_URL", default_value = "http://127.0.0.1:7800/mcp")]
+    pub(crate) url: String,
+    /// Bearer token (default: the one `herd up` stored under HERD_HOME).
+    #[arg(long, env = "HERD_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HostsArgs {
+    /// Probe every host now instead of showing the cached state.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    /// Host names, comma separated (or `@tag` for every host with a tag).
+    pub(crate) hosts: String,
+    /// Seconds before the command is killed on each host.
+    #[arg(long)]
+    pub(crate) timeout: Option<f64>,
+    /// Print JSON instead of each host's output.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+    /// The command, after `--`; run by each host's shell.
+    #[arg(last = true, required = true)]
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The host.
+    pub(crate) host: String,
+    /// The tool's name on that host.
+    pub(crate) tool: String,
+    /// The tool's arguments as a JSON object.
+    #[arg(long = "json", value_name = "ARGS", default_value = "{}")]
+    pub(crate) arguments: String,
+    /// Print the whole result as JSON instead of its text.
+    #[arg(long)]
+    pub(crate) raw: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -30,9 +120,10 @@ pub(crate) struct AgentArgs {
 /// How a server role is reached.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on for Streamable HTTP.
-    #[arg(long, default_value = "127.0.0.1:7801")]
-    pub(crate) listen: SocketAddr,
+    /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801,
+    /// hub: 127.0.0.1:7800).
+    #[arg(long)]
+    pub(crate) listen: Option<SocketAddr>,
     /// Serve one session on stdin/stdout instead of HTTP.
     #[arg(long)]
     pub(crate) stdio: bool,

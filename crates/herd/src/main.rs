@@ -3,7 +3,9 @@
 
 mod cli;
 mod commands;
+mod home;
 mod logging;
+mod metrics;
 mod server;
 
 use clap::Parser;

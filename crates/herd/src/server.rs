@@ -8,43 +8,79 @@ use herd_proto::model::Implementation;
 use herd_router::{Router, RouterConfig};
 use herd_transport::http::{self, BearerAuth, HttpConfig};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+/// The agent's default address.
+pub(crate) const AGENT_LISTEN: &str = "127.0.0.1:7801";
+/// The hub's default address.
+pub(crate) const HUB_LISTEN: &str = "127.0.0.1:7800";
+
+/// A router for role `name` over `backends`.
+pub(crate) fn router(name: &str, backends: Vec<Arc<dyn Backend>>) -> Router {
+    let config = RouterConfig {
+        server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
+        ..RouterConfig::default()
+    };
+    Router::new(config, backends)
+}
 
 /// Serves `backends` as role `name` until a signal (HTTP) or the end of
 /// stdin (stdio). HTTP requires a token unless `--insecure-no-auth` is
 /// given on a loopback address.
 pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backend>>) -> anyhow::Result<()> {
-    let config = RouterConfig {
-        server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
-        ..RouterConfig::default()
-    };
-    let router = Router::new(config, backends);
+    let router = router(name, backends);
     if args.stdio {
         tracing::info!(role = name, "serving MCP on stdio");
         return serve_stdio(router, StdioConfig::default()).await.context("stdio transport failed");
     }
-    let http_config = http_config(&args)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr().context("listener has no address")?;
-    tracing::info!(role = name, url = %format!("http://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let app = http::app(router, http_config.clone());
+    let listener = bind(args.listen.unwrap_or_else(|| default_addr(AGENT_LISTEN))).await?;
+    serve_http(name, &args, listener, router, axum::Router::new(), shutdown).await
+}
+
+/// Binds an HTTP listener.
+pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
+}
+
+/// Serves `router` over HTTP on `listener`, with `extra` routes beside
+/// the MCP path, until `shutdown`.
+pub(crate) async fn serve_http(
+    name: &str,
+    args: &ServeArgs,
+    listener: tokio::net::TcpListener,
+    router: Router,
+    extra: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr().context("listener has no address")?;
+    let http_config = http_config(args, local)?;
+    tracing::info!(role = name, url = %format!("http://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
+    let app = http::app(router, http_config.clone()).merge(extra);
     http::serve(listener, app, &http_config, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
 }
 
-fn http_config(args: &ServeArgs) -> anyhow::Result<HttpConfig> {
-    let loopback = args.listen.ip().is_loopback();
+pub(crate) fn default_addr(text: &str) -> SocketAddr {
+    text.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// The token the role's HTTP front requires, if any.
+pub(crate) fn bearer(args: &ServeArgs) -> Option<BearerAuth> {
+    args.token.clone().filter(|t| !t.is_empty()).map(|t| BearerAuth::new([t]))
+}
+
+fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfig> {
+    let loopback = listen.ip().is_loopback();
     let token = args.token.clone().filter(|t| !t.is_empty());
     let auth = match (token, args.insecure_no_auth) {
         (Some(token), _) => Some(BearerAuth::new([token])),
         (None, true) if loopback => None,
-        (None, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {}", args.listen),
+        (None, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {listen}"),
         (None, false) => bail!(
             "no token: set HERD_TOKEN (or --token), or pass --insecure-no-auth to serve unauthenticated on loopback"
         ),
@@ -60,7 +96,7 @@ fn http_config(args: &ServeArgs) -> anyhow::Result<HttpConfig> {
     Ok(HttpConfig { path: args.path.clone(), auth, allowed_hosts, ..HttpConfig::default() })
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

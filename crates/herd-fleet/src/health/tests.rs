@@ -48,7 +48,14 @@ impl Prober for Fake {
 }
 
 fn host(name: &str) -> Host {
-    Host { name: name.into(), url: Some(format!("http://{name}:1/mcp")), token: None, ssh: None, tags: vec![] }
+    Host {
+        name: name.into(),
+        url: Some(format!("http://{name}:1/mcp")),
+        token: None,
+        ssh: None,
+        tags: vec![],
+        expose: None,
+    }
 }
 
 fn fleet(config: HealthConfig, scripts: &[(&str, Script)]) -> (Health, Arc<Fake>) {
@@ -169,4 +176,21 @@ async fn reload_keeps_unchanged_hosts_and_report_records_calls() {
     assert_eq!((&snap["b"], &snap["c"]), (&HostState::Unknown, &HostState::Unknown));
     health.report("a", Err("call failed".into()));
     assert_eq!(health.state("a").and_then(|s| s.error().map(str::to_owned)).as_deref(), Some("call failed"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn flips_announce_only_changes_of_up_ness() {
+    let (health, fake) = fleet(HealthConfig::default(), &[("a", Script::Up(Duration::ZERO)), ("b", Script::Down)]);
+    let mut flips = health.flips();
+    health.probe_all(false).await;
+    assert!(flips.has_changed().unwrap(), "a turned UP");
+    flips.mark_unchanged();
+    health.probe_all(true).await;
+    assert!(!flips.has_changed().unwrap(), "a stayed UP and b stayed DOWN");
+    fake.scripts.lock().insert("a".into(), Script::Down);
+    health.probe_all(true).await;
+    assert!(flips.has_changed().unwrap(), "a went DOWN");
+    flips.mark_unchanged();
+    health.report("b", Ok(ProbeOk::default()));
+    assert!(flips.has_changed().unwrap(), "a call found b UP");
 }

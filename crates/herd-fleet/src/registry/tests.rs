@@ -159,3 +159,43 @@ fn load_reports_unreadable_files() {
     assert!(matches!(&err, RegistryError::Read { path, .. } if path == "/nonexistent/hosts.toml"), "{err}");
     assert!(err.to_string().starts_with("cannot read /nonexistent/hosts.toml: "), "{err}");
 }
+
+#[test]
+fn reads_exposure_and_ssh_settings() {
+    let r = parse(
+        r#"
+[ssh]
+config = "/etc/herd/ssh_config"
+connect_timeout = "2s"
+call_timeout = 10
+
+[[hosts]]
+name = "gpu1"
+url = "http://gpu1:7801/mcp"
+expose = { tools = ["generate"], prefix = "gpu1_", prompts = false }
+
+[[hosts]]
+name = "plain"
+ssh = "plain.lan"
+"#,
+    )
+    .unwrap();
+    let ssh = r.ssh();
+    assert_eq!(ssh.config_file.as_deref(), Some(std::path::Path::new("/etc/herd/ssh_config")));
+    assert_eq!(ssh.connect_timeout, Duration::from_secs(2));
+    assert_eq!(ssh.call_timeout, Duration::from_secs(10));
+    assert_eq!(ssh.keepalive, Duration::from_secs(5), "unset keys keep their default");
+    let expose = r.get("gpu1").unwrap().expose.clone().unwrap();
+    assert_eq!((expose.prefix.as_str(), expose.resources, expose.prompts), ("gpu1_", true, false));
+    assert!(expose.exposes_tool("generate") && !expose.exposes_tool("shell"));
+    assert_eq!(r.get("plain").unwrap().expose, None);
+}
+
+#[test]
+fn rejects_unsafe_prefixes_and_zero_ssh_timeouts() {
+    let (line, message) = error("[[hosts]]\nname = \"a\"\nurl = \"http://a/mcp\"\nexpose = { prefix = \"a.b\" }\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("expose.prefix"), "{message}");
+    let (_, message) = error("[ssh]\ncall_timeout = 0\n");
+    assert!(message.contains("ssh.call_timeout must be more than 0"), "{message}");
+}

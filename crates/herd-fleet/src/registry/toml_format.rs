@@ -16,13 +16,21 @@
 //! token_env = "BOLTZMANN_TOKEN"   # or: token = "..."
 //! ssh = "boltzmann.lan"
 //! tags = ["lab", "gpu"]
+//! # optional: offer the agent's own tools (and resources, prompts) first-class
+//! expose = { tools = ["*"], prefix = "boltzmann_", resources = true, prompts = true }
+//!
+//! [ssh]               # all optional
+//! config = "/etc/herd/ssh_config"   # passed to ssh as -F
+//! connect_timeout = 5
+//! call_timeout = 30   # hard cap beyond a tool's own timeout
+//! keepalive = 5
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
 //! default. `token_env` is read when the file is loaded.
 
 use super::{Draft, Host};
-use crate::{HealthConfig, Secret};
+use crate::{Exposure, HealthConfig, Secret, SshSettings};
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
@@ -33,6 +41,25 @@ struct File {
     #[serde(default)]
     hosts: Vec<Spanned<Entry>>,
     health: Option<Spanned<HealthTable>>,
+    ssh: Option<Spanned<SshTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SshTable {
+    config: Option<std::path::PathBuf>,
+    connect_timeout: Option<Seconds>,
+    call_timeout: Option<Seconds>,
+    keepalive: Option<Seconds>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExposeTable {
+    tools: Option<Vec<String>>,
+    prefix: Option<String>,
+    resources: Option<bool>,
+    prompts: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +72,7 @@ struct Entry {
     ssh: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    expose: Option<ExposeTable>,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +129,7 @@ impl<'de> Deserialize<'de> for Seconds {
 impl Seconds {
     fn get(self, key: &str) -> Result<Duration, String> {
         Duration::try_from_secs_f64(self.0)
-            .map_err(|_| format!("health.{key} must be a non-negative number of seconds, not {}", self.0))
+            .map_err(|_| format!("{key} must be a non-negative number of seconds, not {}", self.0))
     }
 }
 
@@ -110,7 +138,7 @@ impl Seconds {
 pub(super) fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Vec<Draft>, HealthConfig), (usize, String)> {
+) -> Result<(Vec<Draft>, HealthConfig, SshSettings), (usize, String)> {
     let line_of = |offset: usize| text.get(..offset).map_or(1, |s| s.matches('\n').count() + 1);
     let file: File = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(s.start));
@@ -121,6 +149,13 @@ pub(super) fn parse(
         Some(table) => {
             let line = line_of(table.span().start);
             health(table.into_inner()).map_err(|m| (line, m))?
+        }
+    };
+    let ssh = match file.ssh {
+        None => SshSettings::default(),
+        Some(table) => {
+            let line = line_of(table.span().start);
+            ssh(table.into_inner()).map_err(|m| (line, m))?
         }
     };
     let mut drafts = Vec::with_capacity(file.hosts.len());
@@ -141,20 +176,55 @@ pub(super) fn parse(
             },
             (None, None) => None,
         };
-        let host = Host { name: entry.name, url: entry.url, token, ssh: entry.ssh, tags: entry.tags };
+        let expose =
+            entry.expose.map(exposure).transpose().map_err(|m| (line, format!("host {:?}: {m}", entry.name)))?;
+        let host = Host { name: entry.name, url: entry.url, token, ssh: entry.ssh, tags: entry.tags, expose };
         drafts.push(Draft { host, line });
     }
-    Ok((drafts, health))
+    Ok((drafts, health, ssh))
+}
+
+fn exposure(table: ExposeTable) -> Result<Exposure, String> {
+    let defaults = Exposure::default();
+    let prefix = table.prefix.unwrap_or_default();
+    let safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if prefix.len() > 32 || !safe(&prefix) {
+        return Err(format!("expose.prefix {prefix:?} must be at most 32 of a-z A-Z 0-9 _ -"));
+    }
+    Ok(Exposure {
+        tools: table.tools.unwrap_or(defaults.tools),
+        prefix,
+        resources: table.resources.unwrap_or(defaults.resources),
+        prompts: table.prompts.unwrap_or(defaults.prompts),
+    })
+}
+
+fn ssh(table: SshTable) -> Result<SshSettings, String> {
+    let mut settings = SshSettings { config_file: table.config, ..SshSettings::default() };
+    let fields = [
+        ("ssh.connect_timeout", table.connect_timeout, &mut settings.connect_timeout),
+        ("ssh.call_timeout", table.call_timeout, &mut settings.call_timeout),
+        ("ssh.keepalive", table.keepalive, &mut settings.keepalive),
+    ];
+    for (key, value, slot) in fields {
+        if let Some(value) = value {
+            *slot = value.get(key)?;
+            if slot.is_zero() {
+                return Err(format!("{key} must be more than 0 s"));
+            }
+        }
+    }
+    Ok(settings)
 }
 
 fn health(table: HealthTable) -> Result<HealthConfig, String> {
     let mut config = HealthConfig::default();
     let fields = [
-        ("up_ttl", table.up_ttl, &mut config.up_ttl),
-        ("down_min", table.down_min, &mut config.down_min),
-        ("down_max", table.down_max, &mut config.down_max),
-        ("budget", table.budget, &mut config.budget),
-        ("connect_timeout", table.connect_timeout, &mut config.connect_timeout),
+        ("health.up_ttl", table.up_ttl, &mut config.up_ttl),
+        ("health.down_min", table.down_min, &mut config.down_min),
+        ("health.down_max", table.down_max, &mut config.down_max),
+        ("health.budget", table.budget, &mut config.budget),
+        ("health.connect_timeout", table.connect_timeout, &mut config.connect_timeout),
     ];
     for (key, value, slot) in fields {
         if let Some(value) = value {

@@ -179,6 +179,30 @@ impl Herd {
         }
     }
 
+    /// Waits (bounded by `limit`) for a log line whose message is `message`
+    /// and returns its fields.
+    pub async fn wait_for_log(&mut self, message: &str, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            match timeout_at(deadline, self.stderr.recv()).await {
+                Ok(Some(line)) => {
+                    let fields = serde_json::from_str::<Value>(&line).ok().and_then(|v| v.get("fields").cloned());
+                    self.seen.push(line);
+                    if let Some(fields) = fields.filter(|f| f["message"] == message) {
+                        return fields;
+                    }
+                }
+                Ok(None) => panic!("herd exited before logging {message:?}:\n{}", self.stderr_text()),
+                Err(_) => panic!("herd did not log {message:?} within {limit:?}:\n{}", self.stderr_text()),
+            }
+        }
+    }
+
+    /// Ends the process now (SIGKILL) and waits for it.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Everything herd wrote on stderr so far.
     pub fn stderr_text(&mut self) -> String {
         while let Ok(line) = self.stderr.try_recv() {

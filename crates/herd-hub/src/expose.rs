@@ -1,0 +1,190 @@
+//! First-class exposure: chosen tools, resources and prompts of chosen
+//! hosts' agents offered to clients under their own names, beside the
+//! `remote_*` tools.
+//!
+//! A host opts in with `expose` in the registry (which tools, a name
+//! prefix, whether resources and prompts come too). Lists are asked of
+//! every exposed host whose agent is UP, in parallel and within the probe
+//! budget, so a dead host never slows a list; names are prefixed, checked
+//! against `^[a-zA-Z0-9_-]{1,64}$` (clients reject others) and remembered,
+//! so a call finds its host and original name again. Everything else in an
+//! entry, and every request and result, passes through the relay as is.
+//!
+//! When an exposed host goes down or comes back, or the registry changes,
+//! clients get `list_changed` for tools, prompts and resources.
+
+mod routes;
+
+use crate::Fleet;
+use herd_fleet::Host;
+use herd_proto::{Backend, BoxFuture, Context, ListKind, Notifier, Request, RpcError, method};
+use herd_upstream::{Relay, RelayConfig};
+use parking_lot::Mutex;
+use routes::Routes;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock, Weak};
+
+/// The exposed part of the fleet, as one backend.
+pub struct Exposed {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fleet: Arc<Fleet>,
+    routes: Routes,
+    notifier: OnceLock<Notifier>,
+    /// Exposed hosts that were UP when clients were last told.
+    announced: Mutex<BTreeSet<String>>,
+}
+
+impl Exposed {
+    /// The exposure of `fleet`'s hosts.
+    pub fn new(fleet: Arc<Fleet>) -> Self {
+        let inner = Inner { fleet, routes: Routes::default(), notifier: OnceLock::new(), announced: Mutex::default() };
+        let exposed = Self { inner: Arc::new(inner) };
+        *exposed.inner.announced.lock() = exposed.inner.live_names();
+        exposed
+    }
+
+    /// Tells clients that lists changed if the set of live exposed hosts
+    /// did (after a registry reload, or a host going up or down).
+    pub fn check(&self) {
+        self.inner.check();
+    }
+}
+
+impl Inner {
+    /// Exposed hosts whose agent is UP.
+    fn live(&self) -> Vec<Host> {
+        let registry = self.fleet.registry();
+        let health = self.fleet.health();
+        let live = |h: &&Host| h.expose.is_some() && health.state(&h.name).is_some_and(|s| s.is_up());
+        registry.hosts().iter().filter(live).cloned().collect()
+    }
+
+    fn live_names(&self) -> BTreeSet<String> {
+        self.live().into_iter().map(|h| h.name).collect()
+    }
+
+    fn check(&self) {
+        let now = self.live_names();
+        let changed = {
+            let mut announced = self.announced.lock();
+            let changed = *announced != now;
+            *announced = now;
+            changed
+        };
+        if changed {
+            self.routes.clear();
+            if let Some(notifier) = self.notifier.get() {
+                for m in [method::TOOLS_LIST_CHANGED, method::PROMPTS_LIST_CHANGED, method::RESOURCES_LIST_CHANGED] {
+                    notifier.send_method(m);
+                }
+            }
+        }
+    }
+
+    fn relay(&self, host: &Host, timeout: std::time::Duration) -> Result<Relay, RpcError> {
+        let upstream = self.fleet.prober().upstream(host).map_err(|why| {
+            RpcError::new(herd_proto::code::UPSTREAM_UNAVAILABLE, format!("{}: agent: {why}", host.name))
+        })?;
+        Ok(Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() }))
+    }
+
+    async fn list(self: Arc<Self>, kind: ListKind, cx: Context) -> Vec<Box<RawValue>> {
+        let budget = self.fleet.health().config().budget;
+        let hosts: Vec<Host> = self.live().into_iter().filter(|h| routes::offers(h, kind)).collect();
+        let lists = futures_util::future::join_all(hosts.iter().map(|host| {
+            let (cx, this) = (cx.clone(), &self);
+            async move {
+                let relay = this.relay(host, budget)?;
+                relay.list(kind, cx).await
+            }
+        }))
+        .await;
+        let mut entries = Vec::new();
+        let mut table = routes::Table::default();
+        for (host, list) in hosts.iter().zip(lists) {
+            match list {
+                Ok(list) => entries.extend(routes::adopt(host, kind, list, &mut table)),
+                Err(err) => tracing::warn!(host = host.name, list = kind.method(), %err, "exposed host failed to list"),
+            }
+        }
+        self.routes.set(kind, table);
+        entries
+    }
+
+    async fn call(self: Arc<Self>, req: Request, cx: Context) -> Result<Box<RawValue>, RpcError> {
+        let (kind, key) = routes::target(&req)?;
+        let mut route = self.routes.find(kind, &key);
+        if route.is_none() {
+            let _ = self.clone().list(kind, Context::detached()).await;
+            if kind == ListKind::Resources {
+                let _ = self.clone().list(ListKind::ResourceTemplates, Context::detached()).await;
+            }
+            route = self.routes.find(kind, &key);
+        }
+        let Some((host_name, original)) = route else { return Err(routes::not_found(&req, &key)) };
+        let host = self.fleet.host(&host_name).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+        let relay = self.relay(&host, self.fleet.config().call_timeout)?;
+        let req = match original {
+            Some(original) if original != key => routes::rename(req, &original)?,
+            _ => req,
+        };
+        relay.call(req, cx).await
+    }
+}
+
+impl Backend for Exposed {
+    fn capabilities(&self) -> Map<String, Value> {
+        let caps = json!({
+            "tools": { "listChanged": true },
+            "resources": { "subscribe": true, "listChanged": true },
+            "prompts": { "listChanged": true },
+            "completions": {},
+            "logging": {}
+        });
+        caps.as_object().cloned().unwrap_or_default()
+    }
+
+    fn list(&self, kind: ListKind, cx: Context) -> BoxFuture<'static, Result<Vec<Box<RawValue>>, RpcError>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { Ok(inner.list(kind, cx).await) })
+    }
+
+    fn call(&self, req: Request, cx: Context) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        Box::pin(self.inner.clone().call(req, cx))
+    }
+
+    fn notify(&self, notification: &herd_proto::Notification) {
+        if notification.method != method::ROOTS_LIST_CHANGED {
+            return;
+        }
+        for host in self.inner.live() {
+            if let Ok(upstream) = self.inner.fleet.prober().upstream(&host) {
+                let notification = notification.clone();
+                tokio::spawn(async move { herd_upstream::Upstream::notify(&*upstream, notification).await });
+            }
+        }
+    }
+
+    fn attach(&self, notifier: Notifier) {
+        if self.inner.notifier.set(notifier).is_err() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let flips = self.inner.fleet.health().flips();
+        tokio::spawn(watch_flips(weak, flips));
+    }
+}
+
+/// Re-checks the live set whenever some host's up-ness flips, until the
+/// backend is gone.
+async fn watch_flips(inner: Weak<Inner>, mut flips: tokio::sync::watch::Receiver<u64>) {
+    while flips.changed().await.is_ok() {
+        let Some(inner) = inner.upgrade() else { return };
+        inner.check();
+    }
+}

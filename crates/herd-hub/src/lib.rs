@@ -1,0 +1,100 @@
+//! The hub: one MCP endpoint in front of every agent of a fleet.
+//!
+//! A hub is a router (herd-router) over two backends made here:
+//!
+//! - [`HubTools`]: `remote_list_hosts`, `remote_<tool>` for each agent
+//!   tool, `remote_shell_many`, `remote_list_tools` and `remote_call`;
+//! - [`Exposed`]: the tools, resources and prompts of hosts that opted in,
+//!   offered first-class under client-safe names.
+//!
+//! Both reach hosts through a [`Fleet`]: the registry in force, the health
+//! of every agent, the MCP sessions to the agents (shared with the health
+//! probes, so probes keep them warm) and the ssh [`Fallback`]. The call
+//! path ([`Fleet::call_tool`]) decides per call between agent and ssh and
+//! logs every call; nothing on it waits on a lock across a network call,
+//! so a dead host costs only the calls addressed to it.
+
+mod expose;
+mod fallback;
+mod fleet;
+mod metrics;
+mod path;
+mod reload;
+// mod ssh;
+mod tools;
+
+pub use expose::Exposed;
+pub use fallback::Fallback;
+pub use fleet::{CallConfig, Fleet, SelectError};
+pub use path::{Failure, Served};
+pub use reload::spawn_reloader;
+// pub use ssh::SshFallback;
+pub use tools::HubTools;
+
+use herd_fleet::Registry;
+use herd_proto::Backend;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A hub's parts. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    fleet: Arc<Fleet>,
+    tools: Arc<HubTools>,
+    exposed: Arc<Exposed>,
+}
+
+impl Hub {
+    /// A hub over `registry`, falling back to `fallback` for hosts whose
+    /// agent is down.
+    pub fn new(registry: Registry, fallback: Option<Arc<dyn Fallback>>, config: CallConfig) -> Self {
+        let fleet = Arc::new(Fleet::new(registry, fallback, config));
+        let tools = Arc::new(HubTools::new(fleet.clone()));
+        let exposed = Arc::new(Exposed::new(fleet.clone()));
+        Self { fleet, tools, exposed }
+    }
+
+    /// The backends to put behind a router: hub tools first (their names
+    /// win over exposed ones), then the exposed hosts.
+    pub fn backends(&self) -> Vec<Arc<dyn Backend>> {
+        vec![self.tools.clone(), self.exposed.clone()]
+    }
+
+    /// The fleet.
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.fleet
+    }
+
+    /// Swaps in a reloaded registry without touching client sessions, and
+    /// probes hosts that are new or changed.
+    pub async fn reload(&self, registry: Registry) {
+        self.fleet.replace(registry);
+        self.fleet.health().probe_all(false).await;
+        self.exposed.check();
+    }
+
+    /// Probes every host once (within the budget); what a hub does before
+    /// it starts serving, so the first lists already see live hosts.
+    pub async fn probe_now(&self) {
+        self.fleet.health().probe_all(false).await;
+        self.exposed.check();
+    }
+
+    /// Keeps the health cache fresh in the background: every `every`, the
+    /// hosts whose cached state went stale are probed (UP ones after their
+    /// TTL, DOWN ones after their backoff). Ends with `shutdown`.
+    pub fn spawn_prober(&self, every: Duration, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = tick.tick() => hub.probe_now().await,
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,194 @@
+//! One tool call to one host: through its agent when it answers, over the
+//! fallback when it cannot be reached, and a clear account when neither
+//! works.
+//!
+//! The rules, in order:
+//! 1. A host whose agent is known DOWN (a fresh failed probe) goes straight
+//!    to the fallback, so a dead agent costs nothing per call.
+//! 2. Otherwise the agent is tried. If the request never left (the
+//!    connection could not be made), the fallback runs it.
+//! 3. If the agent failed after the request may have reached it, only
+//!    read-only tools are retried over the fallback: re-running a `shell`
+//!    or a write could do the work twice.
+//!
+//! Every call ends in one log line (tool, host, path, elapsed, outcome) and
+//! in the call metrics.
+
+use crate::Fleet;
+use herd_fleet::{Host, ProbeOk};
+use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
+use herd_upstream::{HttpUpstream, Relay, RelayConfig, UpstreamError};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Tools that change nothing, so running one twice is harmless.
+const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
+
+/// A call that some path answered (the tool itself may still have failed:
+/// see `isError` in `result`).
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// The host.
+    pub host: String,
+    /// `agent`, or the fallback's name (`ssh`).
+    pub via: &'static str,
+    /// Why the agent was not used, when it was not.
+    pub detour: Option<String>,
+    /// The `CallToolResult` object.
+    pub result: Value,
+}
+
+/// A call no path could answer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{host}: {}", attempts.iter().map(|(p, why)| format!("{p}: {why}")).collect::<Vec<_>>().join("; "))]
+pub struct Failure {
+    /// The host.
+    pub host: String,
+    /// Each path tried (or why it was not), in order.
+    pub attempts: Vec<(&'static str, String)>,
+}
+
+impl Served {
+    /// Whether the tool reported a failure.
+    pub fn is_error(&self) -> bool {
+        self.result.get("isError").and_then(Value::as_bool).unwrap_or(false)
+    }
+}
+
+impl Fleet {
+    /// Runs agent tool `tool` on `host` with `arguments`; progress, log
+    /// messages and client requests of the agent reach the client through
+    /// `cx`. `timeout` bounds the whole call.
+    pub async fn call_tool(
+        &self,
+        host: &Host,
+        tool: &str,
+        arguments: Map<String, Value>,
+        cx: &Context,
+        timeout: Duration,
+    ) -> Result<Served, Failure> {
+        let started = Instant::now();
+        let outcome = self.route(host, tool, arguments, cx, timeout).await;
+        crate::metrics::call(tool, &host.name, &outcome, started.elapsed());
+        outcome
+    }
+
+    async fn route(
+        &self,
+        host: &Host,
+        tool: &str,
+        arguments: Map<String, Value>,
+        cx: &Context,
+        timeout: Duration,
+    ) -> Result<Served, Failure> {
+        let mut attempts = Vec::new();
+        let fallback = self.fallback().filter(|f| f.supports(tool) && host.ssh.is_some());
+        let known_down = self
+            .health()
+            .state(&host.name)
+            .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), self.health().config()))
+            .and_then(|s| s.error().map(str::to_owned));
+        match (&host.url, known_down) {
+            (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
+            (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
+            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, timeout).await {
+                Ok(result) => return Ok(Served { host: host.name.clone(), via: "agent", detour: None, result }),
+                Err((error, retry)) => {
+                    attempts.push(("agent", error));
+                    if !retry {
+                        return Err(Failure { host: host.name.clone(), attempts });
+                    }
+                }
+            },
+        }
+        let Some(fallback) = fallback else {
+            let why = match (&host.ssh, self.fallback()) {
+                (None, _) => "no ssh destination configured".to_owned(),
+                (Some(_), None) => "the hub has no ssh fallback".to_owned(),
+                (Some(_), Some(_)) => format!("{tool} is not available over ssh"),
+            };
+            attempts.push(("ssh", why));
+            return Err(Failure { host: host.name.clone(), attempts });
+        };
+        let destination = host.ssh.as_deref().unwrap_or_default();
+        let call = fallback.call_tool(destination, tool, &arguments);
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(timeout, call) => outcome,
+            () = cx.cancelled() => Ok(Err("cancelled by the client".to_owned())),
+        };
+        match outcome {
+            Ok(Ok(result)) => {
+                let detour = attempts.iter().map(|(p, why)| format!("{p}: {why}")).collect::<Vec<_>>().join("; ");
+                Ok(Served { host: host.name.clone(), via: fallback.name(), detour: Some(detour), result })
+            }
+            Ok(Err(why)) => {
+                attempts.push((fallback.name(), why));
+                Err(Failure { host: host.name.clone(), attempts })
+            }
+            Err(_) => {
+                attempts.push((fallback.name(), format!("no answer within {}s", timeout.as_secs())));
+                Err(Failure { host: host.name.clone(), attempts })
+            }
+        }
+    }
+
+    /// `Err((why, fallback may run it))`.
+    async fn via_agent(
+        &self,
+        host: &Host,
+        tool: &str,
+        arguments: &Map<String, Value>,
+        cx: &Context,
+        timeout: Duration,
+    ) -> Result<Value, (String, bool)> {
+        let upstream = self.prober().upstream(host).map_err(|e| (e, true))?;
+        if let Err(e) = upstream.connect().await {
+            self.health().report(&host.name, Err(e.to_string()));
+            return Err((e.to_string(), true));
+        }
+        let relay = relay(upstream, timeout);
+        let params = json!({ "name": tool, "arguments": arguments });
+        let params = serde_json::value::to_raw_value(&params).map_err(|e| (e.to_string(), false))?;
+        let request = Request {
+            id: cx.meta().request_id.clone().unwrap_or_else(|| RequestId::number(0)),
+            method: method::TOOLS_CALL.to_owned(),
+            params: Some(params),
+            extra: Vec::new(),
+        };
+        match relay.call(request, cx.clone()).await {
+            Ok(raw) => {
+                if !self.health().state(&host.name).is_some_and(|s| s.is_up()) {
+                    self.health().report(&host.name, Ok(ProbeOk::default()));
+                }
+                serde_json::from_str(raw.get()).map_err(|e| (format!("unreadable result: {e}"), false))
+            }
+            Err(err) => Err(self.agent_failed(host, tool, &err)),
+        }
+    }
+
+    fn agent_failed(&self, host: &Host, tool: &str, err: &RpcError) -> (String, bool) {
+        let never_sent = UpstreamError::never_sent(err);
+        let unreachable = err.code == herd_proto::code::UPSTREAM_UNAVAILABLE;
+        if unreachable {
+            self.health().report(&host.name, Err(err.message.clone()));
+        }
+        let retry = never_sent || (unreachable && READ_ONLY.contains(&tool));
+        let mut why = err.message.clone();
+        if unreachable && !retry {
+            why.push_str(" (not retried over ssh: the command may have run)");
+        }
+        (why, retry)
+    }
+}
+
+fn relay(upstream: Arc<HttpUpstream>, timeout: Duration) -> Relay {
+    Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() })
+}
+
+/// A context for a sub-call that must not report progress under the
+/// client's token (one of many parallel calls).
+pub(crate) fn quiet(cx: &Context) -> Context {
+    cx.with_meta(RequestMeta { progress_token: None, ..cx.meta().clone() })
+}

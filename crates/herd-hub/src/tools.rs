@@ -1,0 +1,105 @@
+//! The hub's own tools, as a [`Backend`].
+//!
+//! | tool | does |
+//! |---|---|
+//! | `remote_list_hosts` | every registered host with its agent's state (from cache, or probed with `force`) |
+//! | `remote_shell`, `remote_shell_bg`, `remote_read_file`, `remote_write_file`, `remote_edit_file`, `remote_list_dir`, `remote_search_files` | the agent tool of the same name on the host named by `host` |
+//! | `remote_shell_many` | one command on many hosts (by name and/or tag) in parallel, one result per host |
+//! | `remote_list_tools` | every tool a host's agent offers (its supervised servers included) |
+//! | `remote_call` | any tool of a host's agent, by name |
+//!
+//! The forwarding tools take their schemas from the agent's own tool
+//! definitions with a `host` argument added, so the two never drift apart.
+//! Results say which path served them (agent or ssh): a `host` and `via`
+//! member in `structuredContent` and a closing line of text. Failures are
+//! `isError` results naming the host and why each path failed.
+//!
+//! These tools return the agent's result objects as they came, plus those
+//! notes; they do not go through the typed catalog engine, which would
+//! drop what it does not model.
+
+mod defs;
+mod direct;
+mod hosts;
+mod many;
+
+use crate::Fleet;
+use herd_proto::{Backend, BoxFuture, Context, ListKind, Request, RpcError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// The hub's tools over a [`Fleet`].
+pub struct HubTools {
+    fleet: Arc<Fleet>,
+    definitions: Vec<Box<RawValue>>,
+}
+
+impl HubTools {
+    /// The hub tools for `fleet`.
+    pub fn new(fleet: Arc<Fleet>) -> Self {
+        Self { fleet, definitions: defs::all() }
+    }
+}
+
+impl Backend for HubTools {
+    fn capabilities(&self) -> Map<String, Value> {
+        let mut caps = Map::new();
+        caps.insert("tools".into(), json!({ "listChanged": true }));
+        caps
+    }
+
+    fn list(&self, kind: ListKind, _cx: Context) -> BoxFuture<'static, Result<Vec<Box<RawValue>>, RpcError>> {
+        let list = if kind == ListKind::Tools { self.definitions.clone() } else { Vec::new() };
+        Box::pin(std::future::ready(Ok(list)))
+    }
+
+    fn call(&self, req: Request, cx: Context) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        let fleet = self.fleet.clone();
+        Box::pin(async move {
+            #[derive(Deserialize)]
+            struct Params {
+                name: String,
+                #[serde(default)]
+                arguments: Map<String, Value>,
+            }
+            if req.method != herd_proto::method::TOOLS_CALL {
+                return Err(RpcError::method_not_found(&req.method));
+            }
+            let Params { name, arguments } = req.params_as()?;
+            let result = match name.as_str() {
+                "remote_list_hosts" => hosts::call(&fleet, arguments).await,
+                "remote_shell_many" => many::call(&fleet, arguments, &cx).await,
+                "remote_list_tools" => direct::list_tools(&fleet, arguments, &cx).await,
+                "remote_call" => direct::call_any(&fleet, arguments, &cx).await,
+                other => match other.strip_prefix("remote_").filter(|t| defs::FORWARDED.contains(t)) {
+                    Some(tool) => direct::forward(&fleet, tool, arguments, &cx).await,
+                    None => return Err(RpcError::invalid_params(format!("unknown tool: {name}"))),
+                },
+            };
+            serde_json::value::to_raw_value(&result).map_err(|e| RpcError::internal(e.to_string()))
+        })
+    }
+}
+
+/// An `isError` result with `text`.
+fn error_result(text: impl Into<String>) -> Value {
+    json!({ "content": [{ "type": "text", "text": text.into() }], "isError": true })
+}
+
+/// Reads the hub's own arguments out of a tool's argument object, leaving
+/// the rest for the agent.
+fn take<T: serde::de::DeserializeOwned>(arguments: &mut Map<String, Value>, key: &str) -> Result<Option<T>, Value> {
+    match arguments.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            serde_json::from_value(v).map(Some).map_err(|e| error_result(format!("invalid arguments: {key}: {e}")))
+        }
+    }
+}
+
+/// The `host` argument, required.
+fn host_arg(arguments: &mut Map<String, Value>) -> Result<String, Value> {
+    take::<String>(arguments, "host")?.ok_or_else(|| error_result("invalid arguments: missing field `host`"))
+}

@@ -1,0 +1,102 @@
+//! The tools that reach one host: `remote_<tool>`, `remote_list_tools` and
+//! `remote_call`.
+
+use super::{error_result, host_arg, take};
+use crate::Fleet;
+use crate::path::{Failure, Served};
+use herd_proto::{Backend, Context, ListKind};
+use herd_upstream::{Relay, RelayConfig};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// Runs agent tool `tool` on the host named by `host`.
+pub(super) async fn forward(fleet: &Fleet, tool: &str, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+    let host = match host_arg(&mut arguments).map(|h| fleet.host(&h).map_err(|e| error_result(e.to_string()))) {
+        Ok(Ok(host)) => host,
+        Ok(Err(e)) | Err(e) => return e,
+    };
+    let timeout = timeout_of(fleet, tool, &arguments);
+    present(fleet.call_tool(&host, tool, arguments, cx, timeout).await)
+}
+
+/// `remote_call`: any tool of the host's agent.
+pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+    let parsed = (|| {
+        let host = host_arg(&mut arguments)?;
+        let tool = take::<String>(&mut arguments, "tool")?
+            .ok_or_else(|| error_result("invalid arguments: missing field `tool`"))?;
+        let inner = take::<Map<String, Value>>(&mut arguments, "arguments")?.unwrap_or_default();
+        if let Some(extra) = arguments.keys().next() {
+            return Err(error_result(format!("invalid arguments: unknown field `{extra}`")));
+        }
+        let host = fleet.host(&host).map_err(|e| error_result(e.to_string()))?;
+        Ok((host, tool, inner))
+    })();
+    let (host, tool, inner) = match parsed {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let timeout = timeout_of(fleet, &tool, &inner);
+    present(fleet.call_tool(&host, &tool, inner, cx, timeout).await)
+}
+
+/// `remote_list_tools`: the agent's tool list.
+pub(super) async fn list_tools(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+    let host = match host_arg(&mut arguments).map(|h| fleet.host(&h).map_err(|e| error_result(e.to_string()))) {
+        Ok(Ok(host)) => host,
+        Ok(Err(e)) | Err(e) => return e,
+    };
+    let upstream = match fleet.prober().upstream(&host) {
+        Ok(u) => u,
+        Err(why) => return error_result(format!("{}: agent: {why}", host.name)),
+    };
+    let budget = fleet.config().call_timeout.min(Duration::from_secs(30));
+    let relay = Relay::new(upstream, RelayConfig { call_timeout: budget, ..RelayConfig::default() });
+    let tools = match relay.list(ListKind::Tools, cx.clone()).await {
+        Ok(tools) => tools,
+        Err(e) => return error_result(format!("{}: agent: {}", host.name, e.message)),
+    };
+    let tools: Vec<Value> = tools.iter().filter_map(|t| serde_json::from_str(t.get()).ok()).collect();
+    let mut text = format!("{} tools on {}:\n", tools.len(), host.name);
+    for tool in &tools {
+        let name = tool.get("name").and_then(Value::as_str).unwrap_or("?");
+        let description = tool.get("description").and_then(Value::as_str).unwrap_or_default();
+        let first_line = description.lines().next().unwrap_or_default();
+        text.push_str(&format!("- {name}: {first_line}\n"));
+    }
+    json!({
+        "content": [{ "type": "text", "text": text }],
+        "structuredContent": { "host": host.name, "via": "agent", "tools": tools },
+    })
+}
+
+/// Bound of a whole call: a `shell` call's own timeout plus a margin,
+/// otherwise the configured call timeout.
+fn timeout_of(fleet: &Fleet, tool: &str, arguments: &Map<String, Value>) -> Duration {
+    let config = fleet.config();
+    let own = (tool == "shell").then(|| arguments.get("timeout").and_then(Value::as_f64)).flatten();
+    let own = own.and_then(|s| Duration::try_from_secs_f64(s).ok()).unwrap_or(Duration::from_secs(120));
+    if tool == "shell" { own.min(Duration::from_secs(3600)) + config.timeout_margin } else { config.call_timeout }
+}
+
+/// The result a client sees: the agent's (or fallback's) result with the
+/// path noted, or an `isError` result naming every path tried.
+pub(super) fn present(outcome: Result<Served, Failure>) -> Value {
+    let served = match outcome {
+        Ok(served) => served,
+        Err(failure) => return error_result(failure.to_string()),
+    };
+    let mut result = served.result;
+    if let Some(structured) = result.get_mut("structuredContent").and_then(Value::as_object_mut) {
+        structured.insert("host".into(), json!(served.host));
+        structured.insert("via".into(), json!(served.via));
+    }
+    let note = match &served.detour {
+        Some(detour) => format!("[{} via {}; {detour}]", served.host, served.via),
+        None => format!("[{} via {}]", served.host, served.via),
+    };
+    if let Some(content) = result.get_mut("content").and_then(Value::as_array_mut) {
+        content.push(json!({ "type": "text", "text": note }));
+    }
+    result
+}

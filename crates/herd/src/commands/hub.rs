@@ -1,0 +1,57 @@
+//! `herd hub`: the fleet broker, one MCP endpoint in front of every agent.
+
+use crate::cli::{HubArgs, ServeArgs};
+use crate::{metrics, server};
+use anyhow::Context as _;
+use herd_fleet::{Host, Registry};
+use herd_hub::{CallConfig, Fallback, Hub};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How often stale health entries are re-probed in the background.
+const PROBE_TICK: Duration = Duration::from_secs(5);
+
+pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
+    let registry = Registry::load(&args.config)?;
+    let hub = new_hub(registry);
+    let listener = server::bind(args.serve.listen.unwrap_or_else(|| server::default_addr(server::HUB_LISTEN))).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(server::stop_on_signal(shutdown.clone()));
+    serve(hub, &args.serve, listener, Some((args.config, Vec::new())), shutdown).await
+}
+
+/// A hub over `registry` with the ssh fallback its `[ssh]` table sets up.
+pub(crate) fn new_hub(registry: Registry) -> Hub {
+    let fallback: Option<Arc<dyn Fallback>> = None; // SSH: pending
+    Hub::new(registry, fallback, CallConfig::default())
+}
+
+/// Probes the fleet once, then serves the hub until `shutdown`, keeping
+/// health fresh and (with `config`: the registry file and hosts always
+/// added to it) the registry reloaded.
+pub(crate) async fn serve(
+    hub: Hub,
+    args: &ServeArgs,
+    listener: TcpListener,
+    config: Option<(PathBuf, Vec<Host>)>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if args.stdio {
+        anyhow::bail!("the hub serves HTTP only; use `herd agent --stdio` for a local stdio server");
+    }
+    let hosts = hub.fleet().registry().len();
+    hub.probe_now().await;
+    let up = hub.fleet().health().snapshot().values().filter(|s| s.is_up()).count();
+    tracing::info!(hosts, up, "fleet probed");
+    hub.spawn_prober(PROBE_TICK, shutdown.clone());
+    if let Some((path, pinned)) = config {
+        herd_hub::spawn_reloader(hub.clone(), path.clone(), pinned, shutdown.clone())
+            .with_context(|| format!("cannot watch {}", path.display()))?;
+    }
+    let router = server::router("herd-hub", hub.backends());
+    let extra = metrics::route(server::bearer(args));
+    server::serve_http("hub", args, listener, router, extra, shutdown).await
+}

@@ -1,0 +1,82 @@
+//! `herd up`: hub and local agent in one process on loopback, for one
+//! machine (and whatever hosts `$HERD_HOME/hosts.toml` adds).
+//!
+//! The first run generates the client token and the agent's token under
+//! `$HERD_HOME` (mode 0600); later runs reuse them, so a pasted client
+//! configuration keeps working. The configuration to paste is printed on
+//! stdout; logs go to stderr and never contain a token.
+
+use crate::cli::{ServeArgs, UpArgs};
+use crate::commands::hub;
+use crate::home;
+use crate::server;
+use herd_fleet::{Host, Registry, Secret};
+use herd_proto::Backend;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let home = home::dir(args.home)?;
+    let token = home::token(&home.join("token"))?;
+    let agent_token = home::token(&home.join("agent.token"))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(server::stop_on_signal(shutdown.clone()));
+
+    let agent_args = serve_args(agent_token.clone());
+    let agent_listener = server::bind(args.agent_listen).await?;
+    let agent_url = format!("http://{}/mcp", agent_listener.local_addr()?);
+    let host_tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
+    let agent_router = server::router("herd-agent", vec![host_tools]);
+    let agent_stop = shutdown.clone();
+    let agent = tokio::spawn(async move {
+        server::serve_http("agent", &agent_args, agent_listener, agent_router, axum::Router::new(), agent_stop).await
+    });
+
+    let local = Host {
+        name: "local".into(),
+        url: Some(agent_url),
+        token: Some(Secret::new(agent_token)),
+        tags: vec!["local".into()],
+        ..Host::default()
+    };
+    let hosts_file = home.join("hosts.toml");
+    let registry = match hosts_file.exists() {
+        true => Registry::load(&hosts_file)?,
+        false => Registry::default(),
+    };
+    let registry = registry.with_hosts([local.clone()])?;
+    let hub_listener = server::bind(args.listen).await?;
+    let url = format!("http://{}/mcp", hub_listener.local_addr()?);
+    print_client_config(&url, &token, registry.len(), &hosts_file);
+    let watch = hosts_file.exists().then(|| (hosts_file.clone(), vec![local]));
+    let served = hub::serve(hub::new_hub(registry), &serve_args(token), hub_listener, watch, shutdown.clone()).await;
+    shutdown.cancel();
+    agent.await??;
+    served
+}
+
+fn serve_args(token: String) -> ServeArgs {
+    ServeArgs {
+        listen: None,
+        stdio: false,
+        token: Some(token),
+        insecure_no_auth: false,
+        allowed_hosts: Vec::new(),
+        path: "/mcp".into(),
+    }
+}
+
+fn print_client_config(url: &str, token: &str, hosts: usize, hosts_file: &std::path::Path) {
+    let json = serde_json::json!({ "mcpServers": { "herd": {
+        "type": "http", "url": url, "headers": { "Authorization": format!("Bearer {token}") }
+    }}});
+    println!("herd is up: {url} ({hosts} host(s); add more in {})", hosts_file.display());
+    println!();
+    println!("Claude Code:");
+    println!("  claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"");
+    println!();
+    println!("Other MCP clients (e.g. .mcp.json, Cursor's mcp.json):");
+    println!("  {json}");
+    println!();
+    println!("CLI: export HERD_URL={url}   # herd hosts, herd exec local -- uptime");
+}

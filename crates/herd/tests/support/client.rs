@@ -1,0 +1,63 @@
+//! A small MCP client over Streamable HTTP for tests that need to time
+//! calls or hold one session across events: herd's own client session
+//! (herd-upstream), which the relay tests check against real servers.
+#![allow(dead_code, unreachable_pub)]
+
+use herd_proto::Message;
+use herd_upstream::{HttpUpstream, HttpUpstreamConfig, Upstream};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One client session.
+pub struct Client {
+    upstream: HttpUpstream,
+}
+
+impl Client {
+    /// A session to `url` with `token`.
+    pub async fn connect(url: &str, token: Option<&str>) -> Client {
+        let config = HttpUpstreamConfig {
+            token: token.map(str::to_owned),
+            exchange_timeout: Duration::from_secs(30),
+            ..HttpUpstreamConfig::new(url)
+        };
+        let upstream = HttpUpstream::new(config).unwrap();
+        upstream.connect().await.unwrap_or_else(|e| panic!("cannot open a session to {url}: {e}"));
+        Client { upstream }
+    }
+
+    /// Sends `method` and returns the result, or the error as `Err`.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let (events, _ignored) = mpsc::unbounded_channel::<Message>();
+        let params = serde_json::value::to_raw_value(&params).unwrap();
+        let call = self.upstream.request(method, Some(params), Vec::new(), events);
+        let response = tokio::time::timeout(Duration::from_secs(120), call.response)
+            .await
+            .unwrap_or_else(|_| panic!("{method}: no answer within 120 s"))
+            .unwrap_or_else(|e| panic!("{method}: {e}"));
+        match response.into_result() {
+            Ok(raw) => Ok(serde_json::from_str(raw.get()).unwrap()),
+            Err(e) => Err(serde_json::to_value(&e).unwrap()),
+        }
+    }
+
+    /// Calls tool `name` and returns its result object.
+    pub async fn call(&self, name: &str, arguments: Value) -> Value {
+        self.request("tools/call", json!({ "name": name, "arguments": arguments }))
+            .await
+            .unwrap_or_else(|e| panic!("tools/call {name}: {e}"))
+    }
+
+    /// The names of the listed tools.
+    pub async fn tool_names(&self) -> Vec<String> {
+        let list = self.request("tools/list", json!({})).await.unwrap();
+        list["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+/// The text of a tool result's content blocks, joined by newlines.
+pub fn text(result: &Value) -> String {
+    let blocks = result["content"].as_array().cloned().unwrap_or_default();
+    blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n")
+}
