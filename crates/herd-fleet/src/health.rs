@@ -199,8 +199,11 @@ impl Inner {
         if let Some(entry) = table.entries.get_mut(name)
             && entry.flight.as_ref().is_some_and(|(id, _)| *id == flight)
         {
+            let result = if outcome.is_ok() { "up" } else { "down" };
+            metrics::counter!("herd_probes_total", "host" => name.to_owned(), "result" => result).increment(1);
             let next = entry.state.after(outcome, Instant::now());
             self.record(&mut entry.state, next);
+            metrics::gauge!("herd_host_up", "host" => name.to_owned()).set(if entry.state.is_up() { 1.0 } else { 0.0 });
             entry.flight = None;
         }
     }

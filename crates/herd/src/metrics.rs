@@ -9,17 +9,29 @@ use std::sync::OnceLock;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// Latency buckets (seconds): sub-millisecond hops up to long shell calls.
+const BUCKETS: [f64; 17] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// Installs the recorder, once per process; metrics recorded before this
+/// are lost, so roles call it first thing.
+pub(crate) fn install() -> &'static Option<PrometheusHandle> {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new().set_buckets(&BUCKETS);
+        match builder.and_then(PrometheusBuilder::install_recorder) {
+            Ok(handle) => Some(handle),
+            Err(err) => {
+                tracing::warn!(%err, "metrics disabled: cannot install the recorder");
+                None
+            }
+        }
+    })
+}
+
 /// Installs the recorder (once per process) and returns the `/metrics`
 /// route; with `auth`, scrapes must present the token.
 pub(crate) fn route(auth: Option<BearerAuth>) -> axum::Router {
-    let handle = HANDLE.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-        Ok(handle) => Some(handle),
-        Err(err) => {
-            tracing::warn!(%err, "metrics disabled: cannot install the recorder");
-            None
-        }
-    });
-    let handle = handle.clone();
+    let handle = install().clone();
     axum::Router::new().route(
         "/metrics",
         axum::routing::get(move |headers: HeaderMap| async move {

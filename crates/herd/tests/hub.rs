@@ -216,3 +216,70 @@ async fn dead_and_hanging_hosts_do_not_slow_healthy_ones() {
         assert!(dead || killed, "{message}");
     }
 }
+
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_reloads_on_change_and_sighup_without_dropping_sessions() {
+    let (a, g) = (agent().await, agent().await);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hosts.toml");
+    write_atomically(&config, &[HEALTH.to_owned(), host("alpha", &a.url, &[])].concat());
+    let mut hub = hub(&config).await;
+    let client = Client::connect(&hub.url, Some(HUB_TOKEN)).await;
+    let missing = client.call("remote_shell", json!({ "host": "gamma", "command": "true" })).await;
+    assert!(text(&missing).contains("unknown host \"gamma\""), "{missing}");
+
+    // The file changes: the same session sees the new host.
+    write_atomically(&config, &[HEALTH.to_owned(), host("alpha", &a.url, &[]), host("gamma", &g.url, &[])].concat());
+    let reloaded = hub.wait_for_log("registry reloaded", Duration::from_secs(20)).await;
+    assert_eq!(reloaded["hosts"], 2);
+    let listed = client.call("remote_list_hosts", json!({})).await;
+    let names: Vec<&str> =
+        structured(&listed)["hosts"].as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpha", "gamma"]);
+    let ran = client.call("remote_shell", json!({ "host": "gamma", "command": "echo hi" })).await;
+    assert_eq!(structured(&ran)["stdout"], "hi\n", "{ran}");
+
+    // A broken file is refused and the registry in force stays.
+    write_atomically(&config, "[[hosts]]\nname = \"bad name\"\n");
+    let refused = hub.wait_for_log("registry not reloaded; keeping the one in force", Duration::from_secs(20)).await;
+    assert!(refused["err"].as_str().unwrap().contains("invalid host name"), "{refused}");
+    let still = client.call("remote_shell", json!({ "host": "gamma", "command": "echo still" })).await;
+    assert_eq!(structured(&still)["stdout"], "still\n", "{still}");
+
+    // SIGHUP reloads too (the fixed file this time).
+    std::fs::write(&config, [HEALTH.to_owned(), host("alpha", &a.url, &[])].concat()).unwrap();
+    let _ = hub.wait_for_log("registry reloaded", Duration::from_secs(20)).await;
+    let status = std::process::Command::new("kill").args(["-HUP", &hub.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    let _ = hub.wait_for_log("SIGHUP: reloading the registry", Duration::from_secs(20)).await;
+    let again = hub.wait_for_log("registry reloaded", Duration::from_secs(20)).await;
+    assert_eq!(again["hosts"], 1);
+    assert_eq!(client.tool_names().await.len(), 11, "the session survived every reload");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_calls_per_host_and_path_behind_the_token() {
+    let a = agent().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hosts.toml");
+    std::fs::write(&config, [HEALTH.to_owned(), host("alpha", &a.url, &[])].concat()).unwrap();
+    let hub = hub(&config).await;
+    let client = Client::connect(&hub.url, Some(HUB_TOKEN)).await;
+    for _ in 0..3 {
+        client.call("remote_list_dir", json!({ "host": "alpha", "path": "/" })).await;
+    }
+    let (status, _) = support::http_get(&hub.url, "/metrics", None).await;
+    assert_eq!(status, 401);
+    let (status, body) = support::http_get(&hub.url, "/metrics", Some(HUB_TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = body.lines().find(|l| l.starts_with("herd_calls_total{") && l.contains("host=\"alpha\"")).unwrap();
+    assert!(calls.contains("path=\"agent\"") && calls.contains("outcome=\"ok\"") && calls.ends_with(" 3"), "{calls}");
+    assert!(body.contains("herd_call_duration_seconds_bucket{host=\"alpha\",path=\"agent\",le=\"0.5\"} 3"), "{body}");
+    assert!(body.contains("herd_host_up{host=\"alpha\"} 1"), "{body}");
+}

@@ -42,6 +42,7 @@ pub(crate) async fn serve(
     if args.stdio {
         anyhow::bail!("the hub serves HTTP only; use `herd agent --stdio` for a local stdio server");
     }
+    metrics::install();
     let hosts = hub.fleet().registry().len();
     hub.probe_now().await;
     let up = hub.fleet().health().snapshot().values().filter(|s| s.is_up()).count();

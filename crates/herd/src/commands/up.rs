@@ -66,17 +66,20 @@ fn serve_args(token: String) -> ServeArgs {
     }
 }
 
+/// Prints what to paste into a client. Written with errors ignored: a
+/// closed stdout must not take the running hub down.
 fn print_client_config(url: &str, token: &str, hosts: usize, hosts_file: &std::path::Path) {
+    use std::io::Write as _;
     let json = serde_json::json!({ "mcpServers": { "herd": {
         "type": "http", "url": url, "headers": { "Authorization": format!("Bearer {token}") }
     }}});
-    println!("herd is up: {url} ({hosts} host(s); add more in {})", hosts_file.display());
-    println!();
-    println!("Claude Code:");
-    println!("  claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"");
-    println!();
-    println!("Other MCP clients (e.g. .mcp.json, Cursor's mcp.json):");
-    println!("  {json}");
-    println!();
-    println!("CLI: export HERD_URL={url}   # herd hosts, herd exec local -- uptime");
+    let text = format!(
+        "herd is up: {url} ({hosts} host(s); add more in {file})\n\n\
+         Claude Code:\n  claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"\n\n\
+         Other MCP clients (e.g. .mcp.json, Cursor's mcp.json):\n  {json}\n\n\
+         CLI: export HERD_URL={url}   # herd hosts, herd exec local -- uptime\n",
+        file = hosts_file.display()
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -198,6 +198,11 @@ impl Herd {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("herd is running")
+    }
+
     /// Ends the process now (SIGKILL) and waits for it.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
@@ -227,6 +232,23 @@ fn serving_url(line: &str) -> Option<String> {
     let v: Value = serde_json::from_str(line).ok()?;
     let fields = v.get("fields")?;
     (fields.get("message")?.as_str()? == "serving MCP").then(|| fields.get("url")?.as_str().map(str::to_owned))?
+}
+
+/// `GET path` on the server behind `url` (an MCP endpoint URL) with an
+/// optional bearer token; returns the status code and the body.
+pub async fn http_get(url: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    use tokio::io::AsyncWriteExt;
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
 }
 
 /// A finished peer process.

@@ -1,0 +1,80 @@
+//! `herd up` on a fresh `HERD_HOME`: hub and local agent start, a token is
+//! generated and stored privately, the printed client configuration works
+//! as printed, the client verbs find the stored token, and a second start
+//! reuses the token.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use support::{herd_bin, run_bounded};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Starts `herd up` and returns it with the URL and token from its
+/// `claude mcp add` line.
+async fn up(home: &Path) -> (Child, String, String) {
+    let mut child = Command::new(herd_bin())
+        .args(["up", "--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
+        .env("HERD_HOME", home)
+        .env_remove("HERD_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.trim_start().starts_with("claude mcp add") {
+                return line;
+            }
+        }
+        panic!("herd up ended without printing a claude line");
+    })
+    .await
+    .expect("herd up printed its configuration in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // claude mcp add --transport http herd URL --header "Authorization: Bearer TOKEN"
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let url = words[6].to_owned();
+    let token = words.last().unwrap().trim_end_matches('"').to_owned();
+    (child, url, token)
+}
+
+async fn verb(home: &Path, url: &str, args: &[&str]) -> support::Finished {
+    let mut cmd = Command::new(herd_bin());
+    cmd.args(args).env("HERD_URL", url).env("HERD_HOME", home).env_remove("HERD_TOKEN");
+    run_bounded(cmd, Duration::from_secs(60)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_serves_the_local_machine_with_a_stored_token() {
+    let home = tempfile::tempdir().unwrap();
+    let (child, url, token) = up(home.path()).await;
+    let stored = std::fs::read_to_string(home.path().join("token")).unwrap();
+    assert_eq!(stored.trim(), token);
+    assert_eq!(std::fs::metadata(home.path().join("token")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let hosts = verb(home.path(), &url, &["hosts", "--json"]).await;
+    assert!(hosts.status.success(), "{hosts:?}");
+    let hosts: serde_json::Value = serde_json::from_str(&hosts.stdout).unwrap();
+    assert_eq!((hosts[0]["name"].as_str(), hosts[0]["state"].as_str()), (Some("local"), Some("up")), "{hosts}");
+
+    let exec = verb(home.path(), &url, &["exec", "local", "--", "echo", "from-up"]).await;
+    assert!(exec.status.success() && exec.stdout.contains("== local (agent) exit 0 ==\nfrom-up"), "{exec:?}");
+
+    let mut wrong = Command::new(herd_bin());
+    wrong.args(["hosts"]).env("HERD_URL", &url).env("HERD_TOKEN", "wrong");
+    let refused = run_bounded(wrong, Duration::from_secs(60)).await;
+    assert!(!refused.status.success() && refused.stderr.contains("refused the credentials"), "{refused:?}");
+
+    drop(child);
+    let (_again, _, token_again) = up(home.path()).await;
+    assert_eq!(token_again, token, "the token is generated once");
+}
