@@ -238,13 +238,14 @@ fn serving_url(line: &str) -> Option<String> {
 /// optional bearer token; returns the status code and the body.
 pub async fn http_get(url: &str, path: &str, token: Option<&str>) -> (u16, String) {
     use tokio::io::AsyncWriteExt;
-    let authority = url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&authority).await.expect("connect to the server");
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.expect("send the request");
     let mut raw = Vec::new();
-    timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.unwrap().unwrap();
+    let read = timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
+    read.expect("the answer within 10 s").expect("read the answer");
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
