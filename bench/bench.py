@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fleet
+
 ROOT = Path(__file__).resolve().parent.parent
 OHA = os.environ.get("OHA", "oha")
 HERD = os.environ.get("BENCH_HERD", str(ROOT / "target/release/herd"))
@@ -44,7 +46,7 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONCS = [int(c) for c in os.environ.get("BENCH_CONC", "1 64").split()]
 ID_POOL = int(os.environ.get("BENCH_ID_POOL", "1000000"))
-TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent stdio").split()
+TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet").split()
 COMMAND = os.environ.get("BENCH_COMMAND", "bench/run")
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 RESULTS = Path(os.environ.get("BENCH_RESULTS", str(ROOT / "bench/RESULTS.md")))
@@ -425,7 +427,9 @@ def main() -> int:
     log(f"duration {DURATION}, runs {RUNS}, concurrency {CONCS}, id pool {ID_POOL}")
     work = Path(tempfile.mkdtemp(prefix="herd-bench-"))
     targets: list[HttpTarget] = []
+    helpers: list[subprocess.Popen] = []
     notes: list[str] = []
+    tables: list[str] = []
     rows: dict[tuple[str, int], Row] = {}
     try:
         simple = {"name": "test_simple_text", "arguments": {}}
@@ -443,6 +447,18 @@ def main() -> int:
                 )
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd agent skipped: could not start ({e}).")
+        if "hub" in TARGETS:
+            try:
+                hop_agent = start_herd(["agent", "--insecure-no-auth"], "hub's agent", read_call, cwd=work)
+                helpers.append(hop_agent.proc)
+                config = work / "hop.toml"
+                fleet.write_registry(config, [("a", f"http://127.0.0.1:{hop_agent.port}/mcp")])
+                hub_port = free_port()
+                hub_proc = fleet.start_hub(HERD, hub_port, config, wait_port)
+                hop_call = {"name": "remote_read_file", "arguments": {"host": "a", **read_call["arguments"]}}
+                targets.append(HttpTarget("herd hub -> agent (remote_read_file 1 KB)", hub_proc, hub_port, hop_call, True))
+            except Exception as e:  # noqa: BLE001 - reported as a skipped row
+                notes.append(f"herd hub skipped: could not start ({e}).")
         # Probe each target once; an MCP target whose tool call fails is skipped.
         live: list[HttpTarget] = []
         for t in targets:
@@ -489,6 +505,14 @@ def main() -> int:
                     )
         for t in live:
             stop(t.proc)
+        hop_note(rows, notes)
+        if "fleet" in TARGETS:
+            log("fleet: 1000 hosts, 990 dead ...")
+            live_agent = start_herd(["agent", "--insecure-no-auth"], "fleet agent", read_call, cwd=work)
+            helpers.append(live_agent.proc)
+            live_url = f"http://127.0.0.1:{live_agent.port}/mcp"
+            tables.append(fleet.fleet_table(HERD, work, live_url, free_port, wait_port, HttpMcp, stop))
+            log(tables[-1])
         stdio_targets = []
         if "stdio" in TARGETS:
             stdio_targets.append(("herd conformance-server --stdio", ["conformance-server", "--stdio"], simple))
@@ -518,9 +542,11 @@ def main() -> int:
     finally:
         for t in targets:
             stop(t.proc)
+        for p in helpers:
+            stop(p)
         shutil.rmtree(work, ignore_errors=True)
 
-    table = render(list(rows.values()), notes)
+    table = "\n\n".join([render(list(rows.values()), notes), *tables])
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine_line = (
         f"{info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, {info['memory']} RAM; "
@@ -542,6 +568,21 @@ def main() -> int:
     )
     log(f"wrote {RESULTS}")
     return 0
+
+
+def hop_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
+    """The hub hop against the agent called directly, per concurrency."""
+    parts = []
+    for (name, c), row in rows.items():
+        direct = rows.get(("herd agent (read_file 1 KB)", c))
+        if not name.startswith("herd hub") or not row.samples or not direct or not direct.samples:
+            continue
+        rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in direct.samples)
+        p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in direct.samples)
+        p99 = statistics.median(s.p99_ms for s in row.samples) - statistics.median(s.p99_ms for s in direct.samples)
+        parts.append(f"c={c}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
+    if parts:
+        notes.append("hub hop vs the agent called directly (same run): " + "; ".join(parts) + ".")
 
 
 def fmt_ratio(value: float, base: float | None) -> str:

@@ -141,10 +141,21 @@ impl Health {
             let mut table = self.inner.table.lock();
             let Table { entries, next_flight } = &mut *table;
             let mut waits = Vec::new();
-            for (name, entry) in entries.iter_mut() {
-                if only.is_some_and(|o| o != name) || (!force && entry.state.is_fresh(now, &self.inner.config)) {
-                    continue;
-                }
+            // Hosts that answered last time go first, then new ones, then
+            // those down the shortest: when dead hosts fill every probe
+            // slot, the live part of the fleet has already been served.
+            let mut due: Vec<(&String, &mut Entry)> = entries
+                .iter_mut()
+                .filter(|(name, entry)| {
+                    only.is_none_or(|o| o == name.as_str()) && (force || !entry.state.is_fresh(now, &self.inner.config))
+                })
+                .collect();
+            due.sort_by_key(|(_, entry)| match &entry.state {
+                HostState::Up { .. } => 0,
+                HostState::Unknown => 1,
+                HostState::Down { streak, .. } => 1 + u64::from(*streak),
+            });
+            for (_, entry) in due {
                 if let Some((_, done)) = &entry.flight {
                     waits.push(done.clone());
                     continue;

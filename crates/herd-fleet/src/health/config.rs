@@ -35,7 +35,7 @@ impl Default for HealthConfig {
             down_max: Duration::from_secs(900),
             budget: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(1),
-            max_in_flight: 256,
+            max_in_flight: 1024,
         }
     }
 }

@@ -194,3 +194,13 @@ async fn flips_announce_only_changes_of_up_ness() {
     health.report("b", Ok(ProbeOk::default()));
     assert!(flips.has_changed().unwrap(), "a call found b UP");
 }
+
+#[tokio::test(start_paused = true)]
+async fn hosts_that_were_up_are_probed_before_dead_ones_fill_the_slots() {
+    let scripts = [("a", Script::Hang), ("b", Script::Hang), ("c", Script::Hang), ("live", Script::Up(SECOND))];
+    let (health, fake) = fleet(HealthConfig { max_in_flight: 2, ..HealthConfig::default() }, &scripts);
+    health.report("live", Ok(ProbeOk::default()));
+    let snap = health.probe_all(true).await;
+    assert!(snap["live"].is_up(), "{snap:?}");
+    assert_eq!(fake.calls("live").len(), 1);
+}

@@ -8,7 +8,7 @@
 //! down_max = 900
 //! budget = 3
 //! connect_timeout = 1
-//! max_in_flight = 256
+//! max_in_flight = 1024
 //!
 //! [[hosts]]
 //! name = "boltzmann"

@@ -1,0 +1,97 @@
+"""Hub benchmarks: the hop through `herd hub`, and health at fleet scale.
+
+Imported by bench.py. The hop row puts a hub in front of a dedicated agent
+and calls remote_read_file, to compare with the agent called directly. The
+fleet table registers 1000 hosts of which 990 are dead (half refuse, half
+are blackholed: a listening socket that is never accepted from, so TCP
+connects succeed and nothing ever answers) and measures a forced probe
+round and remote_list_hosts from the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+
+def write_registry(path: Path, hosts: list[tuple[str, str]], budget: float = 3.0) -> None:
+    lines = [f"[health]\nbudget = {budget}\n"]
+    for name, url in hosts:
+        lines.append(f'[[hosts]]\nname = "{name}"\nurl = "{url}"\n')
+    path.write_text("\n".join(lines))
+
+
+def start_hub(herd: str, port: int, config: Path, wait_port) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [herd, "hub", "--config", str(config), "--insecure-no-auth", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port, proc, timeout=30.0)
+    return proc
+
+
+def call_result(client, session: str | None, rid: int, name: str, arguments: dict) -> tuple[float, dict]:
+    started = time.perf_counter()
+    status, hdrs, data = client.post(
+        {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {"name": name, "arguments": arguments}},
+        session,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    text = data.decode(errors="replace")
+    if hdrs.get("content-type", "").startswith("text/event-stream"):
+        frames = [l[5:].strip() for l in text.splitlines() if l.startswith("data:")]
+        text = frames[-1] if frames else "{}"
+    return elapsed, json.loads(text)
+
+
+def fleet_table(herd: str, work: Path, live_url: str, free_port, wait_port, http_mcp, stop) -> str:
+    """1000 hosts, 10 alive: forced round time and cached listing latency."""
+    holes = []
+    for _ in range(4):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(4096)
+        holes.append(s)
+    hosts = []
+    for i in range(1000):
+        if i < 10:
+            url = live_url
+        elif i % 2:
+            url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens: refused
+        else:
+            url = f"http://127.0.0.1:{holes[i % 4].getsockname()[1]}/mcp"
+        hosts.append((f"h{i:04d}", url))
+    config = work / "fleet.toml"
+    write_registry(config, hosts)
+    port = free_port()
+    started = time.perf_counter()
+    proc = start_hub(herd, port, config, wait_port)
+    try:
+        # The port is bound before the first probe round; the session opens
+        # once the hub serves, after that round.
+        client = http_mcp(port)
+        session = client.open_session()
+        first_round = time.perf_counter() - started
+        forced, result = call_result(client, session, 1, "remote_list_hosts", {"force": True})
+        states = [h["state"] for h in result["result"]["structuredContent"]["hosts"]]
+        cached = sorted(call_result(client, session, 2 + i, "remote_list_hosts", {})[0] for i in range(50))
+    finally:
+        stop(proc)
+        for s in holes:
+            s.close()
+    up = states.count("up")
+    return "\n".join(
+        [
+            "| fleet of 1000 hosts (10 up, 495 refusing, 495 blackholed), probe budget 3 s | value |",
+            "|---|--:|",
+            f"| hub start until serving (includes the first probe round) | {first_round:.2f} s |",
+            f"| remote_list_hosts force=true (a full probe round) | {forced / 1000:.2f} s |",
+            f"| hosts reported up / down | {up} / {len(states) - up} |",
+            f"| remote_list_hosts from cache, p50 / max of 50 | {statistics.median(cached):.1f} ms / {cached[-1]:.1f} ms |",
+        ]
+    )
