@@ -20,25 +20,25 @@ pub struct RelayConfig {
     /// Capabilities to declare for the upstream (its own are learned only
     /// once connected; the default declares everything, and calls the
     /// upstream does not support fail there).
-    pub capabilities: Map<String, Value>,
+    pub capabilities: Arc<Map<String, Value>>,
     /// Most pages followed when listing.
     pub max_list_pages: usize,
 }
 
 impl Default for RelayConfig {
     fn default() -> Self {
-        let capabilities = json!({
-            "tools": { "listChanged": true },
-            "resources": { "subscribe": true, "listChanged": true },
-            "prompts": { "listChanged": true },
-            "completions": {},
-            "logging": {}
+        static EVERYTHING: std::sync::OnceLock<Arc<Map<String, Value>>> = std::sync::OnceLock::new();
+        let capabilities = EVERYTHING.get_or_init(|| {
+            let all = json!({
+                "tools": { "listChanged": true },
+                "resources": { "subscribe": true, "listChanged": true },
+                "prompts": { "listChanged": true },
+                "completions": {},
+                "logging": {}
+            });
+            Arc::new(all.as_object().cloned().unwrap_or_default())
         });
-        Self {
-            call_timeout: Duration::from_secs(300),
-            capabilities: capabilities.as_object().cloned().unwrap_or_default(),
-            max_list_pages: 100,
-        }
+        Self { call_timeout: Duration::from_secs(300), capabilities: capabilities.clone(), max_list_pages: 100 }
     }
 }
 
@@ -58,7 +58,7 @@ impl Relay {
 
 impl Backend for Relay {
     fn capabilities(&self) -> Map<String, Value> {
-        self.config.capabilities.clone()
+        (*self.config.capabilities).clone()
     }
 
     fn list(&self, kind: ListKind, _cx: Context) -> BoxFuture<'static, Result<Vec<Box<RawValue>>, RpcError>> {

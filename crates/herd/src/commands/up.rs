@@ -40,20 +40,33 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         ..Host::default()
     };
     let hosts_file = home.join("hosts.toml");
-    let registry = match hosts_file.exists() {
-        true => Registry::load(&hosts_file)?,
-        false => Registry::default(),
-    };
+    if !hosts_file.exists() {
+        std::fs::write(&hosts_file, HOSTS_TEMPLATE)?;
+    }
+    let registry = Registry::load(&hosts_file)?;
     let registry = registry.with_hosts([local.clone()])?;
     let hub_listener = server::bind(args.listen).await?;
     let url = format!("http://{}/mcp", hub_listener.local_addr()?);
     print_client_config(&url, &token, registry.len(), &hosts_file);
-    let watch = hosts_file.exists().then(|| (hosts_file.clone(), vec![local]));
+    let watch = Some((hosts_file.clone(), vec![local]));
     let served = hub::serve(hub::new_hub(registry), &serve_args(token), hub_listener, watch, shutdown.clone()).await;
     shutdown.cancel();
     agent.await??;
     served
 }
+
+/// What a fresh `hosts.toml` says; the hub reloads the file when it changes.
+const HOSTS_TEMPLATE: &str = "\
+# More hosts for `herd up` (this machine is always there as `local`).
+# Saved changes are picked up at once. Example:
+#
+# [[hosts]]
+# name = \"gpu1\"
+# url = \"http://gpu1.lan:7801/mcp\"   # its `herd agent`
+# token_env = \"GPU1_TOKEN\"           # or token = \"...\"
+# ssh = \"admin@gpu1.lan\"             # used when the agent is down
+# tags = [\"lab\"]
+";
 
 fn serve_args(token: String) -> ServeArgs {
     ServeArgs {
