@@ -19,8 +19,10 @@ mod health;
 mod prober;
 mod registry;
 mod secret;
+mod ssh;
 
 pub use health::{Health, HealthConfig, HostState, Snapshot};
 pub use prober::{McpProber, ProbeOk, Prober};
 pub use registry::{Exposure, Format, Host, Registry, RegistryError, SshSettings};
 pub use secret::Secret;
+pub use ssh::{SshConfig, SshError, SshPool};

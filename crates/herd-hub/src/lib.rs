@@ -20,7 +20,7 @@ mod fleet;
 mod metrics;
 mod path;
 mod reload;
-// mod ssh;
+mod ssh;
 mod tools;
 
 pub use expose::Exposed;
@@ -28,7 +28,7 @@ pub use fallback::Fallback;
 pub use fleet::{CallConfig, Fleet, SelectError};
 pub use path::{Failure, Served};
 pub use reload::spawn_reloader;
-// pub use ssh::SshFallback;
+pub use ssh::SshFallback;
 pub use tools::HubTools;
 
 use herd_fleet::Registry;

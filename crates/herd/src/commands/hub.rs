@@ -4,7 +4,7 @@ use crate::cli::{HubArgs, ServeArgs};
 use crate::{metrics, server};
 use anyhow::Context as _;
 use herd_fleet::{Host, Registry};
-use herd_hub::{CallConfig, Fallback, Hub};
+use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +25,8 @@ pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
 
 /// A hub over `registry` with the ssh fallback its `[ssh]` table sets up.
 pub(crate) fn new_hub(registry: Registry) -> Hub {
-    let fallback: Option<Arc<dyn Fallback>> = None; // SSH: pending
-    Hub::new(registry, fallback, CallConfig::default())
+    let fallback: Arc<dyn Fallback> = Arc::new(SshFallback::new(registry.ssh()));
+    Hub::new(registry, Some(fallback), CallConfig::default())
 }
 
 /// Probes the fleet once, then serves the hub until `shutdown`, keeping

@@ -1,0 +1,136 @@
+//! `list_dir` over SSH: what is in a directory.
+//!
+//! The remote lists the entries NUL-separated (kind, size, name, symlink
+//! target), so any byte a name may hold survives; sorting, the cap and the
+//! text are the agent's, done here. With GNU `find` the listing is one
+//! `find -printf`; elsewhere a shell loop over the directory's globs asks
+//! `ls -ldn` for each entry's size (slower, same result). Entries are not
+//! followed: a symlink is reported as a symlink, with its target.
+
+use super::args::{parse, remote_path};
+use super::errno::reason_b64;
+use super::{Ctx, FILE_GRACE, MAX_DIAG_BYTES, MAX_LIST_ENTRIES, MAX_LISTING_BYTES, ToolResult, failed};
+use crate::ssh::remote::Limited;
+use herd_proto::model::CallToolResult;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    name: String,
+    kind: &'static str,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+}
+
+const LIST: &str = r#"if [ ! -e "$p" ]; then rec err msg "$(enc "$(probe "$p")")"; return; fi
+if [ ! -d "$p" ]; then rec err notdir; return; fi
+if [ ! -r "$p" ] || [ ! -x "$p" ]; then rec err msg "$(enc "$(LC_ALL=C ls -- "$p" 2>&1 >/dev/null | head -n 1)")"; return; fi
+if [ -z "${HERD_SSH_PORTABLE-}" ] && find "$p/." -maxdepth 0 -printf '' >/dev/null 2>&1; then
+  LC_ALL=C find "$p/." -mindepth 1 -maxdepth 1 -printf '%y\0%s\0%f\0%l\0'
+else
+  for f in "$p"/* "$p"/.[!.]* "$p"/..?*; do
+    if [ ! -e "$f" ] && [ ! -L "$f" ]; then continue; fi
+    _t=
+    if [ -L "$f" ]; then _k=l; _t=$(readlink -- "$f" && echo .); _t=${_t%?.}
+    elif [ -d "$f" ]; then _k=d; elif [ -f "$f" ]; then _k=f; else _k=o; fi
+    set -f; set -- $(LC_ALL=C ls -ldn -- "$f" 2>/dev/null); set +f
+    printf '%s\0%s\0%s\0%s\0' "$_k" "${5-0}" "${f##*/}" "$_t"
+  done
+fi
+rec ok
+"#;
+
+/// Runs `list_dir`.
+pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
+    let a: Args = parse("list_dir", args)?;
+    let shown = a.path.filter(|p| !p.is_empty()).unwrap_or_else(|| ".".to_owned());
+    let path = remote_path("list_dir", &shown)?;
+    let mut remote = cx.remote("list_dir", Duration::ZERO);
+    let mut script = remote.script(true);
+    script.var("p", &path).code(LIST);
+    let (mut out, mut diag) = (Limited::new(MAX_LISTING_BYTES), Limited::new(MAX_DIAG_BYTES));
+    let run = remote.run(script, &mut out, &mut diag, FILE_GRACE).await?;
+    if let Some(e) = run.record(&["err"]) {
+        return Err(failed(match e.field(0) {
+            "notdir" => format!("list_dir {shown}: Not a directory"),
+            _ => format!("list_dir {shown}: {}", reason_b64(e.field(1))),
+        }));
+    }
+    let (mut entries, cut) = parse_listing(&out.bytes);
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let truncated = entries.len() > MAX_LIST_ENTRIES || cut || run.overflow;
+    entries.truncate(MAX_LIST_ENTRIES);
+
+    let mut text = String::new();
+    for e in &entries {
+        let suffix = if e.kind == "dir" { "/" } else { "" };
+        let target = e.target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+        text.push_str(&format!("{:<7} {:>10}  {}{suffix}{target}\n", e.kind, e.size, e.name));
+    }
+    if entries.is_empty() {
+        text.push_str(&format!("[{shown} is empty]\n"));
+    }
+    if truncated {
+        text.push_str(&format!("[only the first {MAX_LIST_ENTRIES} entries are shown]\n"));
+    }
+    let structured = json!({ "path": shown, "entries": entries, "truncated": truncated });
+    Ok(CallToolResult::structured(text.trim_end().to_owned(), structured))
+}
+
+/// Entries from NUL-separated `kind, size, name, target` groups; `true`
+/// when the listing ended inside a group (it was cut off).
+fn parse_listing(bytes: &[u8]) -> (Vec<Entry>, bool) {
+    let fields: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
+    // A complete listing ends with NUL, leaving one empty field at the end.
+    let complete = fields.len() % 4 == 1 && fields.last().is_some_and(|f| f.is_empty());
+    let entries = fields
+        .chunks_exact(4)
+        .map(|f| {
+            let kind = match f[0] {
+                b"f" => "file",
+                b"d" => "dir",
+                b"l" => "symlink",
+                _ => "other",
+            };
+            let size = String::from_utf8_lossy(f[1]).trim().parse().unwrap_or(0);
+            let name = String::from_utf8_lossy(f[2]).into_owned();
+            let target = (kind == "symlink").then(|| String::from_utf8_lossy(f[3]).into_owned());
+            Entry { name, kind, size, target }
+        })
+        .collect();
+    (entries, !bytes.is_empty() && !complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_parse_whatever_the_names_hold() {
+        let raw = b"f\x005\x00b\nc.txt\x00\x00d\x004096\x00a\x00\x00l\x001\x00c\x00b.txt\x00p\x000\x00fifo\x00\x00";
+        let (entries, cut) = parse_listing(raw);
+        assert!(!cut);
+        let got: Vec<_> = entries.iter().map(|e| (e.kind, e.size, e.name.as_str(), e.target.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("file", 5, "b\nc.txt", None),
+                ("dir", 4096, "a", None),
+                ("symlink", 1, "c", Some("b.txt")),
+                ("other", 0, "fifo", None)
+            ]
+        );
+        assert!(parse_listing(b"").0.is_empty() && !parse_listing(b"").1);
+        assert!(parse_listing(b"f\x005\x00na").1, "a cut listing is noticed");
+    }
+}
