@@ -42,11 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 OHA = os.environ.get("OHA", "oha")
 HERD = os.environ.get("BENCH_HERD", str(ROOT / "target/release/herd"))
 CEILING = os.environ.get("BENCH_CEILING", str(ROOT / "target/release/bench-ceiling"))
+SSH_BENCH = os.environ.get("BENCH_SSH", str(ROOT / "target/release/examples/ssh_bench"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONCS = [int(c) for c in os.environ.get("BENCH_CONC", "1 64").split()]
 ID_POOL = int(os.environ.get("BENCH_ID_POOL", "1000000"))
-TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet").split()
+TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh").split()
 COMMAND = os.environ.get("BENCH_COMMAND", "bench/run")
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 RESULTS = Path(os.environ.get("BENCH_RESULTS", str(ROOT / "bench/RESULTS.md")))
@@ -512,6 +513,10 @@ def main() -> int:
             helpers.append(live_agent.proc)
             live_url = f"http://127.0.0.1:{live_agent.port}/mcp"
             tables.append(fleet.fleet_table(HERD, work, live_url, free_port, wait_port, HttpMcp, stop))
+            log(tables[-1])
+        if "ssh" in TARGETS:
+            log("ssh fallback: cold and warm calls against a loopback sshd ...")
+            tables.append(fleet.ssh_table(work, SSH_BENCH, free_port, stop))
             log(tables[-1])
         stdio_targets = []
         if "stdio" in TARGETS:
