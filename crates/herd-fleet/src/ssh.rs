@@ -66,7 +66,6 @@
 //! At most 8 channels per destination are open at once (sshd's default
 //! `MaxSessions` is 10); further calls wait for one, within their cap.
 
-mod capped;
 mod error;
 mod pool;
 mod records;

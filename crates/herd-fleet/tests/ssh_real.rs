@@ -16,7 +16,8 @@ mod resilience;
 mod shell;
 
 use herd_fleet::{SshConfig, SshError, SshPool};
-use serde_json::Value;
+use herd_proto::{Backend, Context, Request, RequestId};
+use serde_json::{Value, json};
 use sshd::Sshd;
 use std::time::Duration;
 
@@ -41,6 +42,22 @@ async fn call(pool: &SshPool, dest: &str, tool: &str, args: Value) -> Value {
 
 async fn try_call(pool: &SshPool, dest: &str, tool: &str, args: Value) -> Result<Value, SshError> {
     pool.call_tool(dest, tool, args.as_object().unwrap()).await
+}
+
+/// Asserts that `result`, from `tool` over SSH, is what the agent itself
+/// answers to the same call on this machine, but for the time it took.
+async fn assert_like_agent(result: &Value, tool: &str, args: Value) {
+    let catalog = herd_tools::host::catalog(herd_tools::host::HostConfig::default());
+    let params = serde_json::value::to_raw_value(&json!({"name": tool, "arguments": args})).unwrap();
+    let request = Request::new(RequestId::number(1), "tools/call", Some(params));
+    let raw = catalog.call(request, Context::detached()).await.unwrap();
+    let agent: Value = serde_json::from_str(raw.get()).unwrap();
+    let untimed = |v: &Value| {
+        let mut v = v.clone();
+        v["structuredContent"].as_object_mut().map(|s| s.remove("duration_ms"));
+        v
+    };
+    assert_eq!(untimed(result), untimed(&agent), "{tool} {args}");
 }
 
 fn text(result: &Value) -> &str {

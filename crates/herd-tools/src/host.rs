@@ -26,11 +26,15 @@
 //!
 //! Blocking file system work runs on tokio's blocking pool and stops early
 //! when the call is cancelled or dropped.
+//!
+//! The arguments and results of these tools are defined in [`shape`], which
+//! the hub's SSH fallback uses too, so a result reads the same whichever
+//! path produced it.
 
-mod args;
+pub mod shape;
+
 mod atomic;
 mod blocking;
-mod capture;
 mod edit_file;
 mod list_dir;
 mod read_file;

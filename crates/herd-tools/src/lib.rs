@@ -5,7 +5,9 @@
 //! [`herd_proto::Backend`]. The tool sets herd ships are built on it:
 //!
 //! - [`conformance`]: the fixtures the official MCP conformance suite calls;
-//! - [`host`]: the agent's host tools (shell, files, search).
+//! - [`host`]: the agent's host tools (shell, files, search); their
+//!   arguments and results are in [`host::shape`], which the hub's SSH
+//!   fallback uses too, so either path answers alike.
 
 pub mod catalog;
 pub mod conformance;

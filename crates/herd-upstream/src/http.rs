@@ -153,6 +153,10 @@ impl Inner {
     /// again in turn: against a blackholed upstream, N waiting calls cost
     /// one timeout, not N.
     async fn open(&self, stale: Option<&Arc<Handshake>>) -> Result<Value, UpstreamError> {
+        if stale.is_none() && self.current().is_some() {
+            // Already open: the common case costs no lock.
+            return Ok(Value::Null);
+        }
         let asked = tokio::time::Instant::now();
         let mut last_failure = self.opening.lock().await;
         if let Some(current) = self.current()

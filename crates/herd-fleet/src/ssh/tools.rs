@@ -3,10 +3,12 @@
 //! Each tool parses the agent's arguments, builds a script
 //! ([`super::script`]), runs it on the destination ([`super::remote`]) and
 //! shapes what came back into the agent's own result: same text, same
-//! `structuredContent` fields, same `isError` cases. Work that needs no
-//! remote help (line windows, literal edits, walk order, glob matching) is
-//! done here in Rust with the agent's own rules, so results match where the
-//! remote's utilities would differ.
+//! `structuredContent` fields, same `isError` cases. The arguments, the
+//! checks, the rules that need no remote help (output capture, line
+//! windows, literal edits, glob matching, listing order and caps) and the
+//! result builders are the agent's own code ([`herd_tools::host::shape`]),
+//! so results match where the remote's utilities would differ; the agent's
+//! default limits ([`HostConfig::default`]) apply.
 
 mod args;
 mod cksum;
@@ -15,7 +17,6 @@ mod errno;
 mod fs_script;
 mod list_dir;
 mod read_file;
-mod scan;
 mod search_files;
 mod shell;
 mod walk;
@@ -28,23 +29,17 @@ use super::SshError;
 use super::pool::Conns;
 use super::remote::Remote;
 use herd_proto::model::CallToolResult;
+use herd_tools::host::HostConfig;
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// The tools that work over SSH.
 pub(super) const NAMES: [&str; 6] = ["shell", "read_file", "write_file", "edit_file", "list_dir", "search_files"];
 
-// The agent's limits (herd-tools `HostConfig::default()`).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-const DRAIN_GRACE: Duration = Duration::from_secs(2);
-const MAX_READ_BYTES: u64 = 256 * 1024;
-const DEFAULT_READ_LINES: u64 = 2000;
-const MAX_EDIT_BYTES: u64 = 16 * 1024 * 1024;
-const MAX_LIST_ENTRIES: usize = 5000;
-const DEFAULT_SEARCH_RESULTS: usize = 200;
-const MAX_SEARCH_RESULTS: usize = 10_000;
+/// The agent's limits: those of a default agent.
+static LIMITS: LazyLock<HostConfig> = LazyLock::new(HostConfig::default);
+
 /// Most listing bytes `list_dir` and `search_files` read back.
 const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
 /// Most diagnostic (non-record stderr) bytes kept from a file tool.
@@ -85,7 +80,7 @@ pub(super) async fn call(
     let result = match result {
         Ok(result) => result,
         Err(Fail::Ssh(e)) => return Err(e),
-        Err(fail) => CallToolResult::error(fail.to_string()),
+        Err(Fail::Tool(e)) => CallToolResult::error(e.to_string()),
     };
     serde_json::to_value(&result).map_err(|e| SshError::Remote {
         dest: dest.to_owned(),

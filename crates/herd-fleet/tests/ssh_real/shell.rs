@@ -3,7 +3,7 @@
 //! dropped call.
 
 use super::sshd::Sshd;
-use super::{call, config, eventually, is_error, is_gone, pool, text};
+use super::{assert_like_agent, call, config, eventually, is_error, is_gone, pool, text};
 use herd_fleet::{SshConfig, SshPool};
 use serde_json::{Value, json};
 
@@ -13,24 +13,16 @@ fn first_line_pid(result: &Value) -> i32 {
 }
 
 #[tokio::test]
-async fn shell_reports_output_stderr_and_exit_code() {
+async fn shell_reports_output_stderr_and_exit_code_like_the_agent() {
     let server = Sshd::start();
     let pool = pool(&server);
-    let r = call(&pool, server.alias(), "shell", json!({"command": "echo hello"})).await;
-    assert!(!is_error(&r), "{r}");
-    assert_eq!(text(&r), "hello\nexit code: 0");
-    let s = &r["structuredContent"];
-    assert_eq!(
-        (s["exit_code"].clone(), s["stdout"].clone(), s["stderr"].clone()),
-        (json!(0), json!("hello\n"), json!(""))
-    );
-    assert_eq!((s["timed_out"].clone(), s["truncated"].clone()), (json!(false), json!(false)));
-    assert!(s["duration_ms"].is_u64());
-
-    let r = call(&pool, server.alias(), "shell", json!({"command": "echo out; echo oops >&2; exit 3"})).await;
-    assert!(!is_error(&r), "a non-zero exit is reported, not an error: {r}");
-    assert_eq!(text(&r), "out\n--- stderr ---\noops\nexit code: 3");
-    assert_eq!(r["structuredContent"]["stderr"], "oops\n");
+    for command in ["echo hello", "echo out; echo oops >&2; exit 3", "printf 'no newline'; printf x >&2"] {
+        let args = json!({"command": command});
+        let r = call(&pool, server.alias(), "shell", args.clone()).await;
+        assert!(!is_error(&r), "a non-zero exit is reported, not an error: {r}");
+        assert!(r["structuredContent"]["duration_ms"].is_u64(), "{r}");
+        assert_like_agent(&r, "shell", args).await;
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //! A symlink at the path is followed, so the link stays a link and its target
 //! gets the new content, as `echo > link` would do.
 
-use super::args::{failed, io_failed};
+use super::shape::args::{failed, io_failed};
 use crate::catalog::ToolError;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Write};

@@ -13,7 +13,7 @@
 //! in context switches. A job on a hung network mount holds its slot, so
 //! such a mount can stall file tools but never the runtime or other tools.
 
-use super::args::failed;
+use super::shape::args::failed;
 use crate::catalog::ToolError;
 use herd_proto::Context;
 use std::sync::{Arc, LazyLock};

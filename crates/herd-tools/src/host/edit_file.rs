@@ -1,33 +1,20 @@
 //! The `edit_file` tool: literal, uniqueness-checked replacement.
 //!
-//! Models patch files by quoting the text to change. A quote that matches
-//! nowhere, or in several places, means the model's picture of the file is
-//! wrong, so both are errors (saying how many matches there were) unless
-//! `replace_all` asks for every occurrence. Matching is literal: no regular
-//! expressions, no whitespace folding. The result is written back
-//! atomically, keeping the file's mode.
+//! The replacement rules are in [`super::shape::edit_file`]: a quote must
+//! match exactly once, unless `replace_all` asks for every occurrence. The
+//! file is read whole (up to [`HostConfig::max_edit_bytes`]) and written
+//! back atomically, keeping its mode.
 
 use super::HostConfig;
-use super::args::{failed, io_failed, parse};
 use super::atomic::{resolve_target, write_atomic};
 use super::blocking::run_blocking;
-use crate::catalog::{ToolError, ToolResult};
+use super::shape::args::{failed, io_failed};
+use super::shape::edit_file::Args;
+use crate::catalog::ToolResult;
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
-use serde::Deserialize;
+use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    path: PathBuf,
-    old_string: String,
-    new_string: String,
-    #[serde(default)]
-    replace_all: bool,
-}
 
 /// The definition of `edit_file`.
 pub(super) fn tool() -> Tool {
@@ -71,15 +58,9 @@ pub(super) fn tool() -> Tool {
 
 /// Runs `edit_file`.
 pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("edit_file", args)?;
-    if a.old_string.is_empty() {
-        return Err(ToolError::InvalidArguments("edit_file: old_string must not be empty".into()));
-    }
-    if a.old_string == a.new_string {
-        return Err(ToolError::InvalidArguments("edit_file: old_string and new_string are the same".into()));
-    }
+    let a = Args::parse(args)?;
     let max = cfg.max_edit_bytes;
-    let (target, count, first_line, bytes) = run_blocking("edit_file", &cx, move |_| {
+    let (target, edit) = run_blocking("edit_file", &cx, move |_| {
         let shown = a.path.display();
         let (target, meta) = resolve_target("edit_file", &a.path)?;
         let Some(meta) = meta else {
@@ -92,41 +73,12 @@ pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Con
             )));
         }
         let data = std::fs::read(&target).map_err(|e| io_failed(format_args!("edit_file {shown}"), &e))?;
-        let text = String::from_utf8(data)
-            .map_err(|_| failed(format!("edit_file {shown}: binary content (not UTF-8 text); use write_file")))?;
-        let count = text.matches(a.old_string.as_str()).count();
-        let Some(at) = text.find(a.old_string.as_str()) else {
-            return Err(failed(format!(
-                "edit_file {shown}: old_string not found (it must match exactly, whitespace included)"
-            )));
-        };
-        if count > 1 && !a.replace_all {
-            return Err(failed(format!(
-                "edit_file {shown}: old_string is not unique: it occurs {count} times; include more surrounding \
-                 text to pick one, or set replace_all"
-            )));
-        }
-        let first_line = text[..at].matches('\n').count() + 1;
-        let edited = if a.replace_all {
-            text.replace(a.old_string.as_str(), &a.new_string)
-        } else {
-            text.replacen(a.old_string.as_str(), &a.new_string, 1)
-        };
-        let w = write_atomic("edit_file", &target, edited.as_bytes(), None, false)?;
-        Ok((w.target, count, first_line, w.bytes))
+        let edit = a.apply(&shown.to_string(), &data)?;
+        let w = write_atomic("edit_file", &target, edit.text.as_bytes(), None, false)?;
+        Ok((w.target, edit))
     })
     .await?;
-    let plural = if count == 1 { "" } else { "s" };
-    let text = format!("replaced {count} occurrence{plural} in {} (first at line {first_line})", target.display());
-    Ok(CallToolResult::structured(
-        text,
-        json!({
-            "path": target.to_string_lossy(),
-            "replacements": count,
-            "first_line": first_line,
-            "bytes_written": bytes,
-        }),
-    ))
+    Ok(edit.result(&target.to_string_lossy()))
 }
 
 #[cfg(test)]

@@ -5,32 +5,15 @@
 //! cleanly, and capped at [`HostConfig::max_list_entries`].
 
 use super::HostConfig;
-use super::args::{failed, io_failed, parse};
 use super::blocking::{cancelled, run_blocking};
+use super::shape::args::{failed, io_failed};
+use super::shape::list_dir::{Args, Entry, Kind, result};
 use crate::catalog::ToolResult;
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
-use serde::{Deserialize, Serialize};
+use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 use std::fs;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    #[serde(default)]
-    path: Option<PathBuf>,
-}
-
-#[derive(Serialize)]
-struct Entry {
-    name: String,
-    kind: &'static str,
-    size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-}
 
 /// The definition of `list_dir`.
 pub(super) fn tool(cfg: &HostConfig) -> Tool {
@@ -77,11 +60,9 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 
 /// Runs `list_dir`.
 pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("list_dir", args)?;
-    let path = a.path.filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
-    let max = cfg.max_list_entries;
+    let path = Args::parse(args)?.dir();
     let shown = path.display().to_string();
-    let (entries, truncated) = run_blocking("list_dir", &cx, move |token| {
+    let entries = run_blocking("list_dir", &cx, move |token| {
         let what = format!("list_dir {}", path.display());
         let meta = fs::metadata(&path).map_err(|e| io_failed(&what, &e))?;
         if !meta.is_dir() {
@@ -98,38 +79,21 @@ pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Con
             let meta = dirent.path().symlink_metadata().ok();
             let file_type = meta.as_ref().map(fs::Metadata::file_type);
             let kind = match file_type {
-                Some(t) if t.is_symlink() => "symlink",
-                Some(t) if t.is_dir() => "dir",
-                Some(t) if t.is_file() => "file",
-                _ => "other",
+                Some(t) if t.is_symlink() => Kind::Symlink,
+                Some(t) if t.is_dir() => Kind::Dir,
+                Some(t) if t.is_file() => Kind::File,
+                _ => Kind::Other,
             };
-            let target = (kind == "symlink")
+            let target = (kind == Kind::Symlink)
                 .then(|| fs::read_link(dirent.path()).ok())
                 .flatten()
                 .map(|t| t.to_string_lossy().into_owned());
             entries.push(Entry { name, kind, size: meta.map_or(0, |m| m.len()), target });
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        let truncated = entries.len() > max;
-        entries.truncate(max);
-        Ok((entries, truncated))
+        Ok(entries)
     })
     .await?;
-
-    let mut text = String::new();
-    for e in &entries {
-        let suffix = if e.kind == "dir" { "/" } else { "" };
-        let target = e.target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
-        text.push_str(&format!("{:<7} {:>10}  {}{suffix}{target}\n", e.kind, e.size, e.name));
-    }
-    if entries.is_empty() {
-        text.push_str(&format!("[{shown} is empty]\n"));
-    }
-    if truncated {
-        text.push_str(&format!("[only the first {max} entries are shown]\n"));
-    }
-    let structured = json!({ "path": shown, "entries": entries, "truncated": truncated });
-    Ok(CallToolResult::structured(text.trim_end().to_owned(), structured))
+    Ok(result(&shown, entries, cfg.max_list_entries, false))
 }
 
 #[cfg(test)]

@@ -6,35 +6,23 @@
 //! returned as base64. Either way one call returns at most
 //! [`HostConfig::max_read_bytes`]; the result says where to continue.
 //! Binary data asked for as text is refused with a pointer to base64 rather
-//! than sent as mojibake. The scanning itself lives in [`scan`].
-
-mod scan;
+//! than sent as mojibake. The line rules and the results are in
+//! [`super::shape::read_file`]; lines before the requested one are counted,
+//! not stored, so reading the end of a large log costs a scan but no memory.
 
 use super::HostConfig;
-use super::args::{Encoding, failed, io_failed, parse, to_base64};
 use super::blocking::{cancelled, run_blocking};
+use super::shape::args::{Encoding, failed, io_failed};
+use super::shape::read_file::{Args, base64_result, lines, text_result};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
-use serde::Deserialize;
+use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    path: PathBuf,
-    #[serde(default)]
-    offset: Option<u64>,
-    #[serde(default)]
-    limit: Option<u64>,
-    #[serde(default)]
-    encoding: Encoding,
-}
 
 /// The definition of `read_file`.
 pub(super) fn tool(cfg: &HostConfig) -> Tool {
@@ -86,10 +74,7 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 
 /// Runs `read_file`.
 pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("read_file", args)?;
-    if a.limit == Some(0) {
-        return Err(ToolError::InvalidArguments("read_file: limit must be at least 1".into()));
-    }
+    let a = Args::parse(args)?;
     run_blocking("read_file", &cx, move |token| {
         let (file, size) = open(&a.path)?;
         let max = usize::try_from(cfg.max_read_bytes).unwrap_or(usize::MAX);
@@ -118,56 +103,24 @@ fn read_text(
     max: usize,
     token: &CancellationToken,
 ) -> ToolResult {
-    let shown = path.display();
     // Sized to the file: most reads are of small files.
     let capacity = usize::try_from(size).unwrap_or(usize::MAX).clamp(512, 64 * 1024);
     let mut reader = BufReader::with_capacity(capacity, file);
-    let s = scan::lines(&mut reader, first, limit, max, token)
+    let shown = path.display().to_string();
+    let s = lines(&mut reader, first, limit, max, token)
         .map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?
         .ok_or_else(|| cancelled("read_file"))?;
-    let content = scan::as_text(&s.content, s.cut_line).ok_or_else(|| {
-        failed(format!("read_file {shown}: binary content (not UTF-8 text); read it with encoding \"base64\""))
-    })?;
-    let next = s.more.then_some(first + s.lines);
-    let mut text = content.clone();
-    if let Some(total) = s.total_lines.filter(|t| s.lines == 0 && *t < first) {
-        text = format!("[{shown} has {total} lines; nothing from line {first} on]");
-    } else if content.is_empty() {
-        text = format!("[{shown} is empty]");
-    }
-    if let Some(next) = next {
-        if s.cut_line {
-            text.push_str(&format!("\n[line {first} is longer than {max} bytes and was cut]"));
-        }
-        text.push_str(&format!("\n[more follows: continue with offset {next}]"));
-    }
-    let structured = json!({
-        "path": shown.to_string(), "encoding": "utf8", "content": content, "offset": first,
-        "lines": s.lines, "bytes": s.content.len(), "size": size, "truncated": next.is_some(),
-        "next_offset": next,
-    });
-    Ok(CallToolResult::structured(text, structured))
+    text_result(&shown, &s, first, max, size)
 }
 
 /// `limit` bytes from `offset`, as base64.
 fn read_base64(path: &Path, mut file: File, size: u64, offset: u64, limit: u64) -> ToolResult {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let mut data = Vec::new();
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.take(limit).read_to_end(&mut data))
         .map_err(|e| io_failed(format_args!("read_file {shown}"), &e))?;
-    let end = offset + data.len() as u64;
-    let more = end < size;
-    let content = to_base64(&data);
-    let mut text = content.clone();
-    if more {
-        text.push_str(&format!("\n[bytes {offset}..{end} of {size}; more follows: continue with offset {end}]"));
-    }
-    let structured = json!({
-        "path": shown.to_string(), "encoding": "base64", "content": content, "offset": offset,
-        "bytes": data.len(), "size": size, "truncated": more, "next_offset": more.then_some(end),
-    });
-    Ok(CallToolResult::structured(text, structured))
+    Ok(base64_result(&shown, &data, offset, size))
 }
 
 /// Opens a regular file (following symlinks) and returns its size.

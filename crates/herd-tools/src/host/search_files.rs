@@ -10,30 +10,19 @@
 //! match past `max_results` to know whether it truncated.
 
 use super::HostConfig;
-use super::args::{failed, io_failed, parse};
 use super::blocking::{cancelled, run_blocking};
+use super::shape::args::{failed, io_failed};
+use super::shape::search_files::{Args, Found, Search};
 use crate::catalog::{ToolError, ToolResult};
-use glob::{MatchOptions, Pattern};
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
-use serde::Deserialize;
+use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    pattern: String,
-    #[serde(default)]
-    path: Option<PathBuf>,
-    #[serde(default)]
-    max_results: Option<usize>,
-}
 
 /// The definition of `search_files`.
 pub(super) fn tool(cfg: &HostConfig) -> Tool {
@@ -78,68 +67,24 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
     }
 }
 
-/// What a walk found.
-struct Found {
-    matches: Vec<String>,
-    truncated: bool,
-    skipped: usize,
-    errors: Vec<String>,
-}
-
 /// Runs `search_files`.
 pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("search_files", args)?;
-    let pattern = Pattern::new(&a.pattern)
-        .map_err(|e| ToolError::InvalidArguments(format!("search_files: pattern {:?}: {e}", a.pattern)))?;
-    let max = a.max_results.unwrap_or(cfg.default_search_results);
-    if max == 0 || max > cfg.max_search_results {
-        return Err(ToolError::InvalidArguments(format!(
-            "search_files: max_results must be between 1 and {}",
-            cfg.max_search_results
-        )));
-    }
-    let root = a.path.filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
-    let by_path = a.pattern.contains('/');
+    let a = Args::parse(args)?;
+    let search = a.search(cfg.default_search_results, cfg.max_search_results)?;
+    let max = search.max;
+    let root = a.root();
     let walk_root = root.clone();
-    let found = run_blocking("search_files", &cx, move |token| walk(&walk_root, &pattern, by_path, max, token)).await?;
-
-    let shown = root.display();
-    let mut text = found.matches.join("\n");
-    if found.matches.is_empty() {
-        text = format!("[nothing under {shown} matches {:?}]", a.pattern);
-    }
-    if found.truncated {
-        text.push_str(&format!("\n[stopped after {max} matches; narrow the pattern or raise max_results]"));
-    }
-    if found.skipped > 0 {
-        let first = found.errors.first().map(String::as_str).unwrap_or_default();
-        text.push_str(&format!("\n[skipped {} unreadable directories, e.g. {first}]", found.skipped));
-    }
-    let structured = json!({
-        "root": shown.to_string(),
-        "pattern": a.pattern,
-        "matches": found.matches,
-        "truncated": found.truncated,
-        "skipped_dirs": found.skipped,
-        "errors": found.errors,
-    });
-    Ok(CallToolResult::structured(text, structured))
+    let found = run_blocking("search_files", &cx, move |token| walk(&walk_root, &search, token)).await?;
+    Ok(found.result(&root.display().to_string(), &a.pattern, max))
 }
 
-fn walk(
-    root: &Path,
-    pattern: &Pattern,
-    by_path: bool,
-    max: usize,
-    token: &CancellationToken,
-) -> Result<Found, ToolError> {
+fn walk(root: &Path, search: &Search, token: &CancellationToken) -> Result<Found, ToolError> {
     let what = format!("search_files {}", root.display());
     let meta = fs::metadata(root).map_err(|e| io_failed(&what, &e))?;
     if !meta.is_dir() {
         return Err(failed(format!("{what}: Not a directory")));
     }
-    let options = MatchOptions { require_literal_separator: by_path, ..MatchOptions::new() };
-    let mut found = Found { matches: Vec::new(), truncated: false, skipped: 0, errors: Vec::new() };
+    let mut found = Found::default();
     let mut visited = HashSet::from([(meta.dev(), meta.ino())]);
     let mut queue = VecDeque::from([root.to_path_buf()]);
     while let Some(dir) = queue.pop_front() {
@@ -160,13 +105,8 @@ fn walk(
         entries.sort_by_key(fs::DirEntry::file_name);
         for entry in entries {
             let path = entry.path();
-            let matched = if by_path {
-                path.strip_prefix(root).is_ok_and(|rel| pattern.matches_path_with(rel, options))
-            } else {
-                pattern.matches_with(&entry.file_name().to_string_lossy(), options)
-            };
-            if matched {
-                if found.matches.len() == max {
+            if path.strip_prefix(root).is_ok_and(|rel| search.matches(rel)) {
+                if found.matches.len() == search.max {
                     found.truncated = true;
                     return Ok(found);
                 }

@@ -10,32 +10,17 @@
 mod run;
 
 use super::HostConfig;
-use super::args::{failed, io_failed, parse};
+use super::shape::args::{failed, io_failed};
+use super::shape::shell::{Args, brief, result};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
+use herd_proto::model::{Tool, ToolAnnotations};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use run::Outcome;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    command: String,
-    #[serde(default)]
-    cwd: Option<PathBuf>,
-    #[serde(default)]
-    timeout: Option<f64>,
-    #[serde(default)]
-    env: Option<HashMap<String, Option<String>>>,
-}
+use std::time::Instant;
 
 /// The definition of `shell`.
 pub(super) fn tool(cfg: &HostConfig) -> Tool {
@@ -92,20 +77,8 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 
 /// Runs `shell`.
 pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("shell", args)?;
-    if a.command.trim().is_empty() {
-        return Err(ToolError::InvalidArguments("shell: command is empty".into()));
-    }
-    let timeout = match a.timeout {
-        None => cfg.default_timeout,
-        Some(t) if t.is_finite() && t > 0.0 && t <= cfg.max_timeout.as_secs_f64() => Duration::from_secs_f64(t),
-        Some(t) => {
-            let max = cfg.max_timeout.as_secs_f64();
-            return Err(ToolError::InvalidArguments(format!(
-                "shell: timeout {t} must be more than 0 and at most {max} seconds"
-            )));
-        }
-    };
+    let a = Args::parse(args)?;
+    let timeout = a.timeout(cfg.default_timeout, cfg.max_timeout)?;
     if let Some(cwd) = &a.cwd {
         let meta =
             tokio::fs::metadata(cwd).await.map_err(|e| io_failed(format_args!("shell: cwd {}", cwd.display()), &e))?;
@@ -145,7 +118,7 @@ pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Con
         other => other,
     })?;
     drop(group);
-    Ok(render(&a.command, &outcome, timeout, started.elapsed()))
+    Ok(result(&a.command, &outcome, timeout, started.elapsed()))
 }
 
 /// The command's process group; dropping it kills every member.
@@ -162,58 +135,6 @@ impl Drop for ProcessGroup {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// The command, shortened for messages.
-fn brief(command: &str) -> String {
-    let command = command.trim();
-    let line = command.lines().next().unwrap_or_default();
-    match line.char_indices().nth(80) {
-        Some((at, _)) => format!("{}...", &line[..at]),
-        None if line.len() < command.len() => format!("{line}..."),
-        None => line.to_owned(),
-    }
-}
-
-fn render(command: &str, o: &Outcome, timeout: Duration, elapsed: Duration) -> CallToolResult {
-    let exit_code = o.exit_code();
-    let mut text = String::new();
-    for (label, stream) in [("", &o.stdout), ("--- stderr ---\n", &o.stderr)] {
-        if !stream.text.is_empty() {
-            text.push_str(label);
-            text.push_str(&stream.text);
-            if !stream.text.ends_with('\n') {
-                text.push('\n');
-            }
-        }
-    }
-    if o.timed_out {
-        let command = brief(command);
-        text.push_str(&format!("[`{command}` timed out after {timeout:?}: killed its process group]\n"));
-    } else if let Some(sig) = o.signal() {
-        text.push_str(&format!("[the shell was killed by signal {sig}]\n"));
-    }
-    if o.killed_leftovers {
-        text.push_str("[processes the command left running kept its output open; they were killed]\n");
-    }
-    if o.abandoned {
-        text.push_str("[a process outside the command's group kept its output open; stopped reading]\n");
-    }
-    text.push_str(&format!("exit code: {exit_code}"));
-    let structured = json!({
-        "exit_code": exit_code,
-        "signal": o.signal(),
-        "stdout": o.stdout.text,
-        "stderr": o.stderr.text,
-        "timed_out": o.timed_out,
-        "duration_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        "truncated": o.stdout.omitted > 0 || o.stderr.omitted > 0,
-        "stdout_bytes": o.stdout.total,
-        "stderr_bytes": o.stderr.total,
-    });
-    let mut result = CallToolResult::structured(text, structured);
-    result.is_error = o.timed_out;
-    result
 }
 
 #[cfg(test)]

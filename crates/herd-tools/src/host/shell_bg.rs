@@ -10,8 +10,8 @@
 //! background task reaps the process when it exits, so no zombie is left.
 
 use super::HostConfig;
-use super::args::{failed, io_failed, parse};
 use super::blocking::run_blocking;
+use super::shape::args::{failed, io_failed, parse};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
 use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};

@@ -6,29 +6,14 @@
 //! unless the call sets `mode`.
 
 use super::HostConfig;
-use super::args::{Encoding, mode_string, parse, parse_mode};
 use super::atomic::write_atomic;
 use super::blocking::run_blocking;
+use super::shape::write_file::{Args, result};
 use crate::catalog::ToolResult;
 use herd_proto::Context;
-use herd_proto::model::{CallToolResult, Tool, ToolAnnotations};
-use serde::Deserialize;
+use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    path: PathBuf,
-    content: String,
-    #[serde(default)]
-    encoding: Encoding,
-    #[serde(default)]
-    mode: Option<Value>,
-    #[serde(default)]
-    create_dirs: bool,
-}
 
 /// The definition of `write_file`.
 pub(super) fn tool() -> Tool {
@@ -75,24 +60,13 @@ pub(super) fn tool() -> Tool {
 
 /// Runs `write_file`.
 pub(super) async fn call(_cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
-    let a: Args = parse("write_file", args)?;
-    let mode = a.mode.as_ref().filter(|m| !m.is_null()).map(|m| parse_mode("write_file", m)).transpose()?;
+    let a = Args::parse(args)?;
+    let mode = a.mode()?;
     let data = a.encoding.decode("write_file", a.content)?;
     let path = a.path;
     let w =
         run_blocking("write_file", &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
-    let mode = mode_string(w.mode);
-    let verb = if w.created { "created" } else { "replaced" };
-    let text = format!("{verb} {} ({} bytes, mode {mode})", w.target.display(), w.bytes);
-    Ok(CallToolResult::structured(
-        text,
-        json!({
-            "path": w.target.to_string_lossy(),
-            "bytes_written": w.bytes,
-            "mode": mode,
-            "created": w.created,
-        }),
-    ))
+    Ok(result(&w.target.to_string_lossy(), w.bytes, w.mode, w.created))
 }
 
 #[cfg(test)]

@@ -1,28 +1,26 @@
-//! Tool arguments and tool failures, shaped like the agent's.
+//! Tool failures, and request strings made safe to carry as shell data.
 //!
-//! The argument structs mirror the agent's field for field (unknown fields
-//! are refused, so `file_path` for `path` is caught), and the failure texts
-//! use the agent's words: `invalid arguments: read_file: ...` for bad input,
-//! `read_file /x: No such file or directory (os error 2)` for a failed
-//! operation. Also here: the shared `encoding` and `mode` arguments, and
-//! the checks that keep request strings safe to carry as shell data.
+//! The arguments themselves are the agent's own structs
+//! ([`herd_tools::host::shape`]), and failures are the agent's
+//! [`ToolError`]s, so their texts are the agent's words: `invalid
+//! arguments: read_file: ...` for bad input, `read_file /x: No such file or
+//! directory (os error 2)` for a failed operation. What is added here is
+//! what only the SSH path needs: its own failure ([`Fail::Ssh`]), the
+//! checks that keep paths and values plain data for the remote's shell and
+//! utilities, and decoding what the remote sends back.
 
 use super::super::SshError;
 use base64::Engine;
 use herd_proto::model::CallToolResult;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use herd_tools::ToolError;
 
 /// How a tool call failed.
 #[derive(Debug, thiserror::Error)]
 pub(in crate::ssh) enum Fail {
-    /// The arguments do not fit the tool (an `isError` result).
-    #[error("invalid arguments: {0}")]
-    Invalid(String),
-    /// The tool ran and failed (an `isError` result).
-    #[error("{0}")]
-    Failed(String),
+    /// The arguments do not fit the tool, or the tool ran and failed: an
+    /// `isError` result with the agent's text.
+    #[error(transparent)]
+    Tool(#[from] ToolError),
     /// The SSH path failed: no result at all.
     #[error(transparent)]
     Ssh(#[from] SshError),
@@ -31,43 +29,14 @@ pub(in crate::ssh) enum Fail {
 /// What a tool returns.
 pub(in crate::ssh) type ToolResult = Result<CallToolResult, Fail>;
 
-/// Parses a call's arguments into `T`, naming the tool on failure.
-pub(super) fn parse<T: DeserializeOwned>(tool: &str, args: Map<String, Value>) -> Result<T, Fail> {
-    serde_json::from_value(Value::Object(args)).map_err(|e| Fail::Invalid(format!("{tool}: {e}")))
-}
-
 /// A failure with a plain message.
 pub(super) fn failed(message: impl Into<String>) -> Fail {
-    Fail::Failed(message.into())
+    Fail::Tool(ToolError::Failed(message.into()))
 }
 
-/// How file content travels in a tool call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum Encoding {
-    /// UTF-8 text.
-    #[default]
-    #[serde(alias = "utf-8")]
-    Utf8,
-    /// Base64 of arbitrary bytes.
-    Base64,
-}
-
-impl Encoding {
-    /// The bytes an argument stands for.
-    pub(super) fn decode(self, tool: &str, content: String) -> Result<Vec<u8>, Fail> {
-        match self {
-            Self::Utf8 => Ok(content.into_bytes()),
-            Self::Base64 => base64::engine::general_purpose::STANDARD
-                .decode(content.trim())
-                .map_err(|e| Fail::Invalid(format!("{tool}: content is not valid base64: {e}"))),
-        }
-    }
-}
-
-/// Base64 of `bytes`, standard alphabet with padding.
-pub(super) fn to_base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+/// Arguments that do not fit the tool.
+pub(super) fn invalid(message: impl Into<String>) -> Fail {
+    Fail::Tool(ToolError::InvalidArguments(message.into()))
 }
 
 /// Decodes a base64 field of a record (a path the remote resolved).
@@ -76,41 +45,11 @@ pub(super) fn from_base64(field: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// A permission mode given as an octal string (`"0644"`, `"644"`,
-/// `"0o644"`) or a number read as octal digits like chmod (`644`).
-pub(super) fn parse_mode(tool: &str, value: &Value) -> Result<u32, Fail> {
-    let bad = |why: &str| Fail::Invalid(format!("{tool}: mode {value}: {why}"));
-    let digits = match value {
-        Value::String(s) => {
-            let s = s.trim();
-            s.strip_prefix("0o").unwrap_or(s).to_owned()
-        }
-        Value::Number(n) => match n.as_u64() {
-            Some(n) => n.to_string(),
-            None => return Err(bad("must be a non-negative integer")),
-        },
-        _ => return Err(bad("must be an octal string like \"0644\" or a number like 644")),
-    };
-    if digits.is_empty() {
-        return Err(bad("is empty"));
-    }
-    let mode = u32::from_str_radix(&digits, 8).map_err(|_| bad("is not octal (digits 0-7 only)"))?;
-    if mode > 0o7777 {
-        return Err(bad("is larger than 7777"));
-    }
-    Ok(mode)
-}
-
-/// `mode` as a four-digit octal string.
-pub(super) fn mode_string(mode: u32) -> String {
-    format!("{:04o}", mode & 0o7777)
-}
-
 /// `value` as shell data: refused when it holds a NUL byte, which no
 /// path, command or shell variable can contain.
 pub(super) fn no_nul<'a>(tool: &str, what: &str, value: &'a str) -> Result<&'a str, Fail> {
     if value.contains('\0') {
-        return Err(Fail::Failed(format!("{tool}: {what} contains a NUL byte")));
+        return Err(failed(format!("{tool}: {what} contains a NUL byte")));
     }
     Ok(value)
 }
@@ -133,18 +72,6 @@ pub(super) fn shown_path(given: &str, reported: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn modes_are_octal_whatever_their_form() {
-        assert_eq!(parse_mode("t", &json!("0644")).ok(), Some(0o644));
-        assert_eq!(parse_mode("t", &json!("0o755")).ok(), Some(0o755));
-        assert_eq!(parse_mode("t", &json!(600)).ok(), Some(0o600));
-        assert!(parse_mode("t", &json!("0855")).is_err());
-        assert!(parse_mode("t", &json!(17777)).is_err());
-        assert!(parse_mode("t", &json!(true)).is_err());
-        assert_eq!(mode_string(0o644), "0644");
-    }
 
     #[test]
     fn option_like_paths_are_made_plain_and_shown_as_given() {
@@ -157,14 +84,7 @@ mod tests {
 
     #[test]
     fn failures_read_like_the_agent() {
-        #[derive(Deserialize, Debug)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct A {
-            path: String,
-        }
-        let args = json!({"file_path": "x"}).as_object().cloned().unwrap_or_default();
-        let err = parse::<A>("read_file", args).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.starts_with("invalid arguments: read_file: unknown field `file_path`"), "{err}");
+        assert_eq!(invalid("read_file: x").to_string(), "invalid arguments: read_file: x");
+        assert_eq!(failed("read_file /x: gone").to_string(), "read_file /x: gone");
     }
 }

@@ -2,35 +2,18 @@
 //!
 //! The remote lists the entries NUL-separated (kind, size, name, symlink
 //! target), so any byte a name may hold survives; sorting, the cap and the
-//! text are the agent's, done here. With GNU `find` the listing is one
+//! text are the agent's own ([`result`]). With GNU `find` the listing is one
 //! `find -printf`; elsewhere a shell loop over the directory's globs asks
 //! `ls -ldn` for each entry's size (slower, same result). Entries are not
 //! followed: a symlink is reported as a symlink, with its target.
 
-use super::args::{parse, remote_path};
+use super::args::remote_path;
 use super::errno::reason_b64;
-use super::{Ctx, FILE_GRACE, MAX_DIAG_BYTES, MAX_LIST_ENTRIES, MAX_LISTING_BYTES, ToolResult, failed};
+use super::{Ctx, FILE_GRACE, LIMITS, MAX_DIAG_BYTES, MAX_LISTING_BYTES, ToolResult, failed};
 use crate::ssh::remote::Limited;
-use herd_proto::model::CallToolResult;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use herd_tools::host::shape::list_dir::{Args, Entry, Kind, result};
+use serde_json::{Map, Value};
 use std::time::Duration;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    #[serde(default)]
-    path: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Entry {
-    name: String,
-    kind: &'static str,
-    size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
-}
 
 const LIST: &str = r#"if [ ! -e "$p" ]; then rec err msg "$(enc "$(probe "$p")")"; return; fi
 if [ ! -d "$p" ]; then rec err notdir; return; fi
@@ -52,8 +35,7 @@ rec ok
 
 /// Runs `list_dir`.
 pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
-    let a: Args = parse("list_dir", args)?;
-    let shown = a.path.filter(|p| !p.is_empty()).unwrap_or_else(|| ".".to_owned());
+    let shown = Args::parse(args)?.dir().display().to_string();
     let path = remote_path("list_dir", &shown)?;
     let mut remote = cx.remote("list_dir", Duration::ZERO);
     let mut script = remote.script(true);
@@ -66,25 +48,8 @@ pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
             _ => format!("list_dir {shown}: {}", reason_b64(e.field(1))),
         }));
     }
-    let (mut entries, cut) = parse_listing(&out.bytes);
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    let truncated = entries.len() > MAX_LIST_ENTRIES || cut || run.overflow;
-    entries.truncate(MAX_LIST_ENTRIES);
-
-    let mut text = String::new();
-    for e in &entries {
-        let suffix = if e.kind == "dir" { "/" } else { "" };
-        let target = e.target.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
-        text.push_str(&format!("{:<7} {:>10}  {}{suffix}{target}\n", e.kind, e.size, e.name));
-    }
-    if entries.is_empty() {
-        text.push_str(&format!("[{shown} is empty]\n"));
-    }
-    if truncated {
-        text.push_str(&format!("[only the first {MAX_LIST_ENTRIES} entries are shown]\n"));
-    }
-    let structured = json!({ "path": shown, "entries": entries, "truncated": truncated });
-    Ok(CallToolResult::structured(text.trim_end().to_owned(), structured))
+    let (entries, cut) = parse_listing(&out.bytes);
+    Ok(result(&shown, entries, LIMITS.max_list_entries, cut || run.overflow))
 }
 
 /// Entries from NUL-separated `kind, size, name, target` groups; `true`
@@ -97,14 +62,14 @@ fn parse_listing(bytes: &[u8]) -> (Vec<Entry>, bool) {
         .chunks_exact(4)
         .map(|f| {
             let kind = match f[0] {
-                b"f" => "file",
-                b"d" => "dir",
-                b"l" => "symlink",
-                _ => "other",
+                b"f" => Kind::File,
+                b"d" => Kind::Dir,
+                b"l" => Kind::Symlink,
+                _ => Kind::Other,
             };
             let size = String::from_utf8_lossy(f[1]).trim().parse().unwrap_or(0);
             let name = String::from_utf8_lossy(f[2]).into_owned();
-            let target = (kind == "symlink").then(|| String::from_utf8_lossy(f[3]).into_owned());
+            let target = (kind == Kind::Symlink).then(|| String::from_utf8_lossy(f[3]).into_owned());
             Entry { name, kind, size, target }
         })
         .collect();
@@ -124,10 +89,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("file", 5, "b\nc.txt", None),
-                ("dir", 4096, "a", None),
-                ("symlink", 1, "c", Some("b.txt")),
-                ("other", 0, "fifo", None)
+                (Kind::File, 5, "b\nc.txt", None),
+                (Kind::Dir, 4096, "a", None),
+                (Kind::Symlink, 1, "c", Some("b.txt")),
+                (Kind::Other, 0, "fifo", None)
             ]
         );
         assert!(parse_listing(b"").0.is_empty() && !parse_listing(b"").1);

@@ -3,32 +3,19 @@
 //! Arguments, limits and result are the agent's. The remote checks the
 //! path (directory, missing, not a regular file, unreadable), reports the
 //! size, and streams raw bytes: with `utf8`, `tail -n +offset | head -c`
-//! one byte more than the cap, from which [`super::scan`] takes the lines
+//! one byte more than the cap, from which [`Lines::of`] takes the lines
 //! exactly as the agent would; with `base64`, `tail -c +offset | head -c
 //! limit`. Only when a text read starts past the end of the file does a
 //! second short script count the file's lines for the message.
 
-use super::args::{Encoding, parse, remote_path, to_base64};
+use super::args::remote_path;
 use super::errno::{reason, reason_b64};
-use super::scan::{as_text, lines};
-use super::{Ctx, DEFAULT_READ_LINES, FILE_GRACE, Fail, MAX_DIAG_BYTES, MAX_READ_BYTES, ToolResult, failed};
+use super::{Ctx, FILE_GRACE, Fail, LIMITS, MAX_DIAG_BYTES, ToolResult, failed};
 use crate::ssh::remote::{Limited, Remote, Run};
-use herd_proto::model::CallToolResult;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use herd_tools::host::shape::args::Encoding;
+use herd_tools::host::shape::read_file::{Args, Lines, base64_result, text_result};
+use serde_json::{Map, Value};
 use std::time::Duration;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    path: String,
-    #[serde(default)]
-    offset: Option<u64>,
-    #[serde(default)]
-    limit: Option<u64>,
-    #[serde(default)]
-    encoding: Encoding,
-}
 
 /// Checks `$p` and records `size`, or an error, and returns.
 const CHECK: &str = r#"if [ -d "$p" ]; then rec err isdir; return; fi
@@ -41,26 +28,24 @@ rec size "${1-0}"
 
 /// Runs `read_file`.
 pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
-    let a: Args = parse("read_file", args)?;
-    if a.limit == Some(0) {
-        return Err(Fail::Invalid("read_file: limit must be at least 1".into()));
-    }
-    let path = remote_path("read_file", &a.path)?;
-    let shown = a.path.as_str();
+    let a = Args::parse(args)?;
+    let shown = a.path.display().to_string();
+    let path = remote_path("read_file", &shown)?;
+    let max_bytes = LIMITS.max_read_bytes;
     let mut remote = cx.remote("read_file", Duration::ZERO);
     let mut script = remote.script(true);
     script.var("p", &path).code(CHECK);
-    let max = usize::try_from(MAX_READ_BYTES).unwrap_or(usize::MAX);
+    let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
     let (first, want) = match a.encoding {
         Encoding::Utf8 => {
             let first = a.offset.unwrap_or(1).max(1);
-            script.nums(&["first", "cap"], &[first, MAX_READ_BYTES + 1]);
+            script.nums(&["first", "cap"], &[first, max_bytes + 1]);
             script.code("tail -n \"+$first\" -- \"$p\" | head -c \"$cap\"");
             (first, max + 1)
         }
         Encoding::Base64 => {
             let offset = a.offset.unwrap_or(0);
-            let limit = a.limit.unwrap_or(MAX_READ_BYTES).min(MAX_READ_BYTES);
+            let limit = a.limit.unwrap_or(max_bytes).min(max_bytes);
             script.nums(&["skip", "lim"], &[offset.saturating_add(1), limit]);
             script.code("tail -c \"+$skip\" -- \"$p\" | head -c \"$lim\"");
             (offset, usize::try_from(limit).unwrap_or(max))
@@ -69,14 +54,14 @@ pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
     script.code("rec ok");
     let (mut out, mut diag) = (Limited::new(want), Limited::new(MAX_DIAG_BYTES));
     let run = remote.run(script, &mut out, &mut diag, FILE_GRACE).await?;
-    let size = checked(&run, shown, &diag.bytes)?;
+    let size = checked(&run, &shown, &diag.bytes)?;
     let data = out.bytes;
     match a.encoding {
         Encoding::Utf8 => {
-            let limit = a.limit.unwrap_or(DEFAULT_READ_LINES);
-            read_text(&mut remote, &path, shown, data, size, (first, limit, max)).await
+            let limit = a.limit.unwrap_or(LIMITS.default_read_lines);
+            read_text(&mut remote, &path, &shown, data, size, (first, limit, max)).await
         }
-        Encoding::Base64 => Ok(base64_result(shown, &data, size, first)),
+        Encoding::Base64 => Ok(base64_result(&shown, &data, first, size)),
     }
 }
 
@@ -96,6 +81,7 @@ fn checked(run: &Run, shown: &str, diag: &[u8]) -> Result<u64, Fail> {
     }
 }
 
+/// The text result, counting the file's lines when nothing was taken.
 async fn read_text(
     remote: &mut Remote,
     path: &str,
@@ -104,31 +90,12 @@ async fn read_text(
     size: u64,
     (first, limit, max): (u64, u64, usize),
 ) -> ToolResult {
-    let s = lines(&data, limit, max);
-    let content = as_text(&s.content, s.cut_line).ok_or_else(|| {
-        failed(format!("read_file {shown}: binary content (not UTF-8 text); read it with encoding \"base64\""))
-    })?;
-    let next = s.more.then_some(first + s.lines);
-    let mut text = content.clone();
+    let mut s = Lines::of(&data, limit, max);
     if s.lines == 0 {
         // Nothing from line `first` on: the file has fewer lines.
-        let total = if first > 1 { count_lines(remote, path).await? } else { 0 };
-        text = format!("[{shown} has {total} lines; nothing from line {first} on]");
-    } else if content.is_empty() {
-        text = format!("[{shown} is empty]");
+        s.total_lines = Some(if first > 1 { count_lines(remote, path).await? } else { 0 });
     }
-    if let Some(next) = next {
-        if s.cut_line {
-            text.push_str(&format!("\n[line {first} is longer than {max} bytes and was cut]"));
-        }
-        text.push_str(&format!("\n[more follows: continue with offset {next}]"));
-    }
-    let structured = json!({
-        "path": shown, "encoding": "utf8", "content": content, "offset": first,
-        "lines": s.lines, "bytes": s.content.len(), "size": size, "truncated": next.is_some(),
-        "next_offset": next,
-    });
-    Ok(CallToolResult::structured(text, structured))
+    Ok(text_result(shown, &s, first, max, size)?)
 }
 
 /// Lines in the file, counting a last line without a newline.
@@ -145,19 +112,4 @@ async fn count_lines(remote: &mut Remote, path: &str) -> Result<u64, Fail> {
         r.and_then(|r| r.num(2)).unwrap_or(0),
     );
     Ok(newlines + u64::from(bytes > 0 && ends_with_newline == 0))
-}
-
-fn base64_result(shown: &str, data: &[u8], size: u64, offset: u64) -> CallToolResult {
-    let end = offset + data.len() as u64;
-    let more = end < size;
-    let content = to_base64(data);
-    let mut text = content.clone();
-    if more {
-        text.push_str(&format!("\n[bytes {offset}..{end} of {size}; more follows: continue with offset {end}]"));
-    }
-    let structured = json!({
-        "path": shown, "encoding": "base64", "content": content, "offset": offset,
-        "bytes": data.len(), "size": size, "truncated": more, "next_offset": more.then_some(end),
-    });
-    CallToolResult::structured(text, structured)
 }

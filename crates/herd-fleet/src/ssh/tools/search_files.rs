@@ -12,29 +12,17 @@
 //! `find`'s complaints name the unreadable directories (counted and
 //! reported, as the agent does) and the cycles it cut.
 
-use super::args::{parse, remote_path};
+use super::args::{no_nul, remote_path};
 use super::errno::{reason, reason_b64};
 use super::walk::{Raw, parse as parse_listing, unquote, walk};
-use super::{Ctx, DEFAULT_SEARCH_RESULTS, FILE_GRACE, Fail, MAX_LISTING_BYTES, MAX_SEARCH_RESULTS, ToolResult, failed};
+use super::{Ctx, FILE_GRACE, LIMITS, MAX_LISTING_BYTES, ToolResult, failed};
 use crate::ssh::remote::Limited;
-use glob::Pattern;
-use herd_proto::model::CallToolResult;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use herd_tools::host::shape::search_files::Args;
+use serde_json::{Map, Value};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Args {
-    pattern: String,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    max_results: Option<usize>,
-}
 
 const FIND: &str = r#"if [ ! -e "$r" ]; then rec err msg "$(enc "$(probe "$r")")"; return; fi
 if [ ! -d "$r" ]; then rec err notdir; return; fi
@@ -53,19 +41,13 @@ fi
 
 /// Runs `search_files`.
 pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
-    let a: Args = parse("search_files", args)?;
-    let pattern =
-        Pattern::new(&a.pattern).map_err(|e| Fail::Invalid(format!("search_files: pattern {:?}: {e}", a.pattern)))?;
-    let max = a.max_results.unwrap_or(DEFAULT_SEARCH_RESULTS);
-    if max == 0 || max > MAX_SEARCH_RESULTS {
-        return Err(Fail::Invalid(format!("search_files: max_results must be between 1 and {MAX_SEARCH_RESULTS}")));
-    }
-    let shown = a.path.filter(|p| !p.is_empty()).unwrap_or_else(|| ".".to_owned());
+    let a = Args::parse(args)?;
+    let search = a.search(LIMITS.default_search_results, LIMITS.max_search_results)?;
+    let shown = a.root().display().to_string();
     let root = remote_path("search_files", &shown)?;
-    let by_path = a.pattern.contains('/');
     // A plain name glob means the same to find -name: let find filter.
-    let plain = !by_path && !a.pattern.contains(['[', ']', '\\']);
-    let prefilter = if plain { super::args::no_nul("search_files", "pattern", &a.pattern)? } else { "" };
+    let plain = !search.by_path && !a.pattern.contains(['[', ']', '\\']);
+    let prefilter = if plain { no_nul("search_files", "pattern", &a.pattern)? } else { "" };
 
     let mut remote = cx.remote("search_files", Duration::ZERO);
     let mut script = remote.script(true);
@@ -83,29 +65,10 @@ pub(super) async fn call(cx: &Ctx, args: Map<String, Value>) -> ToolResult {
     let mut raws = parse_listing(&out.bytes, portable.then_some(start.as_bytes()));
     let complaints = Complaints::read(&diag.bytes, start.as_bytes(), Path::new(&shown));
     raws.extend(complaints.loops);
-    let mut found = walk(Path::new(&shown), raws, &pattern, by_path, max);
+    let mut found = walk(Path::new(&shown), raws, &search);
     found.truncated |= run.overflow;
-
-    let mut text = found.matches.join("\n");
-    if found.matches.is_empty() {
-        text = format!("[nothing under {shown} matches {:?}]", a.pattern);
-    }
-    if found.truncated {
-        text.push_str(&format!("\n[stopped after {max} matches; narrow the pattern or raise max_results]"));
-    }
-    if complaints.skipped > 0 {
-        let first = complaints.errors.first().map(String::as_str).unwrap_or_default();
-        text.push_str(&format!("\n[skipped {} unreadable directories, e.g. {first}]", complaints.skipped));
-    }
-    let structured = json!({
-        "root": shown,
-        "pattern": a.pattern,
-        "matches": found.matches,
-        "truncated": found.truncated,
-        "skipped_dirs": complaints.skipped,
-        "errors": complaints.errors,
-    });
-    Ok(CallToolResult::structured(text, structured))
+    (found.skipped, found.errors) = (complaints.skipped, complaints.errors);
+    Ok(found.result(&shown, &a.pattern, search.max))
 }
 
 /// What `find` complained about on stderr.

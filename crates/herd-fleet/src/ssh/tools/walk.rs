@@ -10,7 +10,7 @@
 //! skipped as file system loops (it names them on stderr) are added back as
 //! entries that are not entered, which is what the agent does with them.
 
-use glob::{MatchOptions, Pattern};
+use herd_tools::host::shape::search_files::{Found, Search};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -46,16 +46,9 @@ pub(super) fn parse(bytes: &[u8], prefix: Option<&[u8]>) -> Vec<Raw> {
         .collect()
 }
 
-/// What the walk found.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Found {
-    pub(super) matches: Vec<String>,
-    pub(super) truncated: bool,
-}
-
-/// Replays the agent's walk from `root` over `raws`.
-pub(super) fn walk(root: &Path, raws: Vec<Raw>, pattern: &Pattern, by_path: bool, max: usize) -> Found {
-    let options = MatchOptions { require_literal_separator: by_path, ..MatchOptions::new() };
+/// Replays the agent's walk from `root` over `raws`: the matches, and
+/// whether there were more than `search.max`.
+pub(super) fn walk(root: &Path, raws: Vec<Raw>, search: &Search) -> Found {
     let mut root_id = None;
     let mut children: HashMap<Vec<u8>, Vec<(Vec<u8>, Raw)>> = HashMap::new();
     for raw in raws {
@@ -79,15 +72,10 @@ pub(super) fn walk(root: &Path, raws: Vec<Raw>, pattern: &Pattern, by_path: bool
     let mut found = Found::default();
     let mut queue = VecDeque::from([Vec::new()]);
     while let Some(dir) = queue.pop_front() {
-        for (name, raw) in children.get(&dir).map(Vec::as_slice).unwrap_or_default() {
+        for (_, raw) in children.get(&dir).map(Vec::as_slice).unwrap_or_default() {
             let rel = Path::new(OsStr::from_bytes(&raw.rel));
-            let matched = if by_path {
-                pattern.matches_path_with(rel, options)
-            } else {
-                pattern.matches_with(&String::from_utf8_lossy(name), options)
-            };
-            if matched {
-                if found.matches.len() == max {
+            if search.matches(rel) {
+                if found.matches.len() == search.max {
                     found.truncated = true;
                     return found;
                 }

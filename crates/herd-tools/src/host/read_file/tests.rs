@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::host::shape::args::to_base64;
 use crate::host::testutil::{call, config, host, is_error, text};
 use crate::host::{HostConfig, catalog};
 use serde_json::json;
@@ -53,16 +54,15 @@ async fn binary_round_trips_through_base64() {
     let path = dir.path().join("bin");
     let bytes: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
     let c = host();
-    let w =
-        call(&c, "write_file", json!({"path": path, "content": super::to_base64(&bytes), "encoding": "base64"})).await;
+    let w = call(&c, "write_file", json!({"path": path, "content": to_base64(&bytes), "encoding": "base64"})).await;
     assert_eq!(w["structuredContent"]["bytes_written"], 512, "{w}");
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 
     let r = call(&c, "read_file", json!({"path": path, "encoding": "base64"})).await;
-    assert_eq!(r["structuredContent"]["content"], super::to_base64(&bytes), "{r}");
+    assert_eq!(r["structuredContent"]["content"], to_base64(&bytes), "{r}");
     let r = call(&c, "read_file", json!({"path": path, "encoding": "base64", "offset": 250, "limit": 10})).await;
     let s = &r["structuredContent"];
-    assert_eq!(s["content"], super::to_base64(&bytes[250..260]));
+    assert_eq!(s["content"], to_base64(&bytes[250..260]));
     assert_eq!((s["next_offset"].clone(), s["truncated"].clone()), (json!(260), json!(true)));
 }
 

@@ -11,46 +11,15 @@
 use super::ProcessGroup;
 use crate::catalog::ToolError;
 use crate::host::HostConfig;
-use crate::host::args::{failed, io_failed};
-use crate::host::capture::{Capped, Captured};
+use crate::host::shape::args::{failed, io_failed};
+use crate::host::shape::capture::Capped;
+use crate::host::shape::shell::Outcome;
 use herd_proto::Context;
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::time::{Instant, sleep_until};
-
-/// How a command ended.
-#[derive(Debug)]
-pub(super) struct Outcome {
-    pub(super) status: ExitStatus,
-    pub(super) stdout: Captured,
-    pub(super) stderr: Captured,
-    /// The deadline passed and the group was killed.
-    pub(super) timed_out: bool,
-    /// After the shell exited, group members still held the output open
-    /// and were killed.
-    pub(super) killed_leftovers: bool,
-    /// Reading stopped before end-of-file.
-    pub(super) abandoned: bool,
-}
-
-impl Outcome {
-    /// The exit status, or 128+N for death by signal N (as shells report).
-    pub(super) fn exit_code(&self) -> i32 {
-        match (self.status.code(), self.status.signal()) {
-            (Some(code), _) => code,
-            (None, Some(sig)) => 128 + sig,
-            (None, None) => -1,
-        }
-    }
-
-    /// The signal that killed the shell, if one did.
-    pub(super) fn signal(&self) -> Option<i32> {
-        self.status.signal()
-    }
-}
 
 /// Drives `child` to completion within `timeout`, capturing its output.
 pub(super) async fn supervise(
@@ -109,7 +78,21 @@ pub(super) async fn supervise(
     let Some(status) = status else {
         return Err(failed("lost track of the shell"));
     };
-    Ok(Outcome { status, stdout: out_cap.finish(), stderr: err_cap.finish(), timed_out, killed_leftovers, abandoned })
+    // Death by signal N reads 128+N, as shells report it.
+    let exit_code = match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => -1,
+    };
+    Ok(Outcome {
+        exit_code,
+        signal: status.signal(),
+        stdout: out_cap.finish(),
+        stderr: err_cap.finish(),
+        timed_out,
+        killed_leftovers,
+        abandoned,
+    })
 }
 
 /// Reads from `reader` if it is still open: `None` at end-of-file or on a

@@ -141,10 +141,3 @@ async fn bad_arguments_and_failures_are_error_results() {
     let r = call(&bad, "shell", json!({"command": "true"})).await;
     assert!(is_error(&r) && text(&r).contains("cannot start /no/such/shell: No such file or directory"), "{r}");
 }
-
-#[test]
-fn messages_quote_a_short_form_of_the_command() {
-    assert_eq!(super::brief("make test\n"), "make test");
-    assert_eq!(super::brief("cd x\nmake"), "cd x...");
-    assert_eq!(super::brief(&"y".repeat(100)), format!("{}...", "y".repeat(80)));
-}

@@ -1,11 +1,10 @@
-//! Tests of `edit_file`'s pure part (the replacement rules) and of its
-//! write-back script, run by a local `sh` (no stdin watcher, so closing
-//! stdin is harmless): the rename is refused when the file changed after
-//! it was read.
+//! Tests of `edit_file`'s write-back script, run by a local `sh` (no stdin
+//! watcher, so closing stdin is harmless): the rename is refused when the
+//! file changed after it was read. The replacement rules are the agent's
+//! and tested there.
 
 #![allow(clippy::unwrap_used)]
 
-use super::apply;
 use crate::ssh::records::Splitter;
 use crate::ssh::script::Script;
 use crate::ssh::tools::cksum::cksum;
@@ -13,18 +12,6 @@ use crate::ssh::tools::fs_script::{RESOLVE, atomic_write};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-
-#[test]
-fn replacement_rules_match_the_agent() {
-    let e = apply("f", "a\nlet x = 1;\nb\n", "x = 1", "x = 2", false).unwrap();
-    assert_eq!((e.text.as_str(), e.count, e.first_line), ("a\nlet x = 2;\nb\n", 1, 2));
-    let err = apply("f.rs", "fn main() {}\n", "nope", "x", false).unwrap_err().to_string();
-    assert!(err.contains("f.rs: old_string not found"), "{err}");
-    let err = apply("f", "foo bar foo\n", "foo", "baz", false).unwrap_err().to_string();
-    assert!(err.contains("not unique: it occurs 2 times"), "{err}");
-    let e = apply("f", "foo bar foo\n", "foo", "baz", true).unwrap();
-    assert_eq!((e.text.as_str(), e.count, e.first_line), ("baz bar baz\n", 2, 1));
-}
 
 /// Runs the write-back script for `path` as if `old` had been read.
 fn write_back(path: &std::path::Path, old: &[u8], new: &[u8]) -> Vec<(String, Vec<String>)> {

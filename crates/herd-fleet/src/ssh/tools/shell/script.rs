@@ -17,6 +17,7 @@
 //! commands do not read it either.
 
 use super::super::Fail;
+use super::super::args::{failed, invalid};
 use crate::ssh::script::Script;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -72,12 +73,12 @@ pub(super) fn check_env(key: &str, value: Option<&str>) -> Result<(), Fail> {
     let identifier = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !identifier {
-        return Err(Fail::Invalid(format!(
+        return Err(invalid(format!(
             "shell: env name {key:?} is not a variable name (letters, digits and _, not starting with a digit)"
         )));
     }
     if value.is_some_and(|v| v.contains('\0')) {
-        return Err(Fail::Failed(format!("shell: env {key} contains a NUL byte")));
+        return Err(failed(format!("shell: env {key} contains a NUL byte")));
     }
     Ok(())
 }

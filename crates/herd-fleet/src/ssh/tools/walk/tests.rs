@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use herd_tools::host::shape::search_files::Args;
 
 fn raw(dir: bool, id: &str, rel: &str) -> Raw {
     Raw { dir, id: (id != "-").then(|| id.as_bytes().to_vec()), rel: rel.as_bytes().to_vec() }
@@ -22,7 +23,9 @@ fn tree() -> Vec<Raw> {
 }
 
 fn search(raws: Vec<Raw>, pattern: &str, max: usize) -> Found {
-    walk(Path::new("/r"), raws, &Pattern::new(pattern).unwrap(), pattern.contains('/'), max)
+    let args = serde_json::json!({"pattern": pattern, "max_results": max});
+    let search = Args::parse(args.as_object().cloned().unwrap()).unwrap().search(200, 10_000).unwrap();
+    walk(Path::new("/r"), raws, &search)
 }
 
 #[test]

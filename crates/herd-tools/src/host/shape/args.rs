@@ -1,7 +1,8 @@
 //! Typed tool arguments.
 //!
-//! Each tool declares its arguments as a serde struct; [`parse`] turns the
-//! JSON object of a call into it, or into an
+//! Each tool declares its arguments as a serde struct (in its module beside
+//! this one, with an `Args::parse` that also checks what needs no
+//! configuration); `parse` turns the JSON object of a call into it, or into an
 //! [`ToolError::InvalidArguments`] the model can read and fix (unknown
 //! fields included, so `file_path` for `path` is caught rather than ignored).
 //! Also here: the shared `encoding` and `mode` arguments and the error
@@ -16,14 +17,14 @@ use std::fmt::Display;
 use std::io;
 
 /// Parses a call's arguments into `T`, naming the tool on failure.
-pub(super) fn parse<T: DeserializeOwned>(tool: &str, args: Map<String, Value>) -> Result<T, ToolError> {
+pub(crate) fn parse<T: DeserializeOwned>(tool: &str, args: Map<String, Value>) -> Result<T, ToolError> {
     serde_json::from_value(Value::Object(args)).map_err(|e| ToolError::InvalidArguments(format!("{tool}: {e}")))
 }
 
 /// How file content travels in a tool call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum Encoding {
+pub enum Encoding {
     /// UTF-8 text.
     #[default]
     #[serde(alias = "utf-8")]
@@ -34,7 +35,7 @@ pub(super) enum Encoding {
 
 impl Encoding {
     /// The bytes an argument stands for.
-    pub(super) fn decode(self, tool: &str, content: String) -> Result<Vec<u8>, ToolError> {
+    pub fn decode(self, tool: &str, content: String) -> Result<Vec<u8>, ToolError> {
         match self {
             Self::Utf8 => Ok(content.into_bytes()),
             Self::Base64 => base64::engine::general_purpose::STANDARD
@@ -45,7 +46,7 @@ impl Encoding {
 }
 
 /// Base64 of `bytes`, standard alphabet with padding.
-pub(super) fn to_base64(bytes: &[u8]) -> String {
+pub(crate) fn to_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -75,18 +76,18 @@ pub(super) fn parse_mode(tool: &str, value: &Value) -> Result<u32, ToolError> {
 }
 
 /// `mode` as a four-digit octal string.
-pub(super) fn mode_string(mode: u32) -> String {
+pub fn mode_string(mode: u32) -> String {
     format!("{:04o}", mode & 0o7777)
 }
 
 /// A failure that names what was being done and the OS reason, e.g.
 /// `read_file /x: No such file or directory (os error 2)`.
-pub(super) fn io_failed(what: impl Display, e: &io::Error) -> ToolError {
+pub(crate) fn io_failed(what: impl Display, e: &io::Error) -> ToolError {
     ToolError::Failed(format!("{what}: {e}"))
 }
 
 /// A failure with a plain message.
-pub(super) fn failed(message: impl Into<String>) -> ToolError {
+pub(crate) fn failed(message: impl Into<String>) -> ToolError {
     ToolError::Failed(message.into())
 }
 

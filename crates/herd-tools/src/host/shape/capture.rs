@@ -3,13 +3,14 @@
 //! A command can print gigabytes; a tool result must stay small enough for a
 //! model to read. [`Capped`] keeps the first and the last halves of its cap
 //! (the start says what ran, the end usually says how it failed), counts
-//! everything in between, and renders the elision visibly.
+//! everything in between, and renders the elision visibly, in the same words
+//! whichever path ran the command.
 
 use std::collections::VecDeque;
 
 /// The head and tail of a byte stream, with its total length.
 #[derive(Debug)]
-pub(super) struct Capped {
+pub struct Capped {
     head: Vec<u8>,
     tail: VecDeque<u8>,
     head_cap: usize,
@@ -19,24 +20,24 @@ pub(super) struct Capped {
 
 /// A captured stream, ready for a result.
 #[derive(Debug)]
-pub(super) struct Captured {
+pub struct Captured {
     /// The kept text (lossy UTF-8), with an elision marker when cut.
-    pub(super) text: String,
+    pub text: String,
     /// Bytes the stream produced.
-    pub(super) total: u64,
+    pub total: u64,
     /// Bytes left out of `text`.
-    pub(super) omitted: u64,
+    pub omitted: u64,
 }
 
 impl Capped {
     /// Keeps at most `cap` bytes in all.
-    pub(super) fn new(cap: usize) -> Self {
+    pub fn new(cap: usize) -> Self {
         let head_cap = cap / 2 + cap % 2;
         Self { head: Vec::new(), tail: VecDeque::new(), head_cap, tail_cap: cap / 2, total: 0 }
     }
 
     /// Appends bytes.
-    pub(super) fn push(&mut self, mut bytes: &[u8]) {
+    pub fn push(&mut self, mut bytes: &[u8]) {
         self.total += bytes.len() as u64;
         let room = self.head_cap - self.head.len();
         if room > 0 {
@@ -58,7 +59,7 @@ impl Capped {
     }
 
     /// The kept text and the counts.
-    pub(super) fn finish(self) -> Captured {
+    pub fn finish(self) -> Captured {
         let kept = (self.head.len() + self.tail.len()) as u64;
         let omitted = self.total - kept;
         let mut tail: Vec<u8> = self.tail.into();

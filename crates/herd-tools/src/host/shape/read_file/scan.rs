@@ -4,28 +4,39 @@
 //! end of a large log costs a scan but no memory; the lines returned stop at
 //! the byte cap, on a line boundary when at least one whole line fits.
 
-use super::super::capture::trim_partial_end;
+use crate::host::shape::capture::trim_partial_end;
 use std::io::{self, BufRead};
 use tokio_util::sync::CancellationToken;
 
-/// Lines taken from a reader.
-#[derive(Debug, Default)]
-pub(super) struct Lines {
+/// Lines taken from a file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Lines {
     /// The bytes of the lines, newlines included.
-    pub(super) content: Vec<u8>,
+    pub content: Vec<u8>,
     /// Lines in `content` (a cut line counts as one).
-    pub(super) lines: u64,
+    pub lines: u64,
     /// More content follows `content`.
-    pub(super) more: bool,
+    pub more: bool,
     /// `content` is the start of a single line longer than the cap.
-    pub(super) cut_line: bool,
-    /// Lines in the whole file, when the scan reached its end.
-    pub(super) total_lines: Option<u64>,
+    pub cut_line: bool,
+    /// Lines in the whole file, when known (the scan reached its end).
+    pub total_lines: Option<u64>,
+}
+
+impl Lines {
+    /// Up to `limit` lines from the start of `bytes`, at most `max` bytes,
+    /// by the rules of a scan of the file itself. For a path that fetches a
+    /// file's bytes from the first wanted line on: all of them, or more than
+    /// `max`. `total_lines` is `None`, since `bytes` is not the whole file.
+    pub fn of(mut bytes: &[u8], limit: u64, max: usize) -> Self {
+        let scanned = lines(&mut bytes, 1, limit, max, &CancellationToken::new());
+        Self { total_lines: None, ..scanned.ok().flatten().unwrap_or_default() }
+    }
 }
 
 /// Up to `limit` lines from line `first` (1-based), at most `max` bytes.
 /// `None` when `token` was cancelled first.
-pub(super) fn lines(
+pub(crate) fn lines(
     reader: &mut impl BufRead,
     first: u64,
     limit: u64,
@@ -117,6 +128,22 @@ mod tests {
         assert_eq!((l.content.as_slice(), l.lines, l.more, l.cut_line), (&b"aaaa\nbbbb\n"[..], 2, true, false));
         let l = take("abcdefghij\nx\n", 1, 10, 4);
         assert_eq!((l.content.as_slice(), l.lines, l.more, l.cut_line), (&b"abcd"[..], 1, true, true));
+    }
+
+    #[test]
+    fn bytes_from_the_first_line_on_scan_the_same() {
+        let l = Lines::of(b"bb\nccc\ndddd", 2, 100);
+        assert_eq!((l.content.as_slice(), l.lines, l.more), (&b"bb\nccc\n"[..], 2, true));
+        let l = Lines::of(b"ccc\ndddd", 10, 100);
+        assert_eq!((l.content.as_slice(), l.lines, l.more, l.total_lines), (&b"ccc\ndddd"[..], 2, false, None));
+        assert_eq!(Lines::of(b"", 10, 100), Lines::default());
+        let l = Lines::of(b"aaaa\nbbbb\ncccc\n", 10, 12);
+        assert_eq!((l.content.as_slice(), l.lines, l.more, l.cut_line), (&b"aaaa\nbbbb\n"[..], 2, true, false));
+        let l = Lines::of(b"abcdefghij\nx\n", 10, 4);
+        assert_eq!((l.content.as_slice(), l.lines, l.more, l.cut_line), (&b"abcd"[..], 1, true, true));
+        // Exactly max bytes with nothing after: all of it, no more.
+        let l = Lines::of(b"abcd", 10, 4);
+        assert_eq!((l.lines, l.more), (1, false));
     }
 
     #[test]
