@@ -1,4 +1,4 @@
-//! A [`Backend`] made of registered handlers.
+//! A [`Backend`](herd_proto::Backend) made of registered handlers.
 //!
 //! Tool sets describe each tool, resource, template and prompt with the
 //! typed [`herd_proto::model`] shapes and attach an async handler. The
