@@ -18,7 +18,7 @@ mod routes;
 use crate::Fleet;
 use herd_fleet::Host;
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Notifier, Request, RpcError, method};
-use herd_upstream::{Relay, RelayConfig};
+use herd_upstream::Relay;
 use parking_lot::Mutex;
 use routes::Routes;
 use serde_json::value::RawValue;
@@ -87,10 +87,9 @@ impl Inner {
     }
 
     fn relay(&self, host: &Host, timeout: std::time::Duration) -> Result<Relay, RpcError> {
-        let upstream = self.fleet.prober().upstream(host).map_err(|why| {
+        self.fleet.relay(host, timeout).map_err(|why| {
             RpcError::new(herd_proto::code::UPSTREAM_UNAVAILABLE, format!("{}: agent: {why}", host.name))
-        })?;
-        Ok(Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() }))
+        })
     }
 
     async fn list(self: Arc<Self>, kind: ListKind, cx: Context) -> Vec<Box<RawValue>> {

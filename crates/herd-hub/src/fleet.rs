@@ -8,6 +8,7 @@
 use crate::Fallback;
 use arc_swap::ArcSwap;
 use herd_fleet::{Health, Host, McpProber, Registry};
+use herd_upstream::{HttpUpstream, Relay, RelayConfig};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +111,12 @@ impl Fleet {
         &self.config
     }
 
+    /// A relay to `host`'s agent over the session the probes keep warm;
+    /// a forwarded request may take up to `timeout`.
+    pub fn relay(&self, host: &Host, timeout: Duration) -> Result<Relay, String> {
+        Ok(relay_over(self.prober.upstream(host)?, timeout))
+    }
+
     /// The host called `name`.
     pub fn host(&self, name: &str) -> Result<Host, SelectError> {
         let registry = self.registry.load();
@@ -140,6 +147,11 @@ impl Fleet {
         }
         Ok(chosen)
     }
+}
+
+/// A relay over an agent session already in hand.
+pub(crate) fn relay_over(upstream: Arc<HttpUpstream>, timeout: Duration) -> Relay {
+    Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() })
 }
 
 fn known(registry: &Registry) -> String {

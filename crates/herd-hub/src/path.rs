@@ -17,9 +17,8 @@
 use crate::Fleet;
 use herd_fleet::{Host, ProbeOk};
 use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
-use herd_upstream::{HttpUpstream, Relay, RelayConfig, UpstreamError};
+use herd_upstream::UpstreamError;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -85,15 +84,15 @@ impl Fleet {
     ) -> Result<Served, Failure> {
         let mut attempts = Vec::new();
         let fallback = self.fallback().filter(|f| f.supports(tool) && host.ssh.is_some());
-        let known_down = self
-            .health()
-            .state(&host.name)
+        let state = self.health().state(&host.name);
+        let was_up = state.as_ref().is_some_and(|s| s.is_up());
+        let known_down = state
             .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), self.health().config()))
             .and_then(|s| s.error().map(str::to_owned));
         match (&host.url, known_down) {
             (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
             (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
-            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, timeout).await {
+            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, timeout, was_up).await {
                 Ok(result) => return Ok(Served { host: host.name.clone(), via: "agent", detour: None, result }),
                 Err((error, retry)) => {
                     attempts.push(("agent", error));
@@ -134,7 +133,8 @@ impl Fleet {
         }
     }
 
-    /// `Err((why, fallback may run it))`.
+    /// `Err((why, fallback may run it))`. `was_up`: the health cache
+    /// already says UP, so a success need not be reported.
     async fn via_agent(
         &self,
         host: &Host,
@@ -142,13 +142,14 @@ impl Fleet {
         arguments: &Map<String, Value>,
         cx: &Context,
         timeout: Duration,
+        was_up: bool,
     ) -> Result<Value, (String, bool)> {
         let upstream = self.prober().upstream(host).map_err(|e| (e, true))?;
         if let Err(e) = upstream.connect().await {
             self.health().report(&host.name, Err(e.to_string()));
             return Err((e.to_string(), true));
         }
-        let relay = relay(upstream, timeout);
+        let relay = crate::fleet::relay_over(upstream, timeout);
         let params = json!({ "name": tool, "arguments": arguments });
         let params = serde_json::value::to_raw_value(&params).map_err(|e| (e.to_string(), false))?;
         let request = Request {
@@ -159,7 +160,7 @@ impl Fleet {
         };
         match relay.call(request, cx.clone()).await {
             Ok(raw) => {
-                if !self.health().state(&host.name).is_some_and(|s| s.is_up()) {
+                if !was_up {
                     self.health().report(&host.name, Ok(ProbeOk::default()));
                 }
                 serde_json::from_str(raw.get()).map_err(|e| (format!("unreadable result: {e}"), false))
@@ -181,10 +182,6 @@ impl Fleet {
         }
         (why, retry)
     }
-}
-
-fn relay(upstream: Arc<HttpUpstream>, timeout: Duration) -> Relay {
-    Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() })
 }
 
 /// A context for a sub-call that must not report progress under the

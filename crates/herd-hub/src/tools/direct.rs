@@ -5,7 +5,6 @@ use super::{error_result, host_arg, take};
 use crate::Fleet;
 use crate::path::{Failure, Served};
 use herd_proto::{Backend, Context, ListKind};
-use herd_upstream::{Relay, RelayConfig};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -46,12 +45,11 @@ pub(super) async fn list_tools(fleet: &Fleet, mut arguments: Map<String, Value>,
         Ok(Ok(host)) => host,
         Ok(Err(e)) | Err(e) => return e,
     };
-    let upstream = match fleet.prober().upstream(&host) {
-        Ok(u) => u,
+    let budget = fleet.config().call_timeout.min(Duration::from_secs(30));
+    let relay = match fleet.relay(&host, budget) {
+        Ok(relay) => relay,
         Err(why) => return error_result(format!("{}: agent: {why}", host.name)),
     };
-    let budget = fleet.config().call_timeout.min(Duration::from_secs(30));
-    let relay = Relay::new(upstream, RelayConfig { call_timeout: budget, ..RelayConfig::default() });
     let tools = match relay.list(ListKind::Tools, cx.clone()).await {
         Ok(tools) => tools,
         Err(e) => return error_result(format!("{}: agent: {}", host.name, e.message)),
