@@ -19,8 +19,8 @@ use crate::Fleet;
 use herd_fleet::Host;
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Notifier, Request, RpcError, method};
 use herd_upstream::Relay;
+use herd_upstream::routes::{self as merged, Route, Routes};
 use parking_lot::Mutex;
-use routes::Routes;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -104,7 +104,7 @@ impl Inner {
         }))
         .await;
         let mut entries = Vec::new();
-        let mut table = routes::Table::default();
+        let mut table = merged::Table::default();
         for (host, list) in hosts.iter().zip(lists) {
             match list {
                 Ok(list) => entries.extend(routes::adopt(host, kind, list, &mut table)),
@@ -116,7 +116,7 @@ impl Inner {
     }
 
     async fn call(self: Arc<Self>, req: Request, cx: Context) -> Result<Box<RawValue>, RpcError> {
-        let (kind, key) = routes::target(&req)?;
+        let (kind, key) = merged::target(&req)?;
         let mut route = self.routes.find(kind, &key);
         if route.is_none() {
             let _ = self.clone().list(kind, Context::detached()).await;
@@ -125,11 +125,11 @@ impl Inner {
             }
             route = self.routes.find(kind, &key);
         }
-        let Some((host_name, original)) = route else { return Err(routes::not_found(&req, &key)) };
+        let Some(Route { source: host_name, original }) = route else { return Err(merged::not_found(&req, &key)) };
         let host = self.fleet.host(&host_name).map_err(|e| RpcError::invalid_params(e.to_string()))?;
         let relay = self.relay(&host, self.fleet.config().call_timeout)?;
         let req = match original {
-            Some(original) if original != key => routes::rename(req, &original)?,
+            Some(original) if original != key => merged::rename(req, &original)?,
             _ => req,
         };
         relay.call(req, cx).await

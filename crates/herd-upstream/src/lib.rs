@@ -17,6 +17,7 @@
 mod error;
 mod http;
 mod relay;
+pub mod routes;
 mod sse;
 mod upstream;
 
