@@ -6,8 +6,11 @@
 //! - [`stdio`]: line-delimited JSON-RPC on stdin/stdout, diagnostics on
 //!   stderr.
 //!
+//! - [`lines`]: the line framing of stdio, for servers and clients alike.
+//!
 //! Both turn bytes into [`herd_proto::Message`]s and hand them to a
 //! [`herd_router::Session`]; neither knows what a tool is.
 
 pub mod http;
+pub mod lines;
 pub mod stdio;

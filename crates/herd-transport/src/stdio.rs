@@ -5,10 +5,11 @@
 //! to stderr through `tracing`). Requests run concurrently, so a slow tool
 //! does not hold up a `ping` or a `notifications/cancelled` for it.
 
+use crate::lines::{read_line_capped, trim};
 use herd_proto::{Message, RpcError, check_depth, error_json};
 use herd_router::{Closed, Outbox, Router, SharedOutbox};
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 /// Limits of the stdio transport.
@@ -101,40 +102,6 @@ where
     drop(outbox);
     drop(tx);
     writer.await.map_err(std::io::Error::other)?
-}
-
-/// Reads one line, keeping at most `cap + 1` bytes of it (the rest is
-/// consumed and dropped, so an endless line cannot exhaust memory).
-async fn read_line_capped<R: AsyncBufReadExt + Unpin>(
-    r: &mut R,
-    out: &mut Vec<u8>,
-    cap: usize,
-) -> std::io::Result<usize> {
-    let mut total = 0;
-    loop {
-        let buf = r.fill_buf().await?;
-        if buf.is_empty() {
-            return Ok(total);
-        }
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
-        };
-        let room = (cap + 1).saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let used = chunk.len();
-        total += used;
-        r.consume(used);
-        if done {
-            return Ok(total);
-        }
-    }
-}
-
-fn trim(line: &[u8]) -> Option<&[u8]> {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
-    let end = line.iter().rposition(|b| !b.is_ascii_whitespace())?;
-    Some(&line[start..=end])
 }
 
 async fn write_lines<W: AsyncWrite + Unpin>(

@@ -113,6 +113,9 @@ pub(crate) struct CallArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AgentArgs {
+    /// Config file: token and the stdio MCP servers to supervise.
+    #[arg(long, env = "HERD_AGENT_CONFIG")]
+    pub(crate) config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) serve: ServeArgs,
 }

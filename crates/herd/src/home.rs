@@ -7,16 +7,21 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
-/// The state directory, created (mode 0700) if missing.
-pub(crate) fn dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let dir = match explicit.or_else(|| std::env::var_os("HERD_HOME").map(PathBuf::from)) {
+/// Where the state directory is (not created).
+pub(crate) fn path(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    Ok(match explicit.or_else(|| std::env::var_os("HERD_HOME").map(PathBuf::from)) {
         Some(dir) => dir,
         None => match (std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME")) {
             (Some(data), _) if !data.is_empty() => PathBuf::from(data).join("herd"),
             (_, Some(home)) if !home.is_empty() => PathBuf::from(home).join(".local/share/herd"),
             _ => bail!("cannot tell where to keep state: set HERD_HOME"),
         },
-    };
+    })
+}
+
+/// The state directory, created (mode 0700) if missing.
+pub(crate) fn dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = path(explicit)?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

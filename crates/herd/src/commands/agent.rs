@@ -1,11 +1,49 @@
-//! `herd agent`: the per-host MCP server.
+//! `herd agent`: the per-host MCP server: host tools, and the stdio MCP
+//! servers it supervises.
+
+mod config;
 
 use crate::cli::AgentArgs;
-use crate::server;
+use crate::{home, server};
+use anyhow::Context as _;
 use herd_proto::Backend;
+use herd_runner::{Runner, RunnerConfig};
 use std::sync::Arc;
 
+pub(crate) use config::AgentConfig;
+
 pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => AgentConfig::load(path)?,
+        None => AgentConfig::default(),
+    };
+    let mut serve = args.serve;
+    if serve.token.is_none() {
+        serve.token = config.token()?;
+    }
+    let runner = runner(&config)?;
+    for spec in config.servers.iter().cloned() {
+        runner.load(spec).await?;
+    }
+    let served = server::run("herd-agent", serve, backends(&runner)).await;
+    runner.shutdown().await;
+    served
+}
+
+/// The agent's backends: host tools first, then its servers.
+pub(crate) fn backends(runner: &Runner) -> Vec<Arc<dyn Backend>> {
     let host: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
-    server::run("herd-agent", args.serve, vec![host]).await
+    let mut backends = vec![host];
+    backends.extend(runner.backends());
+    backends
+}
+
+/// A runner installing under the config's `servers_dir`, else
+/// `$HERD_HOME/servers` (created when the first server is installed).
+pub(crate) fn runner(config: &AgentConfig) -> anyhow::Result<Runner> {
+    let dir = match &config.servers_dir {
+        Some(dir) => dir.clone(),
+        None => home::path(None).context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
+    };
+    Ok(Runner::new(RunnerConfig::new(dir)))
 }

@@ -7,12 +7,11 @@
 //! stdout; logs go to stderr and never contain a token.
 
 use crate::cli::{ServeArgs, UpArgs};
-use crate::commands::hub;
+use crate::commands::{agent, hub};
 use crate::home;
 use crate::server;
 use herd_fleet::{Host, Registry, Secret};
-use herd_proto::Backend;
-use std::sync::Arc;
+use herd_runner::{Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -25,8 +24,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let agent_args = serve_args(agent_token.clone());
     let agent_listener = server::bind(args.agent_listen).await?;
     let agent_url = format!("http://{}/mcp", agent_listener.local_addr()?);
-    let host_tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
-    let agent_router = server::router("herd-agent", vec![host_tools]);
+    let runner = Runner::new(RunnerConfig::new(home.join("servers")));
+    let agent_router = server::router("herd-agent", agent::backends(&runner));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
         server::serve_http("agent", &agent_args, agent_listener, agent_router, axum::Router::new(), agent_stop).await
@@ -52,6 +51,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let served = hub::serve(hub::new_hub(registry), &serve_args(token), hub_listener, watch, shutdown.clone()).await;
     shutdown.cancel();
     agent.await??;
+    runner.shutdown().await;
     served
 }
 

@@ -49,6 +49,58 @@ impl Client {
             .unwrap_or_else(|e| panic!("tools/call {name}: {e}"))
     }
 
+    /// Calls tool `name` with a progress token; returns the result and the
+    /// progress notifications' params that came back for this call. A
+    /// server-to-client request met on the way is answered with `answer`'s
+    /// result for its method; `seen` is called on each progress notification
+    /// as it arrives.
+    pub async fn call_observed(
+        &self,
+        name: &str,
+        arguments: Value,
+        token: &str,
+        answer: impl Fn(&str, &Value) -> Value,
+        mut seen: impl FnMut(&Value),
+    ) -> (Result<Value, Value>, Vec<Value>) {
+        let params = json!({ "name": name, "arguments": arguments, "_meta": { "progressToken": token } });
+        let (events, mut rx) = mpsc::unbounded_channel::<Message>();
+        let params = serde_json::value::to_raw_value(&params).unwrap();
+        let call = self.upstream.request("tools/call", Some(params), Vec::new(), events);
+        let mut response = call.response;
+        let mut progress = Vec::new();
+        let deadline = tokio::time::sleep(Duration::from_secs(120));
+        tokio::pin!(deadline);
+        let outcome = loop {
+            tokio::select! {
+                Some(message) = rx.recv() => match message {
+                    Message::Notification(n) if n.method == "notifications/progress" => {
+                        let params: Value = serde_json::from_str(n.params.unwrap().get()).unwrap();
+                        seen(&params);
+                        progress.push(params);
+                    }
+                    Message::Request(r) => {
+                        let params: Value = r.params.map(|p| serde_json::from_str(p.get()).unwrap()).unwrap_or_default();
+                        let result = serde_json::value::to_raw_value(&answer(&r.method, &params)).unwrap();
+                        self.upstream.respond(herd_proto::Response::result(r.id, result)).await.unwrap();
+                    }
+                    _ => {}
+                },
+                outcome = &mut response => break outcome.unwrap_or_else(|e| panic!("tools/call {name}: {e}")),
+                () = &mut deadline => panic!("tools/call {name}: no answer within 120 s"),
+            }
+        };
+        while let Ok(Message::Notification(n)) = rx.try_recv() {
+            if n.method == "notifications/progress" {
+                progress.push(serde_json::from_str(n.params.unwrap().get()).unwrap());
+            }
+        }
+        let result = match outcome.into_result() {
+            Ok(raw) => Ok(serde_json::from_str(raw.get()).unwrap()),
+            Err(e) => Err(serde_json::to_value(&e).unwrap()),
+        };
+        (result, progress)
+    }
+
     /// The names of the listed tools.
     pub async fn tool_names(&self) -> Vec<String> {
         let list = self.request("tools/list", json!({})).await.unwrap();

@@ -208,6 +208,17 @@ impl Herd {
         let _ = self.child.kill().await;
     }
 
+    /// Asks the process to stop (SIGTERM) and waits, bounded, for it to exit.
+    pub async fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        let pid = self.pid().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await.expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("herd did not exit within {limit:?} of SIGTERM:\n{}", self.stderr_text()))
+            .expect("wait for herd")
+    }
+
     /// Everything herd wrote on stderr so far.
     pub fn stderr_text(&mut self) -> String {
         while let Ok(line) = self.stderr.try_recv() {

@@ -1,0 +1,213 @@
+//! The servers of one agent: load, unload, list, read logs, shut down.
+
+use crate::spec::{ServerSpec, SpecError};
+use crate::supervisor::{self, Event, Server, Status};
+use crate::{manage, merged};
+use herd_proto::{Backend, Notifier, method};
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Settings of a [`Runner`].
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Where servers are installed, one directory each.
+    pub dir: PathBuf,
+    /// Longest one call may take (a spec may say otherwise).
+    pub call_timeout: Duration,
+    /// Longest one installer step may take.
+    pub install_timeout: Duration,
+    /// Longest a started server may take to answer `initialize`.
+    pub init_timeout: Duration,
+    /// Between SIGTERM and SIGKILL when stopping.
+    pub stop_grace: Duration,
+    /// Bytes of stderr kept per server.
+    pub stderr_bytes: usize,
+    /// Longest a listing waits for one server.
+    pub list_timeout: Duration,
+}
+
+impl RunnerConfig {
+    /// Defaults, installing under `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            call_timeout: Duration::from_secs(300),
+            install_timeout: Duration::from_secs(600),
+            init_timeout: Duration::from_secs(60),
+            stop_grace: Duration::from_secs(5),
+            stderr_bytes: 64 * 1024,
+            list_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The supervised servers of one agent. Cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Arc<RunnerConfig>,
+    pub(crate) servers: RwLock<BTreeMap<String, Entry>>,
+    pub(crate) lists: merged::Lists,
+    pub(crate) notifier: OnceLock<Notifier>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+pub(crate) struct Entry {
+    pub(crate) server: Arc<Server>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Runner {
+    /// A runner with no servers yet. Must be called inside a Tokio runtime.
+    pub fn new(config: RunnerConfig) -> Self {
+        let (events, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            config: Arc::new(config),
+            servers: RwLock::default(),
+            lists: merged::Lists::default(),
+            notifier: OnceLock::new(),
+            events,
+        });
+        tokio::spawn(pump(Arc::downgrade(&inner), rx));
+        Self { inner }
+    }
+
+    /// The backends to give the agent's router: the tools that manage
+    /// servers, and the servers' own tools, resources and prompts.
+    pub fn backends(&self) -> Vec<Arc<dyn Backend>> {
+        vec![Arc::new(manage::catalog(self.clone())), Arc::new(merged::Servers::new(self.clone()))]
+    }
+
+    /// Adds a server (replacing one of the same name, which is stopped
+    /// first) and starts it unless `autostart` is off.
+    pub async fn load(&self, spec: ServerSpec) -> Result<Status, SpecError> {
+        let source = spec.validate()?;
+        self.unload(&spec.name).await;
+        let autostart = spec.autostart;
+        let server = Server::new(spec, source, &self.inner.config);
+        let name = server.spec.name.clone();
+        let entry = Entry { server: server.clone(), task: Mutex::new(None) };
+        self.inner.servers.write().insert(name, entry);
+        if autostart {
+            self.start_task(&server);
+        }
+        Ok(server.status())
+    }
+
+    /// Starts a loaded server that is not running (stopped, crashed or
+    /// failed). False if there is no such server.
+    pub async fn start(&self, name: &str) -> Result<Status, SpecError> {
+        let Some(spec) = self.server(name).map(|s| s.spec.clone()) else {
+            return Err(SpecError { name: name.into(), reason: "no such server".into() });
+        };
+        self.load(ServerSpec { autostart: true, ..spec }).await
+    }
+
+    fn start_task(&self, server: &Arc<Server>) {
+        let task = tokio::spawn(supervisor::run(server.clone(), self.inner.config.clone(), self.inner.events.clone()));
+        if let Some(entry) = self.inner.servers.read().get(&server.spec.name) {
+            *entry.task.lock() = Some(task);
+        }
+    }
+
+    /// Stops a server (the whole process group) and forgets it. False if
+    /// there was none.
+    pub async fn unload(&self, name: &str) -> bool {
+        let entry = self.inner.servers.write().remove(name);
+        let Some(entry) = entry else { return false };
+        entry.server.stop();
+        let task = entry.task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.inner.lists.forget(name);
+        self.inner.announce();
+        true
+    }
+
+    /// Stops every server; returns once all their processes are gone.
+    pub async fn shutdown(&self) {
+        let names: Vec<String> = self.inner.servers.read().keys().cloned().collect();
+        futures_util::future::join_all(names.iter().map(|n| self.unload(n))).await;
+    }
+
+    /// Every server's status, by name.
+    pub fn list(&self) -> Vec<Status> {
+        self.inner.servers.read().values().map(|e| e.server.status()).collect()
+    }
+
+    /// One server's status.
+    pub fn status(&self, name: &str) -> Option<Status> {
+        self.server(name).map(|s| s.status())
+    }
+
+    /// The last `lines` lines of a server's stderr (and herd's notes about
+    /// it), and how many older lines were dropped.
+    pub fn logs(&self, name: &str, lines: usize) -> Option<(Vec<String>, u64)> {
+        self.server(name).map(|s| s.ring.tail(lines))
+    }
+
+    /// Waits until the server leaves `installing`/`restarting` (or `limit`
+    /// passes); calls `progress` on each change. None if unknown.
+    pub async fn settle(&self, name: &str, limit: Duration, mut progress: impl FnMut(&Status)) -> Option<Status> {
+        let mut watch = self.server(name)?.watch();
+        let wait = async {
+            loop {
+                let status = watch.borrow_and_update().clone();
+                progress(&status);
+                if status.state.is_settled() && status.state != supervisor::State::Stopped {
+                    return;
+                }
+                if watch.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+        self.status(name)
+    }
+
+    pub(crate) fn server(&self, name: &str) -> Option<Arc<Server>> {
+        self.inner.servers.read().get(name).map(|e| e.server.clone())
+    }
+}
+
+impl Inner {
+    /// Tells every session the merged lists changed.
+    pub(crate) fn announce(&self) {
+        if let Some(notifier) = self.notifier.get() {
+            for m in [method::TOOLS_LIST_CHANGED, method::PROMPTS_LIST_CHANGED, method::RESOURCES_LIST_CHANGED] {
+                notifier.send_method(m);
+            }
+        }
+    }
+}
+
+/// Turns server events into list refreshes and client notifications.
+async fn pump(inner: Weak<Inner>, mut events: mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = events.recv().await {
+        let Some(inner) = inner.upgrade() else { return };
+        match event {
+            Event::Changed(name) => {
+                inner.lists.forget(&name);
+                inner.announce();
+            }
+            Event::Notification(name, n) => {
+                if n.method.ends_with("/list_changed") {
+                    inner.lists.forget(&name);
+                }
+                if let Some(notifier) = inner.notifier.get() {
+                    notifier.send(n);
+                }
+            }
+        }
+    }
+}

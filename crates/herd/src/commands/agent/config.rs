@@ -1,0 +1,89 @@
+//! The agent's config file (`herd agent --config FILE`): its token and the
+//! stdio MCP servers it supervises.
+//!
+//! ```toml
+//! token_env = "HERD_AGENT_TOKEN"     # or token = "..."
+//! servers_dir = "/var/lib/herd/servers"  # default: $HERD_HOME/servers
+//!
+//! [[servers]]
+//! name = "time"
+//! uvx = "mcp-server-time"
+//!
+//! [[servers]]
+//! name = "everything"
+//! npx = "@modelcontextprotocol/server-everything"
+//! env = { LOG_LEVEL = "info" }
+//! ```
+//!
+//! Every server is validated before any starts, so a bad entry stops the
+//! agent with a message naming it instead of starting half the list.
+
+use anyhow::{Context as _, bail};
+use herd_runner::ServerSpec;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The parsed config.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentConfig {
+    token: Option<String>,
+    token_env: Option<String>,
+    /// Where servers are installed.
+    pub(crate) servers_dir: Option<PathBuf>,
+    /// The servers to supervise.
+    #[serde(default)]
+    pub(crate) servers: Vec<ServerSpec>,
+}
+
+impl AgentConfig {
+    /// Reads and checks `path`.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let config: Self = toml::from_str(text)?;
+        if config.token.is_some() && config.token_env.is_some() {
+            bail!("give token or token_env, not both");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for spec in &config.servers {
+            spec.validate()?;
+            if !names.insert(spec.name.as_str()) {
+                bail!("server {:?} is declared twice", spec.name);
+            }
+        }
+        Ok(config)
+    }
+
+    /// The token clients must present, if the config names one.
+    pub(crate) fn token(&self) -> anyhow::Result<Option<String>> {
+        match (&self.token, &self.token_env) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(token) if !token.is_empty() => Ok(Some(token)),
+                _ => bail!("token_env names {var}, which is not set"),
+            },
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_checked_before_anything_starts() {
+        let ok = AgentConfig::parse("[[servers]]\nname = \"time\"\nuvx = \"mcp-server-time\"\n").unwrap();
+        assert_eq!(ok.servers.len(), 1);
+        let bad = AgentConfig::parse("[[servers]]\nname = \"x\"\nnpx = \"pkg; rm -rf /\"\n").unwrap_err();
+        assert!(format!("{bad:#}").contains("npx"), "{bad:#}");
+        let twice = "[[servers]]\nname = \"a\"\ncommand = \"x\"\n[[servers]]\nname = \"a\"\ncommand = \"y\"\n";
+        assert!(format!("{:#}", AgentConfig::parse(twice).unwrap_err()).contains("twice"));
+        let unknown = AgentConfig::parse("tokn = \"x\"\n").unwrap_err();
+        assert!(format!("{unknown:#}").contains("tokn"), "{unknown:#}");
+    }
+}
