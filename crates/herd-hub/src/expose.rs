@@ -11,8 +11,11 @@
 //! entry, and every request and result, passes through the relay as is.
 //!
 //! When an exposed host goes down or comes back, or the registry changes,
-//! clients get `list_changed` for tools, prompts and resources.
+//! clients get `list_changed` for tools, prompts and resources; when an
+//! exposed agent says its own lists or a resource changed, clients are told
+//! too (see `listen`).
 
+mod listen;
 mod routes;
 
 use crate::Fleet;
@@ -23,7 +26,7 @@ use herd_upstream::routes::{self as merged, Route, Routes};
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// The exposed part of the fleet, as one backend.
@@ -37,19 +40,28 @@ struct Inner {
     notifier: OnceLock<Notifier>,
     /// Exposed hosts that were UP when clients were last told.
     announced: Mutex<BTreeSet<String>>,
+    /// The agent sessions listened on, by host.
+    listeners: Mutex<HashMap<String, listen::Listening>>,
 }
 
 impl Exposed {
     /// The exposure of `fleet`'s hosts.
     pub fn new(fleet: Arc<Fleet>) -> Self {
-        let inner = Inner { fleet, routes: Routes::default(), notifier: OnceLock::new(), announced: Mutex::default() };
+        let inner = Inner {
+            fleet,
+            routes: Routes::default(),
+            notifier: OnceLock::new(),
+            announced: Mutex::default(),
+            listeners: Mutex::default(),
+        };
         let exposed = Self { inner: Arc::new(inner) };
-        *exposed.inner.announced.lock() = exposed.inner.live_names();
+        *exposed.inner.announced.lock() = names(&exposed.inner.live());
         exposed
     }
 
     /// Tells clients that lists changed if the set of live exposed hosts
-    /// did (after a registry reload, or a host going up or down).
+    /// did (after a registry reload, or a host going up or down), and
+    /// listens to the agents of the live ones.
     pub fn check(&self) {
         self.inner.check();
     }
@@ -64,12 +76,10 @@ impl Inner {
         registry.hosts().iter().filter(live).cloned().collect()
     }
 
-    fn live_names(&self) -> BTreeSet<String> {
-        self.live().into_iter().map(|h| h.name).collect()
-    }
-
-    fn check(&self) {
-        let now = self.live_names();
+    fn check(self: &Arc<Self>) {
+        let live = self.live();
+        self.listen_to(&live);
+        let now = names(&live);
         let changed = {
             let mut announced = self.announced.lock();
             let changed = *announced != now;
@@ -173,10 +183,15 @@ impl Backend for Exposed {
         if self.inner.notifier.set(notifier).is_err() {
             return;
         }
+        self.inner.listen_to(&self.inner.live());
         let weak = Arc::downgrade(&self.inner);
         let flips = self.inner.fleet.health().flips();
         tokio::spawn(watch_flips(weak, flips));
     }
+}
+
+fn names(hosts: &[Host]) -> BTreeSet<String> {
+    hosts.iter().map(|h| h.name.clone()).collect()
 }
 
 /// Re-checks the live set whenever some host's up-ness flips, until the

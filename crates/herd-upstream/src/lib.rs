@@ -6,8 +6,9 @@
 //! - [`Upstream`]: one client connection to another MCP server. A request
 //!   sent through it resolves with the server's response, while everything
 //!   the server sends on the way (progress, log messages, server-to-client
-//!   requests) arrives on a channel. [`HttpUpstream`] speaks Streamable
-//!   HTTP; a stdio child is another implementation.
+//!   requests) arrives on a channel, and what it sends outside any request
+//!   goes to a sink registered with [`Upstream::listen`]. [`HttpUpstream`]
+//!   speaks Streamable HTTP; a stdio child is another implementation.
 //! - [`Relay`]: a [`herd_proto::Backend`] over an upstream. It forwards
 //!   requests without touching what it does not understand, gives each its
 //!   own upstream id, swaps progress tokens both ways, hands server-to-client

@@ -35,4 +35,16 @@ pub trait Upstream: Send + Sync + 'static {
 
     /// A short name for messages, e.g. the URL.
     fn describe(&self) -> &str;
+
+    /// Registers `sink` for what the server sends outside any request: its
+    /// own `notifications/*/list_changed`, `notifications/resources/updated`,
+    /// log messages, and requests such as `ping` (answer those with
+    /// [`Upstream::respond`]). A later call replaces the sink. The upstream
+    /// stops delivering once the sink's receiver is dropped, and drops the
+    /// sink when it can never deliver (so the receiver sees the end).
+    ///
+    /// The default drops `sink` at once: the upstream has no such channel.
+    fn listen(&self, sink: mpsc::UnboundedSender<Message>) {
+        drop(sink);
+    }
 }

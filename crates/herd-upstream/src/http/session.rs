@@ -1,0 +1,200 @@
+//! Opening the session and the plain HTTP exchanges on it: POSTs, the GET
+//! that opens or resumes a stream, status checks and error wording.
+
+use super::{Handshake, Inner};
+use crate::UpstreamError;
+use herd_proto::{ProtocolVersion, RequestId};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+const SESSION_ID: &str = "mcp-session-id";
+const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+const LAST_EVENT_ID: &str = "last-event-id";
+
+impl Inner {
+    pub(super) fn target(&self) -> String {
+        self.config.url.clone()
+    }
+
+    pub(super) fn current(&self) -> Option<Arc<Handshake>> {
+        self.session.borrow().clone()
+    }
+
+    /// Runs `initialize` unless another task already replaced `stale`.
+    /// Opens a session (one attempt at a time). Callers that queued behind
+    /// an attempt that failed get its error at once instead of each trying
+    /// again in turn: against a blackholed upstream, N waiting calls cost
+    /// one timeout, not N.
+    pub(super) async fn open(&self, stale: Option<&Arc<Handshake>>) -> Result<Value, UpstreamError> {
+        if stale.is_none() && self.current().is_some() {
+            // Already open: the common case costs no lock.
+            return Ok(Value::Null);
+        }
+        let asked = tokio::time::Instant::now();
+        let mut last_failure = self.opening.lock().await;
+        if let Some(current) = self.current()
+            && stale.is_none_or(|s| !Arc::ptr_eq(s, &current))
+        {
+            return Ok(Value::Null);
+        }
+        if let Some((at, err)) = &*last_failure
+            && *at >= asked
+        {
+            return Err(err.clone());
+        }
+        let outcome = self.handshake().await;
+        if let Err(err) = &outcome {
+            *last_failure = Some((tokio::time::Instant::now(), err.clone()));
+        }
+        outcome
+    }
+
+    /// `initialize` then `notifications/initialized`; only then is the new
+    /// session published, so nothing else reaches the server before it.
+    async fn handshake(&self) -> Result<Value, UpstreamError> {
+        let init = json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": ProtocolVersion::LATEST.as_str(),
+                "capabilities": { "sampling": {}, "elicitation": {}, "roots": { "listChanged": true } },
+                "clientInfo": { "name": "herd", "version": env!("CARGO_PKG_VERSION") }
+            }
+        });
+        let response = tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None))
+            .await
+            .map_err(|_| self.timeout())??;
+        let session_id = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()).map(String::from);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
+        let result: Value = match answer.into_result() {
+            Ok(raw) => {
+                serde_json::from_str(raw.get()).map_err(|e| self.protocol(format!("bad initialize result: {e}")))?
+            }
+            Err(err) => return Err(self.protocol(format!("initialize failed: {}", err.message))),
+        };
+        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or("2025-06-18").to_owned();
+        let handshake = Arc::new(Handshake { session_id, version });
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned();
+        tokio::time::timeout(self.config.exchange_timeout, self.post_in(initialized, Some(&handshake)))
+            .await
+            .map_err(|_| self.timeout())??;
+        self.session.send_replace(Some(handshake));
+        Ok(result)
+    }
+
+    pub(super) async fn session(&self) -> Result<Arc<Handshake>, UpstreamError> {
+        if let Some(s) = self.current() {
+            return Ok(s);
+        }
+        self.open(None).await?;
+        self.current().ok_or_else(|| self.protocol("no session after initialize".into()))
+    }
+
+    pub(super) async fn post_no_answer(&self, body: String) -> Result<(), UpstreamError> {
+        let session = self.session().await?;
+        tokio::time::timeout(self.config.exchange_timeout, self.post_in(body, Some(&session)))
+            .await
+            .map_err(|_| self.timeout())?
+    }
+
+    async fn post_in(&self, body: String, session: Option<&Arc<Handshake>>) -> Result<(), UpstreamError> {
+        let response = self.post(body, session).await?;
+        self.check_status(response).await.map(drop)
+    }
+
+    pub(super) async fn post(
+        &self,
+        body: String,
+        session: Option<&Arc<Handshake>>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let mut request = self
+            .client
+            .post(&self.config.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json, text/event-stream")
+            .body(body);
+        request = self.decorate(request, session);
+        request.send().await.map_err(|e| self.send_error(&e))
+    }
+
+    /// A GET for an SSE stream on `session`: the session's own stream, or
+    /// the one `last_event_id` belongs to, resumed after it. Only the
+    /// response head is awaited (within the exchange timeout); the status
+    /// is left to the caller.
+    pub(super) async fn get_stream(
+        &self,
+        session: Option<&Arc<Handshake>>,
+        last_event_id: Option<&str>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let mut request = self.client.get(&self.config.url).header(ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header(LAST_EVENT_ID, id);
+        }
+        let send = self.decorate(request, session).send();
+        match tokio::time::timeout(self.config.exchange_timeout, send).await {
+            Ok(sent) => sent.map_err(|e| self.send_error(&e)),
+            Err(_) => Err(self.timeout()),
+        }
+    }
+
+    fn decorate(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        session: Option<&Arc<Handshake>>,
+    ) -> reqwest::RequestBuilder {
+        if let Some(token) = &self.config.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(s) = session {
+            request = request.header(PROTOCOL_VERSION, &s.version);
+            if let Some(id) = &s.session_id {
+                request = request.header(SESSION_ID, id);
+            }
+        }
+        request
+    }
+
+    pub(super) async fn check_status(&self, response: reqwest::Response) -> Result<reqwest::Response, UpstreamError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(UpstreamError::Unauthorized { target: self.target(), status: status.as_u16() });
+        }
+        let body = tokio::time::timeout(self.config.exchange_timeout, response.text()).await;
+        let body = body.ok().and_then(Result::ok).unwrap_or_default();
+        Err(UpstreamError::Http {
+            target: self.target(),
+            status: status.as_u16(),
+            body: body.chars().take(300).collect(),
+        })
+    }
+
+    pub(super) fn send_error(&self, e: &reqwest::Error) -> UpstreamError {
+        if e.is_timeout() {
+            return self.timeout();
+        }
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        if e.is_connect() {
+            UpstreamError::Connect { target: self.target(), reason }
+        } else {
+            UpstreamError::Lost { target: self.target(), reason }
+        }
+    }
+
+    pub(super) fn timeout(&self) -> UpstreamError {
+        UpstreamError::Timeout { target: self.target(), seconds: self.config.exchange_timeout.as_secs_f64() }
+    }
+
+    pub(super) fn protocol(&self, reason: String) -> UpstreamError {
+        UpstreamError::Protocol { target: self.target(), reason }
+    }
+}
