@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// Call any tool of a host's agent through the hub.
     Call(CallArgs),
+    /// Manage the stdio MCP servers a host's agent supervises.
+    #[command(subcommand)]
+    Servers(ServersCommand),
     /// Serve the fixtures of the official MCP conformance suite.
     ConformanceServer(ServeArgs),
 }
@@ -109,6 +112,84 @@ pub(crate) struct CallArgs {
     pub(crate) raw: bool,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServersCommand {
+    /// List a host's servers and their state.
+    List {
+        /// The host.
+        host: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Install and start a server on a host (replacing one of the same name).
+    Load(Box<ServersLoadArgs>),
+    /// Stop a server (its whole process group) and forget it.
+    Unload {
+        /// The host.
+        host: String,
+        /// The server.
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print the end of a server's stderr and herd's notes about it.
+    Logs {
+        /// The host.
+        host: String,
+        /// The server.
+        name: String,
+        /// How many lines.
+        #[arg(long, default_value_t = 100)]
+        lines: usize,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["npx", "uvx", "git", "path", "command"])))]
+pub(crate) struct ServersLoadArgs {
+    /// The host.
+    pub(crate) host: String,
+    /// The server's name on that host (its tools become NAME__TOOL).
+    pub(crate) name: String,
+    /// An npm package.
+    #[arg(long)]
+    pub(crate) npx: Option<String>,
+    /// A PyPI package.
+    #[arg(long)]
+    pub(crate) uvx: Option<String>,
+    /// A git repository.
+    #[arg(long)]
+    pub(crate) git: Option<String>,
+    /// Branch or tag of --git.
+    #[arg(long, requires = "git")]
+    pub(crate) branch: Option<String>,
+    /// A directory on the host.
+    #[arg(long)]
+    pub(crate) path: Option<String>,
+    /// A program to run (alone, or inside --git/--path).
+    #[arg(long)]
+    pub(crate) command: Option<String>,
+    /// Which executable of the npx/uvx package.
+    #[arg(long)]
+    pub(crate) bin: Option<String>,
+    /// Environment variable for the server, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub(crate) env: Vec<String>,
+    /// Do not restart it when it exits.
+    #[arg(long)]
+    pub(crate) no_restart: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+    /// Arguments for the server, after `--`.
+    #[arg(last = true)]
+    pub(crate) args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod agent;
 mod client;
 mod conformance_server;
 mod hub;
+mod servers;
 mod up;
 
 use crate::cli::Command;
@@ -16,6 +17,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hosts(args) => client::hosts(args).await,
         Command::Exec(args) => client::exec(args).await,
         Command::Call(args) => client::call(args).await,
+        Command::Servers(command) => servers::run(command).await,
         Command::ConformanceServer(args) => conformance_server::run(args).await,
     }
 }

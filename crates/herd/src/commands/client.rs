@@ -1,4 +1,5 @@
-//! Client verbs against a hub: `herd hosts`, `herd exec`, `herd call`.
+//! Client verbs against a hub: `herd hosts`, `herd exec`, `herd call`
+//! (and the helpers `herd servers` shares).
 //!
 //! Each opens an MCP session to the hub (`--url`/`HERD_URL`, token from
 //! `--token`/`HERD_TOKEN` or the one `herd up` stored), calls one hub tool
@@ -103,7 +104,12 @@ pub(crate) async fn call(args: CallArgs) -> anyhow::Result<()> {
 /// Calls hub tool `name`, printing progress on a terminal; the result
 /// object, or an error for a JSON-RPC error or an `isError` result of the
 /// hub itself (not of the remote tool).
-async fn call_tool(client: &ClientArgs, name: &str, arguments: Value, wait: Option<Duration>) -> anyhow::Result<Value> {
+pub(crate) async fn call_tool(
+    client: &ClientArgs,
+    name: &str,
+    arguments: Value,
+    wait: Option<Duration>,
+) -> anyhow::Result<Value> {
     let token = client.token.clone().filter(|t| !t.is_empty()).or_else(crate::home::stored_token);
     let config = HttpUpstreamConfig { token, ..HttpUpstreamConfig::new(&client.url) };
     let upstream = HttpUpstream::new(config)?;
@@ -162,7 +168,7 @@ fn print_host_result(r: &Value) {
     }
 }
 
-fn print_table(rows: &[Vec<String>]) {
+pub(crate) fn print_table(rows: &[Vec<String>]) {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> =
         (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
