@@ -7,6 +7,11 @@
 //! environment is the agent's minus herd's own variables (which hold
 //! tokens), plus the spec's `env`.
 //!
+//! The parent-death signal fires when the *thread* that spawned the child
+//! ends. Servers are spawned from the runtime's worker threads, which live
+//! as long as the runtime (herd never turns a worker into a blocking
+//! thread with `block_in_place`), so the signal means "the agent is gone".
+//!
 //! Stopping is SIGTERM to the group, a grace period, then SIGKILL to the
 //! group. A group outliving its leader is killed too: nothing is orphaned.
 

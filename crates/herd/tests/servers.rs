@@ -265,3 +265,41 @@ async fn hostile_looking_specs_are_refused_or_passed_as_plain_data() {
         assert!(!marker(n).exists(), "{} was created: something ran a shell", marker(n).display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_from_a_git_branch_and_from_a_local_directory() {
+    let agent = Agent::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let script = repo_root().join("crates/herd/tests/fixtures/stdio_server.py");
+    std::fs::copy(&script, repo.join("stdio_server.py")).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).current_dir(&repo).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "--quiet", "--initial-branch", "main"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", "empty"]);
+    git(&["checkout", "--quiet", "-b", "v1"]);
+    git(&["add", "stdio_server.py"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "server"]);
+    git(&["checkout", "--quiet", "main"]);
+
+    let python = Deps::load().python();
+    let url = format!("file://{}", repo.display());
+    let from_git = json!({"name": "g", "git": url, "branch": "v1", "command": python, "args": ["stdio_server.py"]});
+    let loaded = agent.load(from_git).await;
+    assert_eq!(state(&loaded), "running", "{loaded}");
+    assert_eq!(loaded["structuredContent"]["server"]["source"], format!("git {url}#v1"));
+    assert_eq!(text(&agent.client.call("g__echo", json!({"text": "from git"})).await), "from git");
+
+    let from_dir = json!({"name": "d", "path": repo, "command": python, "args": [script]});
+    assert_eq!(state(&agent.load(from_dir).await), "running");
+    assert_eq!(text(&agent.client.call("d__echo", json!({"text": "from a dir"})).await), "from a dir");
+
+    // main has no server: a clone of it cannot start, and says so.
+    let wrong = json!({"name": "w", "git": url, "command": python, "args": ["stdio_server.py"], "restart": "never"});
+    let failed = agent.load(wrong).await;
+    assert_eq!(state(&failed), "crashed", "{failed}");
+    assert!(text(&failed).contains("stdio_server.py"), "{}", text(&failed));
+}

@@ -81,6 +81,23 @@ async fn npm_and_pypi_servers_through_the_agent_and_the_hub() {
         client.call("remote_call", json!({"host": "box", "tool": "time__convert_time", "arguments": args})).await;
     assert!(text(&converted).contains("21:00"), "{}", text(&converted));
 
+    // Resources and prompts of a server are reachable through the agent too.
+    let resources = direct.request("resources/list", json!({})).await.unwrap();
+    let uri = resources["resources"][0]["uri"].as_str().unwrap().to_owned();
+    let read = direct.request("resources/read", json!({"uri": uri})).await.unwrap();
+    assert_eq!(read["contents"][0]["uri"], uri, "{read}");
+    let prompts = direct.request("prompts/list", json!({})).await.unwrap();
+    let simple = prompts["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["arguments"].as_array().is_none_or(|a| a.iter().all(|x| x["required"] != true)))
+        .unwrap_or_else(|| panic!("no prompt without required arguments: {prompts}"));
+    let name = simple["name"].as_str().unwrap();
+    assert!(name.starts_with("everything__"), "{name}");
+    let prompt = direct.request("prompts/get", json!({"name": name})).await.unwrap();
+    assert!(prompt["messages"].as_array().is_some_and(|m| !m.is_empty()), "{prompt}");
+
     let list = verb(&hub, &["servers", "list", "box", "--json"]).await;
     assert!(list.status.success(), "{list:?}");
     let servers: Vec<Value> = serde_json::from_str(&list.stdout).unwrap();
