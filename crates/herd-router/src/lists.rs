@@ -4,7 +4,8 @@
 //! With one backend there is nothing to merge or route, and every lookup
 //! answers "backend 0" without listing anything. With several, the first
 //! backend to list a name owns it; the table is rebuilt lazily after a
-//! backend says its list changed.
+//! backend says its list changed, and when a name is not in it (so an
+//! unknown name costs one listing).
 
 use crate::Shared;
 use futures_util::future::join_all;
@@ -15,6 +16,7 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Deserialize)]
 pub(crate) struct UriOnly {
@@ -22,9 +24,14 @@ pub(crate) struct UriOnly {
 }
 
 /// Who owns what, per list kind; `None` until first needed.
+///
+/// Each kind has a generation, bumped by every invalidation: a listing
+/// that started before a backend's list changed must not store its
+/// (stale) table after the change, or the new names would stay unknown.
 #[derive(Default)]
 pub(crate) struct Routes {
-    tables: [RwLock<Option<Table>>; 4],
+    tables: [RwLock<Option<Arc<Table>>>; 4],
+    generations: [AtomicU64; 4],
 }
 
 #[derive(Default)]
@@ -34,20 +41,35 @@ struct Table {
     prefixes: Vec<(String, usize)>,
 }
 
+impl Table {
+    /// The backend of the longest template prefix `uri` starts with.
+    fn by_prefix(&self, uri: &str) -> Option<usize> {
+        let hit = self.prefixes.iter().filter(|(p, _)| uri.starts_with(p.as_str())).max_by_key(|(p, _)| p.len());
+        hit.map(|(_, i)| *i)
+    }
+}
+
 /// The backend owning `key` (a tool or prompt name, a resource URI).
 pub(crate) async fn owner(shared: &Arc<Shared>, kind: ListKind, key: Option<&str>) -> Option<usize> {
     if shared.backends.len() == 1 {
         return Some(0);
     }
     let key = key?;
-    if let Some(found) = lookup(shared, kind, key) {
-        return found;
+    if let Some(Some(found)) = lookup(shared, kind, key) {
+        return Some(found);
     }
-    refresh(shared, kind).await;
+    // Not in the table (or no table): list again. A name missing from a
+    // table may be new: `list_changed` travels asynchronously, so a tool
+    // that just appeared can be called before the table is invalidated.
+    // Answer from the listing just made, even if a list change meanwhile
+    // kept it from being stored.
+    if let Some(&i) = refresh(shared, kind).await.exact.get(key) {
+        return Some(i);
+    }
     if kind == ListKind::Resources {
-        refresh(shared, ListKind::ResourceTemplates).await;
+        return refresh(shared, ListKind::ResourceTemplates).await.by_prefix(key);
     }
-    lookup(shared, kind, key).flatten()
+    None
 }
 
 /// `None`: the table is not built yet.
@@ -59,17 +81,13 @@ fn lookup(shared: &Shared, kind: ListKind, key: &str) -> Option<Option<usize>> {
     }
     if kind == ListKind::Resources {
         let templates = shared.routes.tables[ListKind::ResourceTemplates.index()].read();
-        if let Some(t) = templates.as_ref() {
-            let hit = t.prefixes.iter().filter(|(p, _)| key.starts_with(p.as_str())).max_by_key(|(p, _)| p.len());
-            return Some(hit.map(|(_, i)| *i));
-        }
-        return None;
+        return templates.as_ref().map(|t| t.by_prefix(key));
     }
     Some(None)
 }
 
-async fn refresh(shared: &Arc<Shared>, kind: ListKind) {
-    let _ = merged(shared, kind, Context::detached()).await;
+async fn refresh(shared: &Arc<Shared>, kind: ListKind) -> Arc<Table> {
+    merged(shared, kind, Context::detached()).await.map(|(_, table)| table).unwrap_or_default()
 }
 
 /// Forgets a routing table when a backend says the list changed.
@@ -81,7 +99,9 @@ pub(crate) fn invalidate(shared: &Shared, notification_method: &str) {
         _ => &[],
     };
     for kind in kinds {
-        *shared.routes.tables[kind.index()].write() = None;
+        let mut table = shared.routes.tables[kind.index()].write();
+        shared.routes.generations[kind.index()].fetch_add(1, Ordering::AcqRel);
+        *table = None;
     }
 }
 
@@ -103,10 +123,15 @@ fn key_of(kind: ListKind, entry: &RawValue) -> Option<String> {
 }
 
 /// Every backend's entries, first owner of a key wins; rebuilds the table.
-async fn merged(shared: &Arc<Shared>, kind: ListKind, cx: Context) -> Result<Vec<Box<RawValue>>, RpcError> {
+async fn merged(
+    shared: &Arc<Shared>,
+    kind: ListKind,
+    cx: Context,
+) -> Result<(Vec<Box<RawValue>>, Arc<Table>), RpcError> {
     if shared.backends.len() == 1 {
-        return shared.backends[0].list(kind, cx).await;
+        return Ok((shared.backends[0].list(kind, cx).await?, Arc::default()));
     }
+    let generation = shared.routes.generations[kind.index()].load(Ordering::Acquire);
     let lists = join_all(shared.backends.iter().map(|b| b.list(kind, cx.clone()))).await;
     let mut entries = Vec::new();
     let mut table = Table::default();
@@ -133,8 +158,12 @@ async fn merged(shared: &Arc<Shared>, kind: ListKind, cx: Context) -> Result<Vec
             entries.push(entry);
         }
     }
-    *shared.routes.tables[kind.index()].write() = Some(table);
-    Ok(entries)
+    let table = Arc::new(table);
+    let mut slot = shared.routes.tables[kind.index()].write();
+    if shared.routes.generations[kind.index()].load(Ordering::Acquire) == generation {
+        *slot = Some(table.clone());
+    }
+    Ok((entries, table))
 }
 
 /// Answers a list request: merged entries, one page at a time.
@@ -153,7 +182,7 @@ pub(crate) async fn list(
         None => 0,
         Some(c) => c.parse::<usize>().map_err(|_| RpcError::invalid_params(format!("invalid cursor: {c}")))?,
     };
-    let entries = merged(shared, kind, cx).await?;
+    let (entries, _) = merged(shared, kind, cx).await?;
     if start > entries.len() {
         return Err(RpcError::invalid_params("cursor is past the end of the list"));
     }

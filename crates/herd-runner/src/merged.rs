@@ -31,10 +31,12 @@ pub(crate) struct Lists {
 }
 
 impl Lists {
-    /// Forgets a server's lists (it changed, restarted or left).
+    /// Forgets a server's lists (it changed, restarted or left), so the
+    /// next listing asks it again. Its routes stay until that listing
+    /// replaces them: a call racing the change still finds the server, and
+    /// a server that left answers "no such server" itself.
     pub(crate) fn forget(&self, server: &str) {
         self.cache.lock().retain(|(name, _), _| name != server);
-        self.routes.forget(server);
     }
 }
 
@@ -102,7 +104,7 @@ async fn list_of(runner: &Runner, name: &str, link: &Link, kind: ListKind) -> Op
 async fn merged_list(runner: Runner, kind: ListKind) -> Vec<Box<RawValue>> {
     let running: Vec<(String, Arc<Link>)> = {
         let servers = runner.inner.servers.read();
-        servers.iter().filter_map(|(n, e)| e.server.link.load_full().map(|l| (n.clone(), l))).collect()
+        servers.iter().filter_map(|(n, s)| s.link.load_full().map(|l| (n.clone(), l))).collect()
     };
     let running: Vec<_> = running.into_iter().filter(|(_, link)| offers(link, kind)).collect();
     let lists =
@@ -185,8 +187,8 @@ impl Backend for Servers {
         if notification.method != method::ROOTS_LIST_CHANGED {
             return;
         }
-        for entry in self.runner.inner.servers.read().values() {
-            if let Some(link) = entry.server.link.load_full() {
+        for server in self.runner.inner.servers.read().values() {
+            if let Some(link) = server.link.load_full() {
                 let notification = notification.clone();
                 tokio::spawn(async move { herd_upstream::Upstream::notify(&*link.upstream, notification).await });
             }

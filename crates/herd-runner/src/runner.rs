@@ -4,13 +4,12 @@ use crate::spec::{ServerSpec, SpecError};
 use crate::supervisor::{self, Event, Server, Status};
 use crate::{manage, merged};
 use herd_proto::{Backend, Notifier, method};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 /// Settings of a [`Runner`].
 #[derive(Debug, Clone)]
@@ -54,15 +53,10 @@ pub struct Runner {
 
 pub(crate) struct Inner {
     pub(crate) config: Arc<RunnerConfig>,
-    pub(crate) servers: RwLock<BTreeMap<String, Entry>>,
+    pub(crate) servers: RwLock<BTreeMap<String, Arc<Server>>>,
     pub(crate) lists: merged::Lists,
     pub(crate) notifier: OnceLock<Notifier>,
     events: mpsc::UnboundedSender<Event>,
-}
-
-pub(crate) struct Entry {
-    pub(crate) server: Arc<Server>,
-    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Runner {
@@ -90,14 +84,20 @@ impl Runner {
     /// first) and starts it unless `autostart` is off.
     pub async fn load(&self, spec: ServerSpec) -> Result<Status, SpecError> {
         let source = spec.validate()?;
-        self.unload(&spec.name).await;
         let autostart = spec.autostart;
         let server = Server::new(spec, source, &self.inner.config);
         let name = server.spec.name.clone();
-        let entry = Entry { server: server.clone(), task: Mutex::new(None) };
-        self.inner.servers.write().insert(name, entry);
+        // Swapped in one step, so two loads of one name cannot both keep
+        // running; the old one is stopped before the new one starts (they
+        // share an install directory).
+        let previous = self.inner.servers.write().insert(name.clone(), server.clone());
+        if let Some(previous) = previous {
+            previous.stop_and_wait().await;
+            self.inner.lists.forget(&name);
+        }
         if autostart {
-            self.start_task(&server);
+            let task = supervisor::run(server.clone(), self.inner.config.clone(), self.inner.events.clone());
+            server.attach_task(tokio::spawn(task));
         }
         Ok(server.status())
     }
@@ -111,23 +111,12 @@ impl Runner {
         self.load(ServerSpec { autostart: true, ..spec }).await
     }
 
-    fn start_task(&self, server: &Arc<Server>) {
-        let task = tokio::spawn(supervisor::run(server.clone(), self.inner.config.clone(), self.inner.events.clone()));
-        if let Some(entry) = self.inner.servers.read().get(&server.spec.name) {
-            *entry.task.lock() = Some(task);
-        }
-    }
-
     /// Stops a server (the whole process group) and forgets it. False if
     /// there was none.
     pub async fn unload(&self, name: &str) -> bool {
-        let entry = self.inner.servers.write().remove(name);
-        let Some(entry) = entry else { return false };
-        entry.server.stop();
-        let task = entry.task.lock().take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        let server = self.inner.servers.write().remove(name);
+        let Some(server) = server else { return false };
+        server.stop_and_wait().await;
         self.inner.lists.forget(name);
         self.inner.announce();
         true
@@ -141,7 +130,7 @@ impl Runner {
 
     /// Every server's status, by name.
     pub fn list(&self) -> Vec<Status> {
-        self.inner.servers.read().values().map(|e| e.server.status()).collect()
+        self.inner.servers.read().values().map(|s| s.status()).collect()
     }
 
     /// One server's status.
@@ -176,7 +165,7 @@ impl Runner {
     }
 
     pub(crate) fn server(&self, name: &str) -> Option<Arc<Server>> {
-        self.inner.servers.read().get(name).map(|e| e.server.clone())
+        self.inner.servers.read().get(name).cloned()
     }
 }
 

@@ -24,10 +24,12 @@ use crate::{RunnerConfig, install};
 use arc_swap::ArcSwapOption;
 use herd_proto::{Message, Notification};
 use herd_upstream::{Relay, RelayConfig};
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// A run this long resets the count of restarts in a row.
@@ -58,13 +60,15 @@ pub(crate) struct Server {
     pub(crate) link: ArcSwapOption<Link>,
     status: watch::Sender<Status>,
     stop: CancellationToken,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Server {
     pub(crate) fn new(spec: ServerSpec, source: Source, config: &RunnerConfig) -> Arc<Self> {
         let status = watch::Sender::new(Status::new(&spec, &source));
         let ring = Arc::new(Ring::new(config.stderr_bytes));
-        Arc::new(Self { spec, source, ring, link: ArcSwapOption::empty(), status, stop: CancellationToken::new() })
+        let (link, stop, task) = (ArcSwapOption::empty(), CancellationToken::new(), Mutex::new(None));
+        Arc::new(Self { spec, source, ring, link, status, stop, task })
     }
 
     pub(crate) fn status(&self) -> Status {
@@ -75,9 +79,19 @@ impl Server {
         self.status.subscribe()
     }
 
-    /// Asks the task to stop the server.
-    pub(crate) fn stop(&self) {
+    /// Keeps the handle of the task driving this server.
+    pub(crate) fn attach_task(&self, task: JoinHandle<()>) {
+        *self.task.lock() = Some(task);
+    }
+
+    /// Stops the server and returns once its task ended (its process
+    /// group is gone by then).
+    pub(crate) async fn stop_and_wait(&self) {
         self.stop.cancel();
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     fn set(&self, state: State, pid: Option<u32>, error: Option<String>) {

@@ -303,3 +303,64 @@ async fn servers_from_a_git_branch_and_from_a_local_directory() {
     assert_eq!(state(&failed), "crashed", "{failed}");
     assert!(text(&failed).contains("stdio_server.py"), "{}", text(&failed));
 }
+
+/// Live (non-zombie) processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let zombie = stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unloading_mid_install_ends_the_installer_and_a_reload_replaces_the_server() {
+    let agent = Agent::start().await;
+    // A git server that accepts and never answers: the clone hangs.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("git://127.0.0.1:{}/stuck.git", hole.local_addr().unwrap().port());
+    let loaded = agent.load(json!({"name": "stuck", "git": url, "command": "x", "wait": 0})).await;
+    assert_eq!(state(&loaded), "installing", "{loaded}");
+    let _connection = tokio::task::spawn_blocking(move || hole.accept().unwrap()).await.unwrap();
+    assert!(!processes_mentioning(&url).is_empty(), "git clone is running");
+    let unloaded = agent.client.call("servers_unload", json!({"name": "stuck"})).await;
+    assert_eq!(unloaded["structuredContent"]["unloaded"], true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !processes_mentioning(&url).is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(processes_mentioning(&url), Vec::<i32>::new(), "the installer outlived the unload");
+
+    // Loading a name again replaces the server: one process, the new one.
+    assert_eq!(state(&agent.load(fixture("fx")).await), "running");
+    let (first, first_group) = agent.whoami("fx").await;
+    let (a, b) = tokio::join!(agent.load(fixture("fx")), agent.load(fixture("fx")));
+    assert_eq!((state(&a), state(&b)), ("running", "running"));
+    let (second, _) = agent.whoami("fx").await;
+    assert_ne!(first, second);
+    assert_eq!(group_members(first_group), Vec::<i32>::new(), "the replaced server is gone");
+    let listed = agent.client.call("servers_list", json!({})).await;
+    assert_eq!(listed["structuredContent"]["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(children_of(agent.herd.pid() as i32), vec![second], "exactly one server process runs");
+}
+
+/// Live (non-zombie) processes whose parent is `ppid`.
+fn children_of(ppid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() != Some(&"Z") && fields.get(1) == Some(&ppid.to_string().as_str()) {
+            found.push(pid);
+        }
+    }
+    found
+}

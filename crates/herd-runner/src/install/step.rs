@@ -52,6 +52,9 @@ impl<'a> Step<'a> {
             .kill_on_drop(true);
         let mut child = command.spawn().map_err(|e| format!("cannot run {program}: {e}"))?;
         let group = child.id().and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw);
+        // Cancel safety: if this future is dropped (the server is unloaded
+        // mid-install), the installer's whole group dies with it.
+        let _kill_on_drop = group.map(KillGroup);
         let (out, err) = (child.stdout.take(), child.stderr.take());
         let finished = async {
             let (status, (), ()) = tokio::join!(child.wait(), copy_lines(out, self.ring), copy_lines(err, self.ring));
@@ -60,9 +63,6 @@ impl<'a> Step<'a> {
         // The limit covers output too: a helper left holding the pipes
         // cannot keep the step alive past it.
         let status = tokio::time::timeout(self.timeout, finished).await;
-        if let Some(group) = group {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
         let seconds = started.elapsed().as_secs_f64();
         match status {
             Err(_) => Err(format!("{program} did not finish within {}s", self.timeout.as_secs())),
@@ -73,6 +73,16 @@ impl<'a> Step<'a> {
             }
             Ok(Ok(s)) => Err(format!("{program} exited with {s} after {seconds:.1}s (see servers_logs)")),
         }
+    }
+}
+
+/// Kills a process group when dropped: an installer never outlives its
+/// step, whether the step finished, timed out or was cancelled.
+struct KillGroup(Pid);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let _ = killpg(self.0, Signal::SIGKILL);
     }
 }
 
