@@ -6,7 +6,10 @@ answers, `herd agent` on random loopback ports; opens one MCP session per
 measurement; drives each with oha at every concurrency level for a fixed
 duration; drives `herd conformance-server --stdio` directly for the stdio
 floor; prints the machine and one markdown table of medians, and writes
-bench/RESULTS.md.
+bench/RESULTS.md. The `servers` target (herd agent bridging a stdio MCP server,
+against peer bridges and the child driven directly) lives in servers.py and
+keeps its own section of RESULTS.md, so running it alone leaves the rest of
+the file as it was.
 
 oha cannot template a body per request. Its `-Z FILE` option sends, for each
 request, one line of FILE chosen uniformly at random. Every body file here
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import fleet
+import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 OHA = os.environ.get("OHA", "oha")
@@ -47,7 +51,9 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONCS = [int(c) for c in os.environ.get("BENCH_CONC", "1 64").split()]
 ID_POOL = int(os.environ.get("BENCH_ID_POOL", "1000000"))
-TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh").split()
+TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh servers").split()
+# Targets whose results make up the main part of RESULTS.md (not a section of its own).
+MAIN_TARGETS = {"ceiling", "herd", "agent", "hub", "stdio", "fleet", "ssh"}
 COMMAND = os.environ.get("BENCH_COMMAND", "bench/run")
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 RESULTS = Path(os.environ.get("BENCH_RESULTS", str(ROOT / "bench/RESULTS.md")))
@@ -154,13 +160,20 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 class HttpMcp:
-    def __init__(self, port: int, path: str = "/mcp"):
+    def __init__(self, port: int, path: str = "/mcp", token: str | None = None):
         self.port = port
         self.path = path
+        self.token = token
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": ACCEPT}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
     def post(self, body: dict, session: str | None = None) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        headers = {"Content-Type": "application/json", "Accept": ACCEPT}
+        headers = self.headers()
         if session:
             headers["Mcp-Session-Id"] = session
             headers["Mcp-Protocol-Version"] = PROTOCOL
@@ -170,6 +183,20 @@ class HttpMcp:
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
         conn.close()
         return resp.status, hdrs, data
+
+    def close_session(self, session: str | None) -> None:
+        """Ends a session (DELETE); a server without DELETE keeps it until it times out."""
+        if not session:
+            return
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {**self.headers(), "Mcp-Session-Id": session, "Mcp-Protocol-Version": PROTOCOL}
+        try:
+            conn.request("DELETE", self.path, headers=headers)
+            conn.getresponse().read()
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
     def open_session(self) -> str | None:
         status, hdrs, data = self.post(initialize_msg(0))
@@ -235,6 +262,8 @@ class Sample:
     requests: int
     rss_after: float | None
     cpu_us: float | None = None  # server CPU time per request
+    timeouts: int = 0  # requests oha gave up on (only with a request timeout)
+    child_cpu_us: float | None = None  # a bridged child's CPU time per request
 
 
 @dataclass
@@ -246,7 +275,17 @@ class Row:
     note: str = ""
 
 
-def run_oha(pid: int, port: int, session: str | None, bodies: Path, conc: int, duration: str = DURATION) -> Sample:
+def run_oha(
+    pid: int,
+    port: int,
+    session: str | None,
+    bodies: Path,
+    conc: int,
+    duration: str = DURATION,
+    headers: list[str] | None = None,
+    timeout: str | None = None,
+) -> Sample:
+    """One oha measurement; `timeout` makes a request that gets no answer an error."""
     cmd = [
         OHA, f"http://127.0.0.1:{port}/mcp",
         "-z", duration, "-c", str(conc), "-w",
@@ -256,6 +295,10 @@ def run_oha(pid: int, port: int, session: str | None, bodies: Path, conc: int, d
     ]
     if session:
         cmd += ["-H", f"Mcp-Session-Id: {session}", "-H", f"Mcp-Protocol-Version: {PROTOCOL}"]
+    for header in headers or []:
+        cmd += ["-H", header]
+    if timeout:
+        cmd += ["-t", timeout]
     cpu_before = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True)
     cpu_after = cpu_seconds(pid)
@@ -266,7 +309,8 @@ def run_oha(pid: int, port: int, session: str | None, bodies: Path, conc: int, d
     pct = r["latencyPercentiles"]
     codes = {int(k): v for k, v in (r.get("statusCodeDistribution") or {}).items()}
     bad_status = sum(v for k, v in codes.items() if not 200 <= k < 300)
-    transport = sum((r.get("errorDistribution") or {}).values())
+    transport_errors = r.get("errorDistribution") or {}
+    transport = sum(transport_errors.values())
     requests = sum(codes.values()) + transport
     return Sample(
         rps=summary["requestsPerSec"],
@@ -276,11 +320,12 @@ def run_oha(pid: int, port: int, session: str | None, bodies: Path, conc: int, d
         requests=requests,
         rss_after=None,
         cpu_us=(cpu_after - cpu_before) / requests * 1e6 if requests and cpu_before is not None and cpu_after is not None else None,
+        timeouts=sum(v for k, v in transport_errors.items() if "timeout" in k.lower()),
     )
 
 
 class StdioDriver:
-    """Drives `herd conformance-server --stdio` over its pipes."""
+    """Drives a stdio MCP server (`herd conformance-server --stdio`, bench/echo_server.py) over its pipes."""
 
     def __init__(self, argv: list[str]):
         self.proc = subprocess.Popen(
@@ -431,6 +476,7 @@ def main() -> int:
     helpers: list[subprocess.Popen] = []
     notes: list[str] = []
     tables: list[str] = []
+    sections: dict[str, str] = {}
     rows: dict[tuple[str, int], Row] = {}
     try:
         simple = {"name": "test_simple_text", "arguments": {}}
@@ -544,6 +590,8 @@ def main() -> int:
                         f"    {sample.rps:10.0f} calls/s  p50 {sample.p50_ms:.3f} ms  p99 {sample.p99_ms:.3f} ms"
                         f"  errors {sample.errors}  rss {sample.rss_after or 0:.1f} MB  cpu {sample.cpu_us or 0:.1f} us/req"
                     )
+        if "servers" in TARGETS:
+            sections["servers"] = servers.section(sys.modules[__name__], work)
     finally:
         for t in targets:
             stop(t.proc)
@@ -551,28 +599,65 @@ def main() -> int:
             stop(p)
         shutil.rmtree(work, ignore_errors=True)
 
-    table = "\n\n".join([render(list(rows.values()), notes), *tables])
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine_line = (
+    print()
+    print(f"Machine: {machine_line(info)}")
+    print(f"Date: {stamp}")
+    print(f"Command: `{COMMAND}` (duration {DURATION}, {RUNS} runs, medians)")
+    main_text = None
+    if MAIN_TARGETS & set(TARGETS):
+        table = "\n\n".join([render(list(rows.values()), notes), *tables])
+        print()
+        print(table)
+        main_text = (
+            "# herd benchmark results\n\n"
+            "Written by `bench/run`; see `bench/README.md` for what each row measures.\n\n"
+            f"- Date: {stamp}\n"
+            f"- Machine: {machine_line(info)}\n"
+            f"- Command: `{COMMAND}` (duration {DURATION} per measurement, {RUNS} runs, medians reported)\n\n"
+            f"{table}\n"
+        )
+    for text in sections.values():
+        print()
+        print(text)
+    write_results(main_text, sections)
+    log(f"wrote {RESULTS}")
+    return 0
+
+
+def machine_line(info: dict[str, str]) -> str:
+    return (
         f"{info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, {info['memory']} RAM; "
         f"{info['oha']}, Python {info['python']}"
     )
-    print()
-    print(f"Machine: {machine_line}")
-    print(f"Date: {stamp}")
-    print(f"Command: `{COMMAND}` (duration {DURATION}, {RUNS} runs, medians)")
-    print()
-    print(table)
-    RESULTS.write_text(
-        "# herd benchmark results\n\n"
-        "Written by `bench/run`; see `bench/README.md` for what each row measures.\n\n"
-        f"- Date: {stamp}\n"
-        f"- Machine: {machine_line}\n"
-        f"- Command: `{COMMAND}` (duration {DURATION} per measurement, {RUNS} runs, medians reported)\n\n"
-        f"{table}\n"
-    )
-    log(f"wrote {RESULTS}")
-    return 0
+
+
+def section_markers(name: str) -> tuple[str, str]:
+    return f"<!-- bench section: {name} -->", f"<!-- end of bench section: {name} -->"
+
+
+def split_sections(text: str) -> tuple[str, dict[str, str]]:
+    """RESULTS.md as (main part, {name: section}); sections sit between markers."""
+    found: dict[str, str] = {}
+    while (start := text.find("<!-- bench section: ")) >= 0:
+        name = text[start + len("<!-- bench section: ") : text.index(" -->", start)]
+        _, end_marker = section_markers(name)
+        end = text.find(end_marker, start)
+        end = len(text) if end < 0 else end + len(end_marker)
+        found[name] = text[start:end].strip()
+        text = text[:start] + text[end:]
+    return text.rstrip() + "\n", found
+
+
+def write_results(main_text: str | None, sections: dict[str, str]) -> None:
+    """Writes RESULTS.md, replacing only what this run measured."""
+    old_main, old_sections = split_sections(RESULTS.read_text()) if RESULTS.exists() else ("", {})
+    merged = dict(old_sections)
+    for name, text in sections.items():
+        start, end = section_markers(name)
+        merged[name] = f"{start}\n{text}\n{end}"
+    parts = [(main_text or old_main).rstrip(), *merged.values()]
+    RESULTS.write_text("\n\n".join(p for p in parts if p) + "\n")
 
 
 def hop_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
