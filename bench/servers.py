@@ -131,6 +131,18 @@ def children_cpu(h: ModuleType, pid: int) -> dict[int, float]:
     return {k: h.cpu_seconds(k) or 0.0 for k in descendants(pid)}
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (/proc/stat `cpu` line: user ... steal)."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def steal_share(before: list[int], after: list[int]) -> float:
+    """How much of the CPU time between two readings the hypervisor gave to
+    others (steal): a sign of load this machine cannot see."""
+    delta = [a - b for a, b in zip(after, before)]
+    return delta[7] / sum(delta) if sum(delta) else 0.0
+
+
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(t - before.get(k, 0.0) for k, t in after.items())
 
@@ -292,6 +304,7 @@ def session_cost(h: ModuleType, bridge: Bridge) -> None:
 class Rows:
     samples: dict[tuple[str, int], list] = field(default_factory=dict)
     child_idle: float | None = None
+    steal: float | None = None  # CPU steal over the whole target
 
     def add(self, name: str, conc: int, sample) -> None:
         self.samples.setdefault((name, conc), []).append(sample)
@@ -372,6 +385,7 @@ def section(h: ModuleType, work: Path) -> str:
     seconds = h.duration_seconds(h.DURATION)
     rows = Rows()
     h.log(f"servers: echo child {ECHO.name} under {PYTHON}, c={list(CONCS)}")
+    times_before = cpu_times()
     bridges = start_all(h, work)
     live = [b for b in bridges if not b.why_not]
     try:
@@ -402,6 +416,7 @@ def section(h: ModuleType, work: Path) -> str:
         for b in bridges:
             if b.proc is not None:
                 stop_tree(h, b.proc)
+    rows.steal = steal_share(times_before, cpu_times())
     return render(h, rows, bridges)
 
 
@@ -560,6 +575,9 @@ def render(h: ModuleType, rows: Rows, bridges: list[Bridge]) -> str:
         f"c = {', '.join(map(str, CONCS))} for this target)",
         f"- Child: `bench/echo_server.py` (stdlib Python, newline-delimited JSON-RPC) under Python "
         f"{info['python']}; every bridge runs the same file with the same interpreter.",
+        f"- CPU steal during the target: {fmt(rows.steal * 100 if rows.steal is not None else None)} % "
+        "(time the hypervisor gave to other guests; on a quiet host it is near 0, and every row slows "
+        "with it: compare the ratios, and the ceiling row, across runs).",
         "",
         *speed_table(rows, bridges),
         "",
