@@ -27,7 +27,7 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::{mpsc, oneshot};
 
 /// Longest line accepted from a child.
@@ -172,11 +172,10 @@ impl Drop for Forget {
     }
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(
-    mut rx: mpsc::Receiver<String>,
-    mut stdin: W,
-    shared: std::sync::Weak<Shared>,
-) {
+/// Writes queued lines to the child. Lines queued together leave in one
+/// pipe write: the buffer is flushed only when the queue is empty.
+async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, stdin: W, shared: std::sync::Weak<Shared>) {
+    let mut stdin = BufWriter::with_capacity(64 * 1024, stdin);
     while let Some(mut line) = rx.recv().await {
         line.push('\n');
         let written = async {
