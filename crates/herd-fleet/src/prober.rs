@@ -75,6 +75,16 @@ impl McpProber {
         self.session(host, url)
     }
 
+    /// The session the probes keep for `host` as it is configured now, if
+    /// there is one; never makes one. A host value from an older registry
+    /// (another url or token) finds nothing, so it cannot displace the
+    /// session of the host that replaced it.
+    pub fn existing(&self, host: &Host) -> Option<Arc<HttpUpstream>> {
+        let sessions = self.sessions.lock();
+        let s = sessions.get(&host.name)?;
+        (host.url.as_deref() == Some(s.url.as_str()) && s.token == host.token).then(|| s.upstream.clone())
+    }
+
     /// Forgets the session of a host that left the registry.
     pub fn forget(&self, name: &str) {
         self.sessions.lock().remove(name);
@@ -157,4 +167,31 @@ async fn ask(upstream: &HttpUpstream, method: &str, params: Option<Box<RawValue>
     let response = upstream.request(method, params, Vec::new(), events).response.await.map_err(|e| e.to_string())?;
     let raw = response.into_result().map_err(|e| format!("{method} failed: {}", e.message))?;
     serde_json::from_str(raw.get()).map_err(|e| format!("{method}: unreadable result: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::Registry;
+
+    fn host(token: &str) -> Host {
+        let text = format!("[[hosts]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\ntoken = \"{token}\"\n");
+        Registry::parse(&text, "t").unwrap().get("a").cloned().unwrap()
+    }
+
+    #[tokio::test]
+    async fn existing_finds_only_the_session_of_the_host_as_configured_now() {
+        let prober = McpProber::new(&HealthConfig::default());
+        let (old, new) = (host("t-1"), host("t-2"));
+        assert!(prober.existing(&old).is_none(), "existing never makes a session");
+        let made = prober.upstream(&old).unwrap();
+        assert!(Arc::ptr_eq(&prober.existing(&old).unwrap(), &made));
+        let replaced = prober.upstream(&new).unwrap();
+        assert!(prober.existing(&old).is_none(), "an older host value finds nothing");
+        assert!(Arc::ptr_eq(&prober.existing(&new).unwrap(), &replaced));
+        prober.forget("a");
+        assert!(prober.existing(&new).is_none());
+    }
 }

@@ -172,7 +172,7 @@ impl Backend for Exposed {
             return;
         }
         for host in self.inner.live() {
-            if let Ok(upstream) = self.inner.fleet.prober().upstream(&host) {
+            if let Some(upstream) = self.inner.fleet.prober().existing(&host) {
                 let notification = notification.clone();
                 tokio::spawn(async move { herd_upstream::Upstream::notify(&*upstream, notification).await });
             }

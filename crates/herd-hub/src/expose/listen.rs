@@ -8,7 +8,10 @@
 //! that changed its address), the next sync listens on the new one; a host
 //! that goes down or leaves loses its listener, which ends its stream.
 //! Syncs run whenever the live set is checked (health flips, reloads,
-//! probe rounds) and when a session stops delivering.
+//! probe rounds) and when a session stops delivering. A sync takes only
+//! sessions the probes made for the host as configured now and never makes
+//! one: a host read before a reload (old token) would otherwise put back a
+//! session with the old token, and the probes' fresh one would be lost.
 //!
 //! From an agent, a `*/list_changed` for a kind the host exposes clears the
 //! routes (its names may have moved) and goes to clients as is;
@@ -49,7 +52,7 @@ impl Inner {
         let names: HashSet<&str> = live.iter().map(|h| h.name.as_str()).collect();
         listeners.retain(|name, _| names.contains(name.as_str()));
         for host in live {
-            let Ok(upstream) = self.fleet.prober().upstream(host) else { continue };
+            let Some(upstream) = self.fleet.prober().existing(host) else { continue };
             if listeners.get(&host.name).is_some_and(|l| Weak::as_ptr(&l.upstream) == Arc::as_ptr(&upstream)) {
                 continue;
             }
