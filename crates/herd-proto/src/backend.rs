@@ -155,10 +155,28 @@ pub trait Peer: Send + Sync {
     fn notify(&self, method: &str, params: Box<RawValue>);
 
     /// Sends a request to the client and resolves with its answer.
-    fn request(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>>;
+    ///
+    /// `key` names the question among the others of the same request; it
+    /// matters on the stateless revision, where questions travel inside an
+    /// `input_required` result and answers come back under their keys in
+    /// the retried request. `None` lets the peer number the questions in
+    /// the order the handler asks them.
+    fn request(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        params: Box<RawValue>,
+    ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>>;
 
     /// The minimum level the client asked to receive, if it set one.
     fn log_level(&self) -> Option<LogLevel>;
+
+    /// Whether log messages go out when the client set no level. Sessions
+    /// send them (the client may filter later); 2026-07-28 requests do not,
+    /// since the client opts in per request.
+    fn logs_without_level(&self) -> bool {
+        true
+    }
 
     /// The capabilities the client declared at initialize.
     fn client_capabilities(&self) -> Option<&Value>;
@@ -254,8 +272,10 @@ impl Context {
     /// Sends `notifications/message` if `level` passes the client's filter
     /// (when the client never set one, everything passes).
     pub fn log(&self, level: LogLevel, logger: Option<&str>, data: Value) {
-        if self.peer.log_level().is_some_and(|min| level < min) {
-            return;
+        match self.peer.log_level() {
+            Some(min) if level < min => return,
+            None if !self.peer.logs_without_level() => return,
+            _ => {}
         }
         let mut params = Map::new();
         params.insert("level".into(), serde_json::to_value(level).unwrap_or(Value::Null));
@@ -281,11 +301,32 @@ impl Context {
     /// Sends a request to the client and awaits its answer, e.g.
     /// `sampling/createMessage`, `elicitation/create`, `roots/list`.
     ///
+    /// Written once, this works on every revision: a session client gets a
+    /// server-to-client request; a 2026-07-28 client gets the question in
+    /// an `input_required` result and retries the request with the answer,
+    /// which runs the handler again from the start and resolves this call
+    /// at once. A handler should therefore ask before it changes anything.
+    /// Questions are numbered in the order asked; [`Context::ask`] names
+    /// one instead.
+    ///
     /// # Cancel safety
     /// Dropping the future abandons the request; a late answer is discarded.
     pub async fn request(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        self.ask_inner(None, method, params).await
+    }
+
+    /// [`Context::request`] under a key of the handler's choosing: the key
+    /// of the question in a 2026-07-28 `input_required` result.
+    ///
+    /// # Cancel safety
+    /// As [`Context::request`].
+    pub async fn ask(&self, key: &str, method: &str, params: &Value) -> Result<Value, RpcError> {
+        self.ask_inner(Some(key), method, params).await
+    }
+
+    async fn ask_inner(&self, key: Option<&str>, method: &str, params: &Value) -> Result<Value, RpcError> {
         let raw = serde_json::value::to_raw_value(params).map_err(|e| RpcError::internal(e.to_string()))?;
-        let answer = self.request_raw(method, raw).await?;
+        let answer = self.peer.request(key, method, raw).await?;
         serde_json::from_str(answer.get()).map_err(|e| RpcError::internal(e.to_string()))
     }
 
@@ -295,7 +336,7 @@ impl Context {
         method: &str,
         params: Box<RawValue>,
     ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
-        self.peer.request(method, params)
+        self.peer.request(None, method, params)
     }
 
     /// Ends the HTTP stream that carries this request's messages before the
@@ -321,7 +362,12 @@ struct Detached;
 impl Peer for Detached {
     fn notify(&self, _method: &str, _params: Box<RawValue>) {}
 
-    fn request(&self, method: &str, _params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+    fn request(
+        &self,
+        _key: Option<&str>,
+        method: &str,
+        _params: Box<RawValue>,
+    ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
         let err = RpcError::internal(format!("no client to send {method} to"));
         Box::pin(async move { Err(err) })
     }

@@ -26,6 +26,12 @@ pub mod code {
     pub const REQUEST_CANCELLED: i32 = -32800;
     /// A server-side timeout or an unreachable upstream.
     pub const UPSTREAM_UNAVAILABLE: i32 = -32001;
+    /// 2026-07-28: an HTTP header disagrees with the body (or is missing).
+    pub const HEADER_MISMATCH: i32 = -32020;
+    /// 2026-07-28: the request needs a client capability it did not declare.
+    pub const MISSING_CLIENT_CAPABILITY: i32 = -32021;
+    /// 2026-07-28: the requested protocol revision is not spoken here.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 }
 
 /// A JSON-RPC error object.

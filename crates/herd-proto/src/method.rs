@@ -50,3 +50,9 @@ pub const SAMPLING_CREATE_MESSAGE: &str = "sampling/createMessage";
 pub const ELICITATION_CREATE: &str = "elicitation/create";
 /// `roots/list` (server to client).
 pub const ROOTS_LIST: &str = "roots/list";
+/// `server/discover` (2026-07-28): versions, capabilities, server info.
+pub const SERVER_DISCOVER: &str = "server/discover";
+/// `subscriptions/listen` (2026-07-28): a long-lived notification stream.
+pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
+/// `notifications/subscriptions/acknowledged` (2026-07-28).
+pub const SUBSCRIPTIONS_ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";

@@ -45,7 +45,7 @@ pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option
     };
     let peer = Arc::new(RequestPeer::new(session.clone(), outbox));
     let cx = Context::new(peer, meta, cancel.clone());
-    let work = route(&shared, session, req, cx);
+    let work = route(&shared, Some(session), req, cx);
     tokio::select! {
         biased;
         () = cancel.cancelled() => None,
@@ -56,7 +56,12 @@ pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option
     }
 }
 
-async fn route(shared: &Arc<Shared>, session: &Session, req: Request, cx: Context) -> Result<Box<RawValue>, RpcError> {
+pub(crate) async fn route(
+    shared: &Arc<Shared>,
+    session: Option<&Session>,
+    req: Request,
+    cx: Context,
+) -> Result<Box<RawValue>, RpcError> {
     if let Some(kind) = ListKind::from_method(&req.method) {
         return lists::list(shared, kind, &req, cx).await;
     }
@@ -64,7 +69,9 @@ async fn route(shared: &Arc<Shared>, session: &Session, req: Request, cx: Contex
     let backend = match req.method.as_str() {
         method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE => {
             let uri = name_param(&req, "uri")?;
-            track_subscription(session, &req.method, uri.as_deref());
+            if let Some(session) = session {
+                track_subscription(session, &req.method, uri.as_deref());
+            }
             lists::owner(shared, ListKind::Resources, uri.as_deref()).await
         }
         _ if single => Some(0),
@@ -219,6 +226,7 @@ pub(crate) async fn fan_out(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceive
     while let Some(notification) = rx.recv().await {
         let Some(shared) = shared.upgrade() else { return };
         lists::invalidate(&shared, &notification.method);
+        crate::stateless::deliver(&shared, &notification);
         let uri = (notification.method == method::RESOURCES_UPDATED)
             .then(|| notification.params_as::<lists::UriOnly>().ok().map(|u| u.uri))
             .flatten();

@@ -15,6 +15,9 @@
 //!
 //! Cancellation: `notifications/cancelled` for a request in flight drops its
 //! handler future, which stops the work it stood for.
+//!
+//! Requests of the stateless revision (2026-07-28) need no session: they
+//! go to [`Router::handle_stateless`], through the same backends.
 
 mod dispatch;
 mod lists;
@@ -22,9 +25,11 @@ mod outbox;
 mod peer;
 mod session;
 mod sessions;
+mod stateless;
 
 pub use outbox::{Closed, Outbox, SharedOutbox};
 pub use session::Session;
+pub use stateless::{Claims, StateKey, StatelessAnswer, Verdict, is_stateless};
 
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
@@ -47,6 +52,9 @@ pub struct RouterConfig {
     pub session_idle_timeout: Duration,
     /// How long a server-to-client request may wait for its answer.
     pub client_request_timeout: Duration,
+    /// Signs the `requestState` of stateless `input_required` results;
+    /// replicas behind one load balancer must share it.
+    pub state_key: StateKey,
 }
 
 impl Default for RouterConfig {
@@ -62,6 +70,7 @@ impl Default for RouterConfig {
             max_sessions: 10_000,
             session_idle_timeout: Duration::from_secs(3600),
             client_request_timeout: Duration::from_secs(600),
+            state_key: StateKey::random(),
         }
     }
 }
@@ -78,6 +87,7 @@ pub(crate) struct Shared {
     pub(crate) sessions: Sessions,
     pub(crate) routes: lists::Routes,
     pub(crate) capabilities: serde_json::Value,
+    pub(crate) listeners: stateless::Listeners,
 }
 
 /// The union of every backend's capabilities; `logging` always, since the
@@ -123,6 +133,7 @@ impl Router {
             routes: lists::Routes::default(),
             capabilities: merge_capabilities(&backends),
             sessions: Sessions::default(),
+            listeners: stateless::Listeners::default(),
             config,
             backends,
         });

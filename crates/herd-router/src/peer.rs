@@ -35,7 +35,12 @@ impl Peer for RequestPeer {
         }
     }
 
-    fn request(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+    fn request(
+        &self,
+        _key: Option<&str>,
+        method: &str,
+        params: Box<RawValue>,
+    ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
         let session = &self.session;
         let Some(target) = self.target() else {
             let err = RpcError::internal(format!("the client has no open stream to receive {method}"));

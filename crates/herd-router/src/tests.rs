@@ -28,7 +28,7 @@ impl Backend for Mirror {
     }
 }
 
-fn tool(name: &str) -> Tool {
+pub(crate) fn tool(name: &str) -> Tool {
     Tool {
         name: name.into(),
         title: None,

@@ -18,12 +18,12 @@ pub use builder::CatalogBuilder;
 pub use template::UriTemplate;
 
 use herd_proto::model::{CallToolResult, Completion, GetPromptResult, ResourceContents, Tool};
-use herd_proto::{BoxFuture, Context, Notifier, RpcError};
+use herd_proto::{BoxFuture, Context, ListKind, Notifier, RpcError};
 use parking_lot::RwLock;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Why a tool call failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +106,17 @@ pub struct Catalog {
     inner: Arc<Inner>,
 }
 
+/// A [`Catalog`] handle that does not keep it alive (for its own handlers).
+#[derive(Clone)]
+pub struct WeakCatalog(Weak<Inner>);
+
+impl WeakCatalog {
+    /// The catalog, unless it was dropped.
+    pub fn upgrade(&self) -> Option<Catalog> {
+        self.0.upgrade().map(|inner| Catalog { inner })
+    }
+}
+
 struct Inner {
     tools: RwLock<Tools>,
     resources: Vec<(String, ResourceEntry)>,
@@ -135,7 +146,7 @@ impl Catalog {
                 tools.order.push(name);
             }
         }
-        self.list_changed();
+        self.notify_list_changed(ListKind::Tools);
     }
 
     /// Removes a tool at run time and tells clients; false if it was absent.
@@ -147,7 +158,7 @@ impl Catalog {
             removed
         };
         if removed {
-            self.list_changed();
+            self.notify_list_changed(ListKind::Tools);
         }
         removed
     }
@@ -162,15 +173,25 @@ impl Catalog {
         }
     }
 
+    /// Sends `notifications/<list>/list_changed` (tool changes send it anyway).
+    pub fn notify_list_changed(&self, kind: ListKind) {
+        let method = match kind {
+            ListKind::Tools => herd_proto::method::TOOLS_LIST_CHANGED,
+            ListKind::Prompts => herd_proto::method::PROMPTS_LIST_CHANGED,
+            ListKind::Resources | ListKind::ResourceTemplates => herd_proto::method::RESOURCES_LIST_CHANGED,
+        };
+        let Some(n) = self.inner.notifier.get() else { return };
+        n.send_method(method);
+    }
+
+    /// A handle that does not keep the catalog alive.
+    pub fn downgrade(&self) -> WeakCatalog {
+        WeakCatalog(Arc::downgrade(&self.inner))
+    }
+
     /// Names of the registered tools, in order.
     pub fn tool_names(&self) -> Vec<String> {
         self.inner.tools.read().order.clone()
-    }
-
-    fn list_changed(&self) {
-        if let Some(n) = self.inner.notifier.get() {
-            n.send_method(herd_proto::method::TOOLS_LIST_CHANGED);
-        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! Fixtures for the official MCP conformance suite.
 //!
-//! `@modelcontextprotocol/conformance` (0.1.16) tests a server by calling
-//! tools, resources and prompts with fixed names (`test_simple_text`,
-//! `test://static-text`, `test_prompt_with_arguments`, ...) and checking what
-//! comes back: content shapes, log and progress notifications sent during a
-//! call, and server-to-client requests (sampling, elicitation) whose schemas
-//! it inspects field by field. herd serves these fixtures from one in-process
+//! `@modelcontextprotocol/conformance` (0.1.16, and 0.2 on the session
+//! revisions) tests a server by calling tools, resources and prompts with
+//! fixed names (`test_simple_text`, `test://static-text`,
+//! `test_prompt_with_arguments`, ...) and checking what comes back: content
+//! shapes, log and progress notifications sent during a call, and
+//! server-to-client requests (sampling, elicitation) whose schemas it
+//! inspects field by field. herd serves these fixtures from one in-process
 //! [`Catalog`] so the suite exercises herd's real data path (transport,
 //! router, backend) instead of a stand-in server.
 //!
@@ -21,13 +22,35 @@
 //!   answer with what it said;
 //! - `resources` and `prompts`: the `test://` resources and template, the
 //!   `test_*` prompts and the completion for `test_prompt_with_arguments`.
+//!
+//! 0.2 with `--requirements 2026-07-28` speaks the stateless revision
+//! (SEP-2575): a server's questions to the client leave in `input_required`
+//! results (SEP-2322) instead of server-to-client requests, and the answers
+//! come back in the retried request. Its fixtures ask through
+//! [`herd_proto::Context::ask`] under the keys the suite looks for, so they
+//! run unchanged on the session revisions too:
+//!
+//! - `input_required` and `input_rounds`: the `test_input_required_result_*`
+//!   tools (one question of each kind, the `requestState` pair, three
+//!   questions at once, two rounds, only what the client declared) and the
+//!   `test_input_required_result_prompt` prompt; `answers` asks and checks
+//!   the answers, which on that wire come back untyped;
+//! - `stateless`: the diagnostic tools of `server-stateless`
+//!   (`test_missing_capability`, `test_streaming_elicitation`,
+//!   `test_logging_tool`) and the hooks that announce a tool or prompt list
+//!   change through the catalog's notifier (`test_trigger_tool_change`,
+//!   `test_trigger_prompt_change`).
 
+mod answers;
 mod content;
 mod elicitation;
+mod input_required;
+mod input_rounds;
 mod media;
 mod prompts;
 mod resources;
 mod sampling;
+mod stateless;
 mod streaming;
 
 use crate::Catalog;
@@ -36,7 +59,8 @@ use serde_json::{Value, json};
 
 /// Every fixture the conformance suite expects, in one backend.
 ///
-/// Declares the `tools`, `resources` (with `subscribe`), `prompts`,
+/// Declares the `tools`, `resources` (with `subscribe`), `prompts` (with
+/// `listChanged`, which `test_trigger_prompt_change` announces),
 /// `completions` and `logging` capabilities.
 pub fn catalog() -> Catalog {
     let mut builder = Catalog::builder();
@@ -46,7 +70,12 @@ pub fn catalog() -> Catalog {
     elicitation::register(&mut builder);
     resources::register(&mut builder);
     prompts::register(&mut builder);
-    builder.subscribable().logging().build()
+    input_required::register(&mut builder);
+    input_rounds::register(&mut builder);
+    stateless::register(&mut builder);
+    let catalog = builder.subscribable().prompts_list_changed().logging().build();
+    stateless::add_triggers(&catalog);
+    catalog
 }
 
 /// A tool definition with a title and annotations.

@@ -1,4 +1,6 @@
-//! The Streamable HTTP transport (MCP 2025-06-18 and 2025-11-25).
+//! The Streamable HTTP transport (MCP 2025-06-18 and 2025-11-25, and the
+//! stateless 2026-07-28 on the same path, chosen per request: see
+//! `stateless`).
 //!
 //! One path (default `/mcp`) answers:
 //!
@@ -24,6 +26,7 @@ mod error;
 mod guard;
 mod mcp;
 mod serve;
+mod stateless;
 mod stream;
 
 pub use config::{BearerAuth, HttpConfig};

@@ -4,13 +4,21 @@
 //! one line on stdout. Nothing else is ever written to stdout (diagnostics go
 //! to stderr through `tracing`). Requests run concurrently, so a slow tool
 //! does not hold up a `ping` or a `notifications/cancelled` for it.
+//!
+//! A request of the stateless revision (its `_meta` names 2026-07-28) that
+//! arrives before any `initialize` is answered without the session
+//! ([`Router::handle_stateless`]); `notifications/cancelled` stops it, and
+//! its `subscriptions/listen` streams end when stdin does.
 
 use crate::lines::{read_line_capped, trim};
-use herd_proto::{Message, RpcError, check_depth, error_json};
-use herd_router::{Closed, Outbox, Router, SharedOutbox};
+use herd_proto::{Message, Notification, Request, RequestId, RpcError, check_depth, error_json};
+use herd_router::{Claims, Closed, Outbox, Router, SharedOutbox};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Limits of the stdio transport.
 #[derive(Debug, Clone)]
@@ -59,7 +67,8 @@ where
     let writer = tokio::spawn(write_lines(rx, output));
     let outbox: SharedOutbox = Arc::new(LineOutbox(tx.clone()));
     session.set_standalone(Some(outbox.clone()));
-    let tasks = tokio_util::task::TaskTracker::new();
+    let tasks = TaskTracker::new();
+    let stateless = Stateless::default();
     let mut lines = BufReader::new(input);
     let mut line = Vec::new();
     loop {
@@ -79,6 +88,12 @@ where
             continue;
         }
         match Message::parse(bytes) {
+            Ok(Message::Request(r)) if !session.is_initialized() && herd_router::is_stateless(&r) => {
+                stateless.spawn(&tasks, &router, r, &outbox);
+            }
+            Ok(Message::Notification(n)) if !session.is_initialized() && n.method == herd_proto::method::CANCELLED => {
+                stateless.cancel(&n);
+            }
             Ok(Message::Request(r)) if r.method == herd_proto::method::INITIALIZE => {
                 session.handle_message(Message::Request(r), outbox.clone()).await;
             }
@@ -93,10 +108,12 @@ where
         }
     }
     tasks.close();
+    stateless.listening.cancel();
     if tokio::time::timeout(config.drain, tasks.wait()).await.is_err() {
         tracing::warn!("stdin closed; cancelling requests still running after {:?}", config.drain);
     }
     router.end_session(session.id());
+    stateless.all.cancel();
     tasks.wait().await;
     session.set_standalone(None);
     drop(outbox);
@@ -120,3 +137,52 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     }
     out.flush().await
 }
+
+/// Stateless requests in flight on this stream, for cancellation.
+#[derive(Default)]
+struct Stateless {
+    running: Arc<parking_lot::Mutex<HashMap<RequestId, CancellationToken>>>,
+    /// Ends `subscriptions/listen` requests (stdin closed: nobody listens).
+    listening: CancellationToken,
+    /// Ends every request (the drain is over).
+    all: CancellationToken,
+}
+
+impl Stateless {
+    fn spawn(&self, tasks: &TaskTracker, router: &Router, req: Request, outbox: &SharedOutbox) {
+        let stop = if req.method == herd_proto::method::SUBSCRIPTIONS_LISTEN {
+            self.listening.child_token()
+        } else {
+            self.all.child_token()
+        };
+        let id = req.id.clone();
+        self.running.lock().insert(id.clone(), stop.clone());
+        let (router, outbox, running) = (router.clone(), outbox.clone(), self.running.clone());
+        tasks.spawn(async move {
+            let work = router.handle_stateless(req, Claims::default(), Some(outbox.clone()));
+            tokio::select! {
+                () = stop.cancelled() => {}
+                answer = work => if let Some(answer) = answer {
+                    let _ = outbox.send(answer.body);
+                },
+            }
+            running.lock().remove(&id);
+        });
+    }
+
+    fn cancel(&self, notification: &Notification) {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Cancelled {
+            request_id: RequestId,
+        }
+        if let Ok(c) = notification.params_as::<Cancelled>()
+            && let Some(stop) = self.running.lock().get(&c.request_id)
+        {
+            stop.cancel();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@ use crate::cli::ServeArgs;
 use anyhow::{Context as _, bail};
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
-use herd_router::{Router, RouterConfig};
+use herd_router::{Router, RouterConfig, StateKey};
 use herd_transport::http::{self, BearerAuth, HttpConfig};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::net::SocketAddr;
@@ -17,10 +17,18 @@ pub(crate) const AGENT_LISTEN: &str = "127.0.0.1:7801";
 /// The hub's default address.
 pub(crate) const HUB_LISTEN: &str = "127.0.0.1:7800";
 
+/// The secret that signs the `requestState` of stateless (2026-07-28)
+/// `input_required` results. Replicas behind one load balancer must share
+/// it; without it each process draws its own, and a retry must reach the
+/// process that asked.
+const STATE_KEY_ENV: &str = "HERD_STATE_KEY";
+
 /// A router for role `name` over `backends`.
 pub(crate) fn router(name: &str, backends: Vec<Arc<dyn Backend>>) -> Router {
+    let state_key = std::env::var(STATE_KEY_ENV).ok().filter(|s| !s.is_empty());
     let config = RouterConfig {
         server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
+        state_key: state_key.map(|s| StateKey::from_secret(s.as_bytes())).unwrap_or_default(),
         ..RouterConfig::default()
     };
     Router::new(config, backends)

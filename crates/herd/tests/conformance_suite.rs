@@ -16,6 +16,7 @@
 mod support;
 
 use std::time::Duration;
+use support::summary::{scenario_lines, total};
 use support::{Deps, Finished, Herd, run_bounded};
 use tokio::process::Command;
 
@@ -60,39 +61,6 @@ const MIN_CHECKS: u32 = 46;
 
 /// A full run takes a few seconds; scenarios time out after 60 s each.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-
-/// One summary line: `✓ name: 3 passed, 0 failed`.
-#[derive(Debug)]
-struct ScenarioLine {
-    name: String,
-    ok: bool,
-    passed: u32,
-    failed: u32,
-}
-
-fn scenario_lines(stdout: &str) -> Vec<ScenarioLine> {
-    let summary = stdout.split("=== SUMMARY ===").nth(1).unwrap_or("");
-    summary
-        .lines()
-        .filter_map(|line| {
-            let (mark, rest) = line.split_once(' ')?;
-            let (name, counts) = rest.split_once(": ")?;
-            let (passed, failed) = parse_counts(counts)?;
-            Some(ScenarioLine { name: name.to_owned(), ok: mark == "✓", passed, failed })
-        })
-        .collect()
-}
-
-/// `N passed, M failed` (anything after M is ignored) → (N, M).
-fn parse_counts(s: &str) -> Option<(u32, u32)> {
-    let (passed, rest) = s.split_once(" passed, ")?;
-    let failed = rest.split(' ').next()?;
-    Some((passed.trim().parse().ok()?, failed.parse().ok()?))
-}
-
-fn total(stdout: &str) -> Option<(u32, u32)> {
-    stdout.lines().rev().find_map(|l| parse_counts(l.strip_prefix("Total: ")?))
-}
 
 async fn run_suite(deps: &Deps, url: &str) -> Finished {
     let mut cmd = Command::new(&deps.node22);

@@ -24,6 +24,7 @@ pub struct CatalogBuilder {
     completions: HashMap<(CompletionRef, String), CompletionHandler>,
     subscribe: bool,
     logging: bool,
+    prompts_list_changed: bool,
 }
 
 impl CatalogBuilder {
@@ -94,6 +95,13 @@ impl CatalogBuilder {
         self
     }
 
+    /// Declares `prompts.listChanged`: the owner announces changes with
+    /// [`Catalog::notify_list_changed`].
+    pub fn prompts_list_changed(&mut self) -> &mut Self {
+        self.prompts_list_changed = true;
+        self
+    }
+
     /// Declares the `logging` capability (tools send log messages).
     pub fn logging(&mut self) -> &mut Self {
         self.logging = true;
@@ -109,7 +117,7 @@ impl CatalogBuilder {
             caps.insert("resources".into(), json!({ "subscribe": b.subscribe, "listChanged": false }));
         }
         if !b.prompts.is_empty() {
-            caps.insert("prompts".into(), json!({ "listChanged": false }));
+            caps.insert("prompts".into(), json!({ "listChanged": b.prompts_list_changed }));
         }
         if !b.completions.is_empty() {
             caps.insert("completions".into(), json!({}));

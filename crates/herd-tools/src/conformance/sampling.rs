@@ -49,7 +49,7 @@ async fn sample(args: Map<String, Value>, cx: Context) -> Result<CallToolResult,
 
 /// The text of a `CreateMessageResult`: its `content` is one block or, since
 /// 2025-11-25, possibly an array of blocks.
-fn answer_text(answer: &Value) -> String {
+pub(super) fn answer_text(answer: &Value) -> String {
     let content = answer.get("content");
     let blocks: Vec<&Value> = match content {
         Some(Value::Array(items)) => items.iter().collect(),

@@ -1,94 +1,27 @@
 //! Each fixture called through the [`Backend`] trait with a recording
-//! client, checked against what the conformance suite asserts.
+//! client ([`TestPeer`]), checked against what the conformance suite
+//! asserts: 0.1.16 on the session wire, 0.2 with `--requirements
+//! 2026-07-28` on the stateless one (questions under keys, answers from
+//! the retried request).
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod asking;
 mod content;
+mod input_required;
+mod input_rounds;
+mod peer;
 mod served;
+mod stateless;
 mod streaming;
 
 use super::resources::{STATIC_BINARY_URI, STATIC_TEXT_URI, TEMPLATE, WATCHED_URI};
 use super::*;
-use herd_proto::{Backend, BoxFuture, Context, ListKind, LogLevel, Peer, Request, RequestId, RequestMeta, RpcError};
-use parking_lot::Mutex;
+use herd_proto::{Backend, Context, ListKind, LogLevel, Request, RequestId, RequestMeta, RpcError};
+use peer::{Asked, TestPeer, UNANSWERED};
 use serde_json::value::RawValue;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use tokio_util::sync::CancellationToken;
-
-/// A client that records what it is sent and answers sampling and
-/// elicitation with canned results, like the suite's client does.
-struct TestPeer {
-    capabilities: Value,
-    notifications: Mutex<Vec<(String, Value)>>,
-    requests: Mutex<Vec<(String, Value)>>,
-    closes: AtomicUsize,
-}
-
-impl TestPeer {
-    fn new() -> Arc<Self> {
-        Self::with_capabilities(json!({ "sampling": {}, "elicitation": {} }))
-    }
-
-    fn with_capabilities(capabilities: Value) -> Arc<Self> {
-        Arc::new(Self {
-            capabilities,
-            notifications: Mutex::default(),
-            requests: Mutex::default(),
-            closes: AtomicUsize::new(0),
-        })
-    }
-
-    fn notifications(&self, method: &str) -> Vec<Value> {
-        self.notifications.lock().iter().filter(|(m, _)| m == method).map(|(_, p)| p.clone()).collect()
-    }
-
-    fn requests(&self) -> Vec<(String, Value)> {
-        self.requests.lock().clone()
-    }
-}
-
-impl Peer for TestPeer {
-    fn notify(&self, method: &str, params: Box<RawValue>) {
-        self.notifications.lock().push((method.to_owned(), serde_json::from_str(params.get()).unwrap()));
-    }
-
-    fn request(&self, method: &str, params: Box<RawValue>) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
-        let params: Value = serde_json::from_str(params.get()).unwrap();
-        self.requests.lock().push((method.to_owned(), params.clone()));
-        let answer = match method {
-            "sampling/createMessage" => Ok(json!({
-                "role": "assistant",
-                "content": { "type": "text", "text": "This is a test response from the client" },
-                "model": "test-model",
-                "stopReason": "endTurn",
-            })),
-            "elicitation/create" => {
-                let properties = &params["requestedSchema"]["properties"];
-                let content = if properties.get("username").is_some() {
-                    json!({ "username": "testuser", "email": "test@example.com" })
-                } else {
-                    json!({ "name": "Jane Smith", "age": 25 })
-                };
-                Ok(json!({ "action": "accept", "content": content }))
-            }
-            other => Err(RpcError::method_not_found(other)),
-        };
-        Box::pin(async move { answer.map(|a| serde_json::value::to_raw_value(&a).unwrap()) })
-    }
-
-    fn log_level(&self) -> Option<LogLevel> {
-        Some(LogLevel::Debug)
-    }
-
-    fn client_capabilities(&self) -> Option<&Value> {
-        Some(&self.capabilities)
-    }
-
-    fn close_stream(&self) {
-        self.closes.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 fn context(peer: &Arc<TestPeer>, progress_token: Option<&str>) -> Context {
     let meta = RequestMeta {
@@ -107,6 +40,11 @@ async fn send(c: &Catalog, cx: Context, method: &str, params: Value) -> Result<V
 
 async fn call_tool(c: &Catalog, cx: Context, name: &str, arguments: Value) -> Value {
     send(c, cx, "tools/call", json!({ "name": name, "arguments": arguments })).await.unwrap()
+}
+
+/// Calls an argument-less tool as `peer`; a JSON-RPC error stays an error.
+async fn try_call(c: &Catalog, peer: &Arc<TestPeer>, name: &str) -> Result<Value, RpcError> {
+    send(c, context(peer, None), "tools/call", json!({ "name": name, "arguments": {} })).await
 }
 
 async fn list(c: &Catalog, kind: ListKind) -> Vec<Value> {
@@ -138,6 +76,19 @@ async fn lists_every_fixture_with_the_fields_the_suite_checks() {
         "test_elicitation",
         "test_elicitation_sep1034_defaults",
         "test_elicitation_sep1330_enums",
+        "test_input_required_result_elicitation",
+        "test_input_required_result_sampling",
+        "test_input_required_result_list_roots",
+        "test_input_required_result_request_state",
+        "test_input_required_result_tampered_state",
+        "test_input_required_result_multiple_inputs",
+        "test_input_required_result_multi_round",
+        "test_input_required_result_capabilities",
+        "test_missing_capability",
+        "test_streaming_elicitation",
+        "test_logging_tool",
+        "test_trigger_tool_change",
+        "test_trigger_prompt_change",
     ];
     assert_eq!(names, expected);
     for t in &tools {
@@ -163,7 +114,8 @@ async fn lists_every_fixture_with_the_fields_the_suite_checks() {
             "test_simple_prompt",
             "test_prompt_with_arguments",
             "test_prompt_with_embedded_resource",
-            "test_prompt_with_image"
+            "test_prompt_with_image",
+            "test_input_required_result_prompt",
         ]
     );
     assert!(prompts.iter().all(|p| p["description"].is_string()));
@@ -174,6 +126,8 @@ async fn lists_every_fixture_with_the_fields_the_suite_checks() {
 
     let caps = c.capabilities();
     assert_eq!(caps["resources"]["subscribe"], true);
+    assert_eq!(caps["tools"]["listChanged"], true);
+    assert_eq!(caps["prompts"]["listChanged"], true);
     for key in ["tools", "prompts", "logging", "completions"] {
         assert!(caps.contains_key(key), "missing capability {key}");
     }

@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use herd_proto::{RequestId, RpcError, error_json};
+use herd_router::Verdict;
 use http::{HeaderValue, StatusCode, header};
 
 /// A failed HTTP exchange.
@@ -89,5 +90,14 @@ impl IntoResponse for HttpError {
             _ => {}
         }
         response
+    }
+}
+
+/// The status of a stateless answer.
+pub(crate) fn status_of(verdict: Verdict) -> StatusCode {
+    match verdict {
+        Verdict::Answered => StatusCode::OK,
+        Verdict::Refused => StatusCode::BAD_REQUEST,
+        Verdict::NoSuchMethod => StatusCode::NOT_FOUND,
     }
 }

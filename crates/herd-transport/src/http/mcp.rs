@@ -1,6 +1,7 @@
 //! The MCP path: `POST`, `GET`, `DELETE` and `OPTIONS` handlers.
 
 use super::error::HttpError;
+use super::stateless;
 use super::stream::{Frame, PendingOutbox, ReplayStream, StandaloneOutbox, Streams};
 use super::{HttpConfig, guard};
 use axum::Router as AxumRouter;
@@ -16,10 +17,10 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
-const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+pub(super) const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+pub(super) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
-const EVENT_STREAM: &str = "text/event-stream";
+pub(super) const EVENT_STREAM: &str = "text/event-stream";
 
 struct Shared {
     router: Router,
@@ -79,11 +80,14 @@ async fn post_inner(app: &Shared, headers: &HeaderMap, body: Body) -> Result<Res
     if !accept.json && !accept.sse {
         return Err(HttpError::NotAcceptable);
     }
-    check_version_header(headers)?;
     let bytes = read_body(app, headers, body).await?;
     check_depth(&bytes, app.config.max_json_depth)
         .map_err(|e| HttpError::Rpc(RpcError::invalid_request(e.to_string()), None))?;
     let message = Message::parse(&bytes).map_err(|e| HttpError::Rpc(e.to_rpc_error(), e.id().cloned()))?;
+    if stateless::is_stateless(headers, &message) {
+        return Ok(stateless::post(&app.router, headers, message, accept.sse, app.config.sse_keep_alive).await);
+    }
+    check_version_header(headers)?;
     if let Message::Request(req) = &message
         && req.method == herd_proto::method::INITIALIZE
     {
@@ -169,7 +173,7 @@ async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Acce
                     early.push(frame);
                 }
                 if early.is_empty() {
-                    return json(answer.unwrap_or_else(|| error_json(Some(&id), &RpcError::cancelled())));
+                    return json_response(answer.unwrap_or_else(|| error_json(Some(&id), &RpcError::cancelled())));
                 }
                 finished = Some(answer);
             }
@@ -177,7 +181,7 @@ async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Acce
         }
     }
     let Some(streams) = streams_of(&session) else {
-        return json(error_json(Some(&id), &RpcError::internal("session state unavailable")));
+        return json_response(error_json(Some(&id), &RpcError::internal("session state unavailable")));
     };
     let prime = session.protocol_version().is_some_and(|v| v >= ProtocolVersion::V2025_11_25);
     let stream = streams.open(app.config.max_stream_events, app.config.sse_retry_ms, prime);
@@ -302,7 +306,7 @@ async fn options(State(app): App, headers: HeaderMap) -> Response {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static(
-            "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id",
+            "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id",
         ),
     );
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
@@ -311,7 +315,7 @@ async fn options(State(app): App, headers: HeaderMap) -> Response {
 
 // === helpers ===
 
-fn json(text: String) -> Response {
+pub(super) fn json_response(text: String) -> Response {
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
@@ -321,7 +325,7 @@ fn json(text: String) -> Response {
 /// take SSE.
 fn single(text: String, accept: &Accepts) -> Response {
     if accept.json {
-        return json(text);
+        return json_response(text);
     }
     let mut response = Response::new(Body::from(format!("data: {text}\n\n")));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));

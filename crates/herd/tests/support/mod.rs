@@ -13,6 +13,8 @@
 //! Each test crate uses a subset of these, hence the `dead_code` allowance.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod summary;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,10 @@ pub struct Deps {
     pub venv: PathBuf,
     /// The sshd binary.
     pub sshd: PathBuf,
+    /// Directory whose `node_modules` holds `@modelcontextprotocol/client` 2.x.
+    pub ts_sdk_v2_dir: PathBuf,
+    /// Python venv with the `mcp` SDK 2.x.
+    pub venv_mcp2: PathBuf,
 }
 
 impl Deps {
@@ -78,12 +84,19 @@ impl Deps {
             ts_sdk_dir: path("HERD_TS_SDK_DIR"),
             venv: path("HERD_VENV"),
             sshd: path("HERD_SSHD"),
+            ts_sdk_v2_dir: path("HERD_TS_SDK_V2_DIR"),
+            venv_mcp2: path("HERD_VENV_MCP2"),
         }
     }
 
     /// The venv's Python interpreter.
     pub fn python(&self) -> PathBuf {
         self.venv.join("bin/python")
+    }
+
+    /// The Python interpreter of the venv with the `mcp` SDK 2.x.
+    pub fn python_mcp2(&self) -> PathBuf {
+        self.venv_mcp2.join("bin/python")
     }
 }
 

@@ -1,0 +1,206 @@
+//! The stateless revision (2026-07-28): requests that stand alone.
+//!
+//! A 2026-07-28 client never initializes and never holds a session: each
+//! request carries, in `params._meta`, the revision it speaks, the client's
+//! capabilities and (optionally) its identity and the log level it wants.
+//! So any replica can answer any request, and the router keeps nothing
+//! between two of them. Requests reach [`Router::handle_stateless`]
+//! instead of a [`Session`](crate::Session); the transport says what its
+//! envelope claimed about the body ([`Claims`]: HTTP headers), and the
+//! answer comes back with a [`Verdict`] the transport maps to its status.
+//!
+//! The same backends answer, through the same routing. What differs:
+//!
+//! - `envelope`: the `_meta` keys are checked (and compared with the
+//!   claims) before anything runs;
+//! - `server/discover` replaces `initialize`; `ping`, `logging/setLevel`
+//!   and `resources/(un)subscribe` are gone (`-32601`);
+//! - `inputs`: a handler awaiting the client (sampling, elicitation,
+//!   roots) does not send a request: the question goes back inside an
+//!   `input_required` result with a signed `requestState`, and the retried
+//!   request runs the handler again with the answers at hand (see
+//!   [`herd_proto::Context::request`]);
+//! - `finish`: every result says `resultType`, cacheable ones `ttlMs` and
+//!   `cacheScope`, and a missing resource is `-32602`;
+//! - `listen`: `subscriptions/listen` replaces the session's GET stream.
+
+mod envelope;
+mod finish;
+mod inputs;
+mod listen;
+mod peer;
+
+#[cfg(test)]
+mod tests;
+
+pub use envelope::Claims;
+pub use inputs::StateKey;
+pub(crate) use listen::{Listeners, deliver};
+
+use crate::{Router, Shared, dispatch};
+use envelope::Envelope;
+use herd_proto::{
+    Context, ProtocolVersion, Request, RequestId, RequestMeta, RpcError, code, error_json, method, result_json,
+};
+use inputs::Inputs;
+use serde_json::value::RawValue;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+use crate::outbox::SharedOutbox;
+
+/// How a stateless request ended, for the transport's status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answered: a result, or an error about the request's content.
+    Answered,
+    /// The envelope was refused (bad `_meta`, claims that disagree with the
+    /// body, an unsupported revision, a capability the client lacks):
+    /// HTTP 400.
+    Refused,
+    /// No such method on this revision: HTTP 404.
+    NoSuchMethod,
+}
+
+/// The answer to a stateless request.
+#[derive(Debug)]
+pub struct StatelessAnswer {
+    /// The serialized JSON-RPC response.
+    pub body: String,
+    /// How it ended.
+    pub verdict: Verdict,
+}
+
+impl StatelessAnswer {
+    fn error(id: &RequestId, err: &RpcError) -> Self {
+        let verdict = match err.code {
+            code::METHOD_NOT_FOUND => Verdict::NoSuchMethod,
+            code::HEADER_MISMATCH | code::MISSING_CLIENT_CAPABILITY | code::UNSUPPORTED_PROTOCOL_VERSION => {
+                Verdict::Refused
+            }
+            _ => Verdict::Answered,
+        };
+        Self { body: error_json(Some(id), err), verdict }
+    }
+
+    fn refused(id: &RequestId, err: &RpcError) -> Self {
+        Self { body: error_json(Some(id), err), verdict: Verdict::Refused }
+    }
+}
+
+/// Methods of the session revisions that 2026-07-28 removed.
+const REMOVED: [&str; 5] = [
+    method::INITIALIZE,
+    method::PING,
+    method::LOGGING_SET_LEVEL,
+    method::RESOURCES_SUBSCRIBE,
+    method::RESOURCES_UNSUBSCRIBE,
+];
+
+/// Whether `req` is one of the stateless revision: its params carry
+/// `_meta["io.modelcontextprotocol/protocolVersion"]`. Transports without
+/// headers (stdio) use this to pick the path of a request that arrives
+/// outside a session.
+pub fn is_stateless(req: &Request) -> bool {
+    req.params.as_ref().is_some_and(|p| p.get().contains(envelope::PROTOCOL_VERSION))
+}
+
+impl Router {
+    /// Answers one request of the stateless revision. `outbox` carries what
+    /// the handler sends while it works (progress, log messages, the
+    /// notifications of `subscriptions/listen`); without one they are lost
+    /// and `subscriptions/listen` is refused.
+    ///
+    /// Returns `None` only when the request ended without a response being
+    /// due (a listen stream the router closed, or shutdown).
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops the request's handler (for a listen
+    /// request, ends the subscription).
+    pub async fn handle_stateless(
+        &self,
+        req: Request,
+        claims: Claims<'_>,
+        outbox: Option<SharedOutbox>,
+    ) -> Option<StatelessAnswer> {
+        let envelope = match Envelope::check(&req, &claims) {
+            Ok(envelope) => envelope,
+            Err(err) => return Some(StatelessAnswer::refused(&req.id, &err)),
+        };
+        let shared = &self.shared;
+        match req.method.as_str() {
+            method::SERVER_DISCOVER => return Some(done(&req.id, finish::discover(shared), &req.method)),
+            method::SUBSCRIPTIONS_LISTEN => return listen::run(shared, req, outbox).await,
+            m if REMOVED.contains(&m) => {
+                let why = format!("method not found: {m} (not part of protocol revision 2026-07-28)");
+                return Some(StatelessAnswer::error(&req.id, &RpcError::new(code::METHOD_NOT_FOUND, why)));
+            }
+            _ => {}
+        }
+        Some(run(shared, req, envelope, outbox).await)
+    }
+}
+
+/// Runs a request through the backends, answering questions from the
+/// client's `inputResponses` or turning them into an `input_required`
+/// result.
+async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Option<SharedOutbox>) -> StatelessAnswer {
+    let (req, inputs) = match Inputs::take(req, &shared.config.state_key) {
+        Ok(taken) => taken,
+        Err((id, err)) => return StatelessAnswer::error(&id, &err),
+    };
+    let inputs = Arc::new(inputs);
+    let meta = RequestMeta {
+        request_id: Some(req.id.clone()),
+        progress_token: envelope.progress_token.clone(),
+        version: Some(ProtocolVersion::V2026_07_28),
+    };
+    let peer = peer::StatelessPeer::new(envelope, inputs.clone(), outbox);
+    let cx = Context::new(Arc::new(peer), meta, CancellationToken::new());
+    let (id, method_name) = (req.id.clone(), req.method.clone());
+    let mut work = std::pin::pin!(dispatch::route(shared, None, req, cx));
+    let outcome = tokio::select! {
+        biased;
+        outcome = &mut work => Some(outcome),
+        () = inputs.needed() => None,
+    };
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        // Questions asked together (a `join`) register in the same poll or
+        // the next ones: give the handler a few more before answering.
+        None => settle(work.as_mut()).await,
+    };
+    match outcome {
+        _ if inputs.has_questions() => match inputs.input_required(&shared.config.state_key) {
+            Ok(result) => done(&id, Ok(result), &method_name),
+            Err(err) => StatelessAnswer::error(&id, &err),
+        },
+        outcome => done(&id, outcome, &method_name),
+    }
+}
+
+type Outcome = Result<Box<RawValue>, RpcError>;
+
+/// Polls `work` a few more times without waiting for anything else; the
+/// handler is dropped afterwards (it waits on the client, who is not here).
+async fn settle(mut work: Pin<&mut impl Future<Output = Outcome>>) -> Outcome {
+    for _ in 0..3 {
+        tokio::select! {
+            biased;
+            outcome = work.as_mut() => return outcome,
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    Err(RpcError::internal("waiting for the client's input"))
+}
+
+/// A finished request: results get the 2026-07-28 shape, errors the
+/// 2026-07-28 codes.
+fn done(id: &RequestId, outcome: Outcome, method: &str) -> StatelessAnswer {
+    match outcome.and_then(|result| finish::result(method, &result)) {
+        Ok(result) => StatelessAnswer { body: result_json(id, &result), verdict: Verdict::Answered },
+        Err(err) => StatelessAnswer::error(id, &finish::error(err)),
+    }
+}

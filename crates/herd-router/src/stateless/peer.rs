@@ -1,0 +1,82 @@
+//! The router's side of a backend's [`Context`](herd_proto::Context) on
+//! the stateless revision: notifications go to the request's own stream,
+//! log messages only when the request asked for them, and questions to the
+//! client are answered from the request's inputs or become part of its
+//! `input_required` result.
+
+use super::envelope::Envelope;
+use super::inputs::Inputs;
+use crate::outbox::SharedOutbox;
+use herd_proto::{BoxFuture, LogLevel, Message, Notification, Peer, RpcError, code, method};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A [`Peer`] bound to one stateless request.
+pub(super) struct StatelessPeer {
+    envelope: Envelope,
+    inputs: Arc<Inputs>,
+    outbox: Option<SharedOutbox>,
+}
+
+impl StatelessPeer {
+    pub(super) fn new(envelope: Envelope, inputs: Arc<Inputs>, outbox: Option<SharedOutbox>) -> Self {
+        Self { envelope, inputs, outbox }
+    }
+}
+
+/// The client capability a question needs.
+fn capability_for(method: &str) -> Option<&'static str> {
+    match method {
+        method::SAMPLING_CREATE_MESSAGE => Some("sampling"),
+        method::ELICITATION_CREATE => Some("elicitation"),
+        method::ROOTS_LIST => Some("roots"),
+        _ => None,
+    }
+}
+
+impl Peer for StatelessPeer {
+    fn notify(&self, method: &str, params: Box<RawValue>) {
+        if let Some(outbox) = &self.outbox {
+            let message = Message::Notification(Notification::new(method, Some(params)));
+            let _ = outbox.send(message.to_json());
+        }
+    }
+
+    fn request(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        params: Box<RawValue>,
+    ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
+        if let Some(capability) = capability_for(method)
+            && self.envelope.capabilities.get(capability).is_none()
+        {
+            let why =
+                format!("{method} needs the client capability {capability:?}, which this request did not declare");
+            let err = RpcError::new(code::MISSING_CLIENT_CAPABILITY, why)
+                .with_data(json!({ "requiredCapabilities": { capability: {} } }));
+            return Box::pin(async move { Err(err) });
+        }
+        match self.inputs.answer(key, method, params) {
+            Some(answer) => {
+                let answer = serde_json::value::to_raw_value(&answer).map_err(|e| RpcError::internal(e.to_string()));
+                Box::pin(async move { answer })
+            }
+            // The router answers `input_required` and drops the handler.
+            None => Box::pin(futures_util::future::pending()),
+        }
+    }
+
+    fn log_level(&self) -> Option<LogLevel> {
+        self.envelope.log_level
+    }
+
+    fn logs_without_level(&self) -> bool {
+        false
+    }
+
+    fn client_capabilities(&self) -> Option<&Value> {
+        Some(&self.envelope.capabilities)
+    }
+}
