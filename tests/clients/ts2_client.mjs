@@ -85,9 +85,10 @@ function describeBody(raw) {
 }
 
 // A fetch that records every exchange in `wire`, in the order the requests
-// were sent.
-function recordingFetch(wire) {
-  return async (url, init = {}) => {
+// were sent; `inflight` holds the exchanges not settled yet (a reply POST may
+// still be on its way when the call it answered has returned).
+function recordingFetch(wire, inflight) {
+  const record = async (url, init = {}) => {
     const headers = new Headers(init.headers);
     const entry = { http: init.method ?? "GET" };
     for (const name of WIRE_HEADERS) if (headers.has(name)) entry[name] = headers.get(name);
@@ -97,6 +98,12 @@ function recordingFetch(wire) {
     entry.status = response.status;
     entry.contentType = (response.headers.get("content-type") ?? "").split(";")[0].trim();
     return response;
+  };
+  return (url, init) => {
+    const exchange = record(url, init);
+    inflight.add(exchange);
+    exchange.finally(() => inflight.delete(exchange)).catch(() => {});
+    return exchange;
   };
 }
 
@@ -136,6 +143,7 @@ async function main() {
     checks[name] = ok ? true : detail || "failed";
   };
   const wire = [];
+  const inflight = new Set();
   const elicitations = [];
 
   let client;
@@ -151,7 +159,7 @@ async function main() {
     const headers = args.token ? { Authorization: `Bearer ${args.token}` } : undefined;
     const transport = new sdk.StreamableHTTPClientTransport(new URL(args.url), {
       requestInit: { headers },
-      fetch: recordingFetch(wire),
+      fetch: recordingFetch(wire, inflight),
     });
     await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
     await exercise(client, check, summary, elicitations);
@@ -160,6 +168,7 @@ async function main() {
     console.error(err?.stack ?? String(err));
     check("completed", false, String(err?.message ?? err));
   } finally {
+    await Promise.allSettled([...inflight]);
     await client?.close().catch((e) => console.error(`close: ${e}`));
   }
   summary.wire = wire;

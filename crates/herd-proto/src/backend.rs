@@ -146,6 +146,12 @@ pub enum LogLevel {
     Emergency,
 }
 
+/// `params._meta` key under which herd names a server-to-client request it
+/// sends on a session: the key the handler asked under. A herd hub relaying
+/// the call to a stateless client asks under the same key, so the client
+/// sees the names the handler chose.
+pub const INPUT_KEY_META: &str = "herd/inputKey";
+
 /// The session side of a [`Context`]: how a backend reaches the client.
 ///
 /// The router implements it once per request, so whatever is sent through it
@@ -330,13 +336,15 @@ impl Context {
         serde_json::from_str(answer.get()).map_err(|e| RpcError::internal(e.to_string()))
     }
 
-    /// [`Context::request`] with raw params and result (relays use this).
-    pub fn request_raw(
+    /// [`Context::ask`] with raw params and result, the key optional
+    /// (relays use this).
+    pub fn ask_raw(
         &self,
+        key: Option<&str>,
         method: &str,
         params: Box<RawValue>,
     ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
-        self.peer.request(None, method, params)
+        self.peer.request(key, method, params)
     }
 
     /// Ends the HTTP stream that carries this request's messages before the

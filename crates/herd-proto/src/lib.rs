@@ -28,7 +28,7 @@ pub mod method;
 pub mod model;
 mod version;
 
-pub use backend::{Backend, BoxFuture, Context, ListKind, LogLevel, Notifier, Peer, RequestMeta};
+pub use backend::{Backend, BoxFuture, Context, INPUT_KEY_META, ListKind, LogLevel, Notifier, Peer, RequestMeta};
 pub use depth::{DepthError, check_depth};
 pub use error::{RpcError, code};
 pub use id::RequestId;

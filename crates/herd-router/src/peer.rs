@@ -37,11 +37,15 @@ impl Peer for RequestPeer {
 
     fn request(
         &self,
-        _key: Option<&str>,
+        key: Option<&str>,
         method: &str,
         params: Box<RawValue>,
     ) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
         let session = &self.session;
+        let params = match key {
+            Some(key) => with_input_key(params, key),
+            None => params,
+        };
         let Some(target) = self.target() else {
             let err = RpcError::internal(format!("the client has no open stream to receive {method}"));
             return Box::pin(async move { Err(err) });
@@ -113,4 +117,16 @@ fn notify_cancelled(target: &dyn crate::Outbox, id: u64) -> Result<(), Closed> {
     let params = serde_json::json!({ "requestId": id, "reason": "the request that needed this answer ended" });
     let raw = serde_json::value::to_raw_value(&params).map_err(|_| Closed)?;
     target.send(Message::Notification(Notification::new(method::CANCELLED, Some(raw))).to_json())
+}
+
+/// `params` with the handler's key for the question in
+/// `_meta[INPUT_KEY_META]` (see [`herd_proto::INPUT_KEY_META`]); unchanged
+/// when they are not an object.
+fn with_input_key(params: Box<RawValue>, key: &str) -> Box<RawValue> {
+    let Ok(mut map) = serde_json::from_str::<serde_json::Map<String, Value>>(params.get()) else { return params };
+    let meta = map.entry("_meta").or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Value::Object(meta) = meta {
+        meta.insert(herd_proto::INPUT_KEY_META.into(), Value::String(key.to_owned()));
+    }
+    serde_json::value::to_raw_value(&map).unwrap_or(params)
 }

@@ -47,6 +47,7 @@ use serde_json::value::RawValue;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::SharedOutbox;
@@ -152,6 +153,7 @@ async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Opt
         Err((id, err)) => return StatelessAnswer::error(&id, &err),
     };
     let inputs = Arc::new(inputs);
+    let _release = inputs.ended().drop_guard();
     let meta = RequestMeta {
         request_id: Some(req.id.clone()),
         progress_token: envelope.progress_token.clone(),
@@ -163,14 +165,8 @@ async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Opt
     let mut work = std::pin::pin!(dispatch::route(shared, None, req, cx));
     let outcome = tokio::select! {
         biased;
-        outcome = &mut work => Some(outcome),
-        () = inputs.needed() => None,
-    };
-    let outcome = match outcome {
-        Some(outcome) => outcome,
-        // Questions asked together (a `join`) register in the same poll or
-        // the next ones: give the handler a few more before answering.
-        None => settle(work.as_mut()).await,
+        outcome = &mut work => outcome,
+        () = inputs.needed() => settle(work.as_mut(), &inputs).await,
     };
     match outcome {
         _ if inputs.has_questions() => match inputs.input_required(&shared.config.state_key) {
@@ -183,17 +179,24 @@ async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Opt
 
 type Outcome = Result<Box<RawValue>, RpcError>;
 
-/// Polls `work` a few more times without waiting for anything else; the
-/// handler is dropped afterwards (it waits on the client, who is not here).
-async fn settle(mut work: Pin<&mut impl Future<Output = Outcome>>) -> Outcome {
-    for _ in 0..3 {
+/// How long the handler may stay quiet after a question before the
+/// questions asked so far are answered as `input_required`. Questions asked
+/// together in-process arrive in the same poll; a relayed handler's arrive
+/// one by one over the network, a few milliseconds apart.
+const QUESTIONS_QUIET: Duration = Duration::from_millis(25);
+
+/// Lets the handler go on until it has been quiet for [`QUESTIONS_QUIET`]
+/// since its last question (it may finish, or ask more); then it is
+/// dropped: it waits on the client, who is not here.
+async fn settle(mut work: Pin<&mut impl Future<Output = Outcome>>, inputs: &Inputs) -> Outcome {
+    loop {
         tokio::select! {
             biased;
             outcome = work.as_mut() => return outcome,
-            () = tokio::task::yield_now() => {}
+            () = inputs.needed() => {}
+            () = tokio::time::sleep(QUESTIONS_QUIET) => return Err(RpcError::internal("waiting for the client's input")),
         }
     }
-    Err(RpcError::internal("waiting for the client's input"))
 }
 
 /// A finished request: results get the 2026-07-28 shape, errors the

@@ -164,10 +164,10 @@ async fn log_level_filters_messages_and_capabilities_include_logging() {
 }
 
 #[tokio::test]
-async fn an_unanswered_client_request_times_out_and_is_withdrawn() {
+async fn an_unanswered_client_request_names_its_key_times_out_and_is_withdrawn() {
     let catalog = Catalog::builder()
         .tool(tool("ask"), |_, cx: Context| async move {
-            match cx.request("roots/list", &json!({})).await {
+            match cx.ask("roots_please", "roots/list", &json!({})).await {
                 Ok(_) => Ok(CallToolResult::text("answered")),
                 Err(e) => Ok(CallToolResult::error(e.message)),
             }
@@ -183,6 +183,7 @@ async fn an_unanswered_client_request_times_out_and_is_withdrawn() {
     assert!(answer["result"]["content"][0]["text"].as_str().unwrap().contains("did not answer roots/list"));
     let sent: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
     assert_eq!(sent["method"], "roots/list");
+    assert_eq!(sent["params"]["_meta"][herd_proto::INPUT_KEY_META], "roots_please");
     let withdrawn: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
     assert_eq!(withdrawn["method"], "notifications/cancelled");
     assert_eq!(withdrawn["params"]["requestId"], sent["id"]);

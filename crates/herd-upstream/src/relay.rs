@@ -136,7 +136,9 @@ fn pass_back(upstream: &Arc<dyn Upstream>, cx: &Context, message: Message, token
         }
         Message::Notification(n) => cx.notify_raw(&n.method, n.params.unwrap_or_else(empty)),
         Message::Request(r) => {
-            let question = cx.request_raw(&r.method, r.params.unwrap_or_else(empty));
+            let params = r.params.unwrap_or_else(empty);
+            let key = input_key(&params);
+            let question = cx.ask_raw(key.as_deref(), &r.method, params);
             let upstream = upstream.clone();
             let id = r.id;
             tokio::spawn(async move {
@@ -151,6 +153,24 @@ fn pass_back(upstream: &Arc<dyn Upstream>, cx: &Context, message: Message, token
         }
         Message::Response(_) => {}
     }
+}
+
+/// The key a herd upstream asked its question under, if it named one.
+fn input_key(params: &RawValue) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(rename = "_meta")]
+        meta: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "herd/inputKey")]
+        key: Option<String>,
+    }
+    if !params.get().contains(herd_proto::INPUT_KEY_META) {
+        return None;
+    }
+    serde_json::from_str::<Params>(params.get()).ok()?.meta?.key
 }
 
 /// Sends `notifications/cancelled` upstream for a call nobody waits for.

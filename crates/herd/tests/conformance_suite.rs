@@ -92,13 +92,7 @@ const MIN_CHECKS_THROUGH_HUB: u32 = 43;
 #[tokio::test(flavor = "multi_thread")]
 async fn conformance_0_1_16_passes_through_the_hub() {
     let deps = Deps::load();
-    let backend = Herd::start(&["conformance-server", "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hosts.toml");
-    let registry = format!("[[hosts]]\nname = \"conformance\"\nurl = \"{}\"\nexpose = {{}}\n", backend.url);
-    std::fs::write(&config, registry).unwrap();
-    let config = config.to_str().unwrap();
-    let hub = Herd::start(&["hub", "--config", config, "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
+    let (hub, _backend, _registry) = Herd::hub_over_conformance_server().await;
     check_all_scenarios(&deps, &hub.url, &CHECKLESS_THROUGH_HUB, MIN_CHECKS_THROUGH_HUB).await;
 }
 

@@ -24,6 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// How long a `requestState` stays good.
 const STATE_LIFETIME: Duration = Duration::from_secs(3600);
@@ -96,6 +97,8 @@ pub(crate) struct Inputs {
     params: Option<Box<RawValue>>,
     round: Mutex<Round>,
     asked: Notify,
+    /// Cancelled when the request ends, releasing questions still awaited.
+    ended: CancellationToken,
 }
 
 impl Inputs {
@@ -128,6 +131,7 @@ impl Inputs {
             params: req.params.clone(),
             round: Mutex::default(),
             asked: Notify::new(),
+            ended: CancellationToken::new(),
         }
     }
 
@@ -159,6 +163,11 @@ impl Inputs {
     /// Cancel safe: a question asked meanwhile is not missed.
     pub(crate) async fn needed(&self) {
         self.asked.notified().await;
+    }
+
+    /// Cancelled once the request is answered or dropped.
+    pub(crate) fn ended(&self) -> CancellationToken {
+        self.ended.clone()
     }
 
     pub(crate) fn has_questions(&self) -> bool {

@@ -25,6 +25,19 @@ impl StatelessPeer {
     }
 }
 
+impl StatelessPeer {
+    /// Whether a `notifications/message` with these params passes the
+    /// request's log level (none set: nothing passes).
+    fn wants_log(&self, params: &RawValue) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Level {
+            level: LogLevel,
+        }
+        let Some(min) = self.envelope.log_level else { return false };
+        serde_json::from_str::<Level>(params.get()).is_ok_and(|l| l.level >= min)
+    }
+}
+
 /// The client capability a question needs.
 fn capability_for(method: &str) -> Option<&'static str> {
     match method {
@@ -37,6 +50,10 @@ fn capability_for(method: &str) -> Option<&'static str> {
 
 impl Peer for StatelessPeer {
     fn notify(&self, method: &str, params: Box<RawValue>) {
+        // Log messages a relay passes on raw are filtered here too.
+        if method == method::LOG_MESSAGE && !self.wants_log(&params) {
+            return;
+        }
         if let Some(outbox) = &self.outbox {
             let message = Message::Notification(Notification::new(method, Some(params)));
             let _ = outbox.send(message.to_json());
@@ -63,8 +80,16 @@ impl Peer for StatelessPeer {
                 let answer = serde_json::value::to_raw_value(&answer).map_err(|e| RpcError::internal(e.to_string()));
                 Box::pin(async move { answer })
             }
-            // The router answers `input_required` and drops the handler.
-            None => Box::pin(futures_util::future::pending()),
+            // The router answers `input_required` and drops the handler;
+            // a question awaited elsewhere (a relay's task) ends with it.
+            None => {
+                let ended = self.inputs.ended();
+                let method = method.to_owned();
+                Box::pin(async move {
+                    ended.cancelled().await;
+                    Err(RpcError::internal(format!("{method} goes to the client in the input_required result")))
+                })
+            }
         }
     }
 

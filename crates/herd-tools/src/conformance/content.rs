@@ -102,14 +102,17 @@ pub(super) fn register(b: &mut CatalogBuilder) {
 }
 
 /// The input schema of `json_schema_2020_12_tool`, exactly as the suite
-/// lists it: `$schema`, `$defs.address` and `additionalProperties: false`
-/// must survive every hop to the client.
+/// (0.2) lists it: `$schema`, `$defs.address` and `additionalProperties:
+/// false` (SEP-1613), and the broader SEP-2106 vocabulary (`$anchor` inside
+/// `$defs.address`, `allOf` holding an `anyOf`, `if`/`then`/`else`) must
+/// survive every hop to the client.
 pub(super) fn json_schema_2020_12() -> Value {
     json!({
         "$schema": DRAFT_2020_12,
         "type": "object",
         "$defs": {
             "address": {
+                "$anchor": "addressDef",
                 "type": "object",
                 "properties": {
                     "street": { "type": "string" },
@@ -120,7 +123,14 @@ pub(super) fn json_schema_2020_12() -> Value {
         "properties": {
             "name": { "type": "string" },
             "address": { "$ref": "#/$defs/address" },
+            "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+            "phone": { "type": "string" },
+            "email": { "type": "string" },
         },
+        "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+        "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+        "then": { "required": ["phone"] },
+        "else": { "required": ["email"] },
         "additionalProperties": false,
     })
 }

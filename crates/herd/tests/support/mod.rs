@@ -134,6 +134,20 @@ pub struct Herd {
 
 impl Herd {
     /// Starts `herd --log-format json ARGS...` and waits for its URL.
+    /// A hub whose one host, `conformance`, is a conformance server with
+    /// everything exposed under its own names; returns the hub and the
+    /// backend and the directory of its registry (keep all three alive).
+    pub async fn hub_over_conformance_server() -> (Herd, Herd, tempfile::TempDir) {
+        let backend = Herd::start(&["conformance-server", "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let config = dir.path().join("hosts.toml");
+        let registry = format!("[[hosts]]\nname = \"conformance\"\nurl = \"{}\"\nexpose = {{}}\n", backend.url);
+        std::fs::write(&config, registry).expect("hosts.toml written");
+        let config = config.to_str().expect("a UTF-8 path");
+        let hub = Herd::start(&["hub", "--config", config, "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
+        (hub, backend, dir)
+    }
+
     pub async fn start(args: &[&str]) -> Herd {
         Herd::start_with_env(args, &[]).await
     }

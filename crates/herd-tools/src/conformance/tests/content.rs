@@ -16,9 +16,23 @@ async fn json_schema_2020_12_tool_keeps_its_keywords() {
     assert_eq!(schema["$defs"]["address"]["properties"]["city"]["type"], "string");
     assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
     assert_eq!(schema["additionalProperties"], false);
+    // SEP-2106 (checked by the 0.2 suite on 2026-07-28).
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+    assert_eq!(schema["allOf"][0]["anyOf"], json!([{ "required": ["phone"] }, { "required": ["email"] }]));
+    assert_eq!(schema["if"]["properties"]["contactMethod"]["const"], "phone");
+    assert_eq!(schema["then"]["required"], json!(["phone"]));
+    assert_eq!(schema["else"]["required"], json!(["email"]));
+    assert_eq!(schema["properties"]["contactMethod"]["enum"], json!(["phone", "email"]));
     let peer = TestPeer::new();
-    let out = call_tool(&catalog(), context(&peer, None), "json_schema_2020_12_tool", json!({"name": "x"})).await;
-    assert!(text(&out).contains(r#"{"name":"x"}"#));
+    let out = call_tool(
+        &catalog(),
+        context(&peer, None),
+        "json_schema_2020_12_tool",
+        json!({"name": "x", "email": "x@example.com"}),
+    )
+    .await;
+    assert!(text(&out).contains(r#""email":"x@example.com""#), "{out}");
+    assert!(text(&out).contains(r#""name":"x""#), "{out}");
 }
 
 #[tokio::test]
