@@ -23,6 +23,7 @@ mod child;
 mod install;
 mod manage;
 mod merged;
+mod name_lock;
 mod ring;
 mod runner;
 mod spec;

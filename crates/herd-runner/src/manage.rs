@@ -67,23 +67,21 @@ async fn load(runner: Runner, args: Map<String, Value>, cx: Context) -> ToolResu
     let wait = args.remove("wait").and_then(|w| w.as_f64()).filter(|w| w.is_finite() && *w >= 0.0).unwrap_or(600.0);
     let spec: ServerSpec = parse(args)?;
     let name = spec.name.clone();
-    runner.load(spec).await.map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+    let server = runner.load_server(spec).await.map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
     let mut step = 0.0;
-    let status = runner
-        .settle(&name, Duration::from_secs_f64(wait), |s| {
-            step += 1.0;
-            cx.progress(step, None, Some(&format!("{name}: {}", s.state.as_str())));
-        })
-        .await
-        .ok_or_else(|| ToolError::Failed(format!("server {name} was unloaded meanwhile")))?;
+    let status = Runner::settle(&server, Duration::from_secs_f64(wait), |s| {
+        step += 1.0;
+        cx.progress(step, None, Some(&format!("{name}: {}", s.state.as_str())));
+    })
+    .await;
     let structured = json!({ "server": to_value(&status) });
     match status.state {
-        State::Running => Ok(CallToolResult::structured(line(&status), structured)),
-        State::Installing | State::Restarting | State::Stopped => {
+        State::Running | State::Stopped => Ok(CallToolResult::structured(line(&status), structured)),
+        State::Installing | State::Restarting => {
             Ok(CallToolResult::structured(format!("{} (still going after {wait}s)", line(&status)), structured))
         }
         State::Crashed | State::Failed => {
-            let (tail, _) = runner.logs(&name, 20).unwrap_or_default();
+            let (tail, _) = server.ring.tail(20);
             let text = format!("{}\nlast lines of its log:\n{}", line(&status), tail.join("\n"));
             Ok(CallToolResult { is_error: true, ..CallToolResult::structured(text, structured) })
         }

@@ -1,5 +1,6 @@
 //! The servers of one agent: load, unload, list, read logs, shut down.
 
+use crate::name_lock::NameLocks;
 use crate::spec::{ServerSpec, SpecError};
 use crate::supervisor::{self, Event, Server, Status};
 use crate::{manage, merged};
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) servers: RwLock<BTreeMap<String, Arc<Server>>>,
     pub(crate) lists: merged::Lists,
     pub(crate) notifier: OnceLock<Notifier>,
+    /// Loads and unloads of one name take turns.
+    changes: NameLocks,
     events: mpsc::UnboundedSender<Event>,
 }
 
@@ -68,6 +71,7 @@ impl Runner {
             servers: RwLock::default(),
             lists: merged::Lists::default(),
             notifier: OnceLock::new(),
+            changes: NameLocks::default(),
             events,
         });
         tokio::spawn(pump(Arc::downgrade(&inner), rx));
@@ -83,23 +87,33 @@ impl Runner {
     /// Adds a server (replacing one of the same name, which is stopped
     /// first) and starts it unless `autostart` is off.
     pub async fn load(&self, spec: ServerSpec) -> Result<Status, SpecError> {
+        Ok(self.load_server(spec).await?.status())
+    }
+
+    /// [`Runner::load`], keeping hold of the server it made, so a caller
+    /// can follow that server even after a later load replaced it.
+    pub(crate) async fn load_server(&self, spec: ServerSpec) -> Result<Arc<Server>, SpecError> {
         let source = spec.validate()?;
         let autostart = spec.autostart;
         let server = Server::new(spec, source, &self.inner.config);
         let name = server.spec.name.clone();
-        // Swapped in one step, so two loads of one name cannot both keep
-        // running; the old one is stopped before the new one starts (they
-        // share an install directory).
+        // The old server is stopped before the new one starts (they share
+        // an install directory). Loads of one name take turns, so a load
+        // cannot stop a server another load has not started yet and then
+        // see it start anyway.
+        let _turn = self.inner.changes.lock(&name).await;
         let previous = self.inner.servers.write().insert(name.clone(), server.clone());
         if let Some(previous) = previous {
             previous.stop_and_wait().await;
+            previous.note_stopped("replaced by a later load of the same name");
             self.inner.lists.forget(&name);
         }
         if autostart {
+            server.begin();
             let task = supervisor::run(server.clone(), self.inner.config.clone(), self.inner.events.clone());
             server.attach_task(tokio::spawn(task));
         }
-        Ok(server.status())
+        Ok(server)
     }
 
     /// Starts a loaded server that is not running (stopped, crashed or
@@ -114,9 +128,11 @@ impl Runner {
     /// Stops a server (the whole process group) and forgets it. False if
     /// there was none.
     pub async fn unload(&self, name: &str) -> bool {
+        let _turn = self.inner.changes.lock(name).await;
         let server = self.inner.servers.write().remove(name);
         let Some(server) = server else { return false };
         server.stop_and_wait().await;
+        server.note_stopped("unloaded");
         self.inner.lists.forget(name);
         self.inner.announce();
         true
@@ -144,24 +160,21 @@ impl Runner {
         self.server(name).map(|s| s.ring.tail(lines))
     }
 
-    /// Waits until the server leaves `installing`/`restarting` (or `limit`
-    /// passes); calls `progress` on each change. None if unknown.
-    pub async fn settle(&self, name: &str, limit: Duration, mut progress: impl FnMut(&Status)) -> Option<Status> {
-        let mut watch = self.server(name)?.watch();
+    /// Waits until `server` leaves `installing`/`restarting` (or `limit`
+    /// passes); calls `progress` on each change.
+    pub(crate) async fn settle(server: &Server, limit: Duration, mut progress: impl FnMut(&Status)) -> Status {
+        let mut watch = server.watch();
         let wait = async {
             loop {
                 let status = watch.borrow_and_update().clone();
                 progress(&status);
-                if status.state.is_settled() && status.state != supervisor::State::Stopped {
-                    return;
-                }
-                if watch.changed().await.is_err() {
+                if status.state.is_settled() || watch.changed().await.is_err() {
                     return;
                 }
             }
         };
         let _ = tokio::time::timeout(limit, wait).await;
-        self.status(name)
+        server.status()
     }
 
     pub(crate) fn server(&self, name: &str) -> Option<Arc<Server>> {

@@ -84,6 +84,18 @@ impl Server {
         *self.task.lock() = Some(task);
     }
 
+    /// Marks a server about to be started, so that nobody waiting for it
+    /// mistakes the `stopped` it was made in for an outcome.
+    pub(crate) fn begin(&self) {
+        self.set(State::Installing, None, None);
+    }
+
+    /// Records, once stopped, why: whoever still follows this server
+    /// learns it was replaced or unloaded rather than just `stopped`.
+    pub(crate) fn note_stopped(&self, why: &str) {
+        self.set(State::Stopped, None, Some(why.to_owned()));
+    }
+
     /// Stops the server and returns once its task ended (its process
     /// group is gone by then).
     pub(crate) async fn stop_and_wait(&self) {
