@@ -24,8 +24,9 @@
 //! cancellation, and once the shell has exited. Use `shell_bg` for anything
 //! that must keep running.
 //!
-//! Blocking file system work runs on tokio's blocking pool and stops early
-//! when the call is cancelled or dropped.
+//! Blocking file system work runs on a few threads of the agent's own,
+//! which stay awake briefly between jobs, and stops early when the call is
+//! cancelled or dropped.
 //!
 //! The arguments and results of these tools are defined in [`shape`], which
 //! the hub's SSH fallback uses too, so a result reads the same whichever
