@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// the last event before reading the file.
 const SETTLE: Duration = Duration::from_millis(200);
 
+/// How often the file is checked for a change.
+const POLL: Duration = Duration::from_secs(1);
+
 /// Watches `path` (and SIGHUP) and reloads `hub`'s registry from it until
 /// `shutdown`; `pinned` hosts are added to every version of the file (the
 /// local agent of `herd up`). Returns once the watch is set up.
@@ -59,25 +62,27 @@ async fn run(
     }
 }
 
-/// Watches the file's directory (editors replace files by renaming) and
-/// signals changes that touch the file.
-fn watch_file(path: &Path, tx: mpsc::UnboundedSender<()>) -> std::io::Result<notify::RecommendedWatcher> {
-    let name = path.file_name().map(|n| n.to_owned());
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if event.kind.is_access() {
-            return;
-        }
-        if event.paths.iter().any(|p| p.file_name() == name.as_deref()) {
-            let _ = tx.send(());
-        }
-    })
+/// Checks the file for changes every [`POLL`] and signals when it changed,
+/// appeared or went. Its contents are compared, not only its modification
+/// time, which has whole seconds here: two saves within a second differ.
+///
+/// Polled rather than watched with inotify: a directory watch wakes on
+/// every file opened in that directory, and a hub whose config sits next to
+/// busy files (its own log, say) would spend a thread's worth of CPU
+/// ignoring those events. Reading a small file once a second costs nothing
+/// and catches in-place writes and replacements by rename alike.
+fn watch_file(path: &Path, tx: mpsc::UnboundedSender<()>) -> std::io::Result<notify::PollWatcher> {
+    let config = notify::Config::default().with_poll_interval(POLL).with_compare_contents(true);
+    let mut watcher = notify::PollWatcher::new(
+        move |event: notify::Result<notify::Event>| {
+            if event.is_ok_and(|e| !e.kind.is_access()) {
+                let _ = tx.send(());
+            }
+        },
+        config,
+    )
     .map_err(std::io::Error::other)?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive).map_err(std::io::Error::other)?;
+    watcher.watch(path, RecursiveMode::NonRecursive).map_err(std::io::Error::other)?;
     Ok(watcher)
 }
 
