@@ -3,6 +3,8 @@
 //! MCP server does (sessions, routing, backends) happens here, so its numbers
 //! bound what any HTTP MCP server can reach on the same machine and stack.
 //!
+//! It uses the same allocator as `herd`, so the two compare like for like.
+//!
 //! Usage: `bench-ceiling [--listen] [ADDR]` (default `127.0.0.1:0`). Prints
 //! `listening on ADDR` on stdout once bound.
 
@@ -45,6 +47,9 @@ async fn mcp(body: Bytes) -> Response {
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
