@@ -19,6 +19,7 @@ mod fallback;
 mod fleet;
 mod metrics;
 mod path;
+mod raw;
 mod reload;
 mod ssh;
 mod tools;

@@ -18,7 +18,8 @@ use crate::Fleet;
 use herd_fleet::{Host, ProbeOk};
 use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
 use herd_upstream::UpstreamError;
-use serde_json::{Map, Value, json};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -35,8 +36,8 @@ pub struct Served {
     pub via: &'static str,
     /// Why the agent was not used, when it was not.
     pub detour: Option<String>,
-    /// The `CallToolResult` object.
-    pub result: Value,
+    /// The `CallToolResult` object, as the path returned it.
+    pub result: Box<RawValue>,
 }
 
 /// A call no path could answer.
@@ -52,7 +53,17 @@ pub struct Failure {
 impl Served {
     /// Whether the tool reported a failure.
     pub fn is_error(&self) -> bool {
-        self.result.get("isError").and_then(Value::as_bool).unwrap_or(false)
+        #[derive(serde::Deserialize)]
+        struct Flag {
+            #[serde(rename = "isError", default)]
+            is_error: bool,
+        }
+        serde_json::from_str::<Flag>(self.result.get()).is_ok_and(|f| f.is_error)
+    }
+
+    /// The result, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.result.get()).unwrap_or(Value::Null)
     }
 }
 
@@ -119,6 +130,7 @@ impl Fleet {
         };
         match outcome {
             Ok(Ok(result)) => {
+                let result = crate::raw::to_raw(&result);
                 let detour = attempts.iter().map(|(p, why)| format!("{p}: {why}")).collect::<Vec<_>>().join("; ");
                 Ok(Served { host: host.name.clone(), via: fallback.name(), detour: Some(detour), result })
             }
@@ -143,15 +155,19 @@ impl Fleet {
         cx: &Context,
         timeout: Duration,
         was_up: bool,
-    ) -> Result<Value, (String, bool)> {
+    ) -> Result<Box<RawValue>, (String, bool)> {
         let upstream = self.prober().upstream(host).map_err(|e| (e, true))?;
         if let Err(e) = upstream.connect().await {
             self.health().report(&host.name, Err(e.to_string()));
             return Err((e.to_string(), true));
         }
         let relay = crate::fleet::relay_over(upstream, timeout);
-        let params = json!({ "name": tool, "arguments": arguments });
-        let params = serde_json::value::to_raw_value(&params).map_err(|e| (e.to_string(), false))?;
+        #[derive(serde::Serialize)]
+        struct Params<'a> {
+            name: &'a str,
+            arguments: &'a Map<String, Value>,
+        }
+        let params = crate::raw::to_raw(&Params { name: tool, arguments });
         let request = Request {
             id: cx.meta().request_id.clone().unwrap_or_else(|| RequestId::number(0)),
             method: method::TOOLS_CALL.to_owned(),
@@ -163,7 +179,7 @@ impl Fleet {
                 if !was_up {
                     self.health().report(&host.name, Ok(ProbeOk::default()));
                 }
-                serde_json::from_str(raw.get()).map_err(|e| (format!("unreadable result: {e}"), false))
+                Ok(raw)
             }
             Err(err) => Err(self.agent_failed(host, tool, &err)),
         }

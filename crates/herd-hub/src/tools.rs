@@ -24,6 +24,7 @@ mod hosts;
 mod many;
 
 use crate::Fleet;
+use crate::raw::to_raw;
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Request, RpcError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -68,17 +69,16 @@ impl Backend for HubTools {
                 return Err(RpcError::method_not_found(&req.method));
             }
             let Params { name, arguments } = req.params_as()?;
-            let result = match name.as_str() {
-                "remote_list_hosts" => hosts::call(&fleet, arguments).await,
-                "remote_shell_many" => many::call(&fleet, arguments, &cx).await,
-                "remote_list_tools" => direct::list_tools(&fleet, arguments, &cx).await,
+            Ok(match name.as_str() {
+                "remote_list_hosts" => to_raw(&hosts::call(&fleet, arguments).await),
+                "remote_shell_many" => to_raw(&many::call(&fleet, arguments, &cx).await),
+                "remote_list_tools" => to_raw(&direct::list_tools(&fleet, arguments, &cx).await),
                 "remote_call" => direct::call_any(&fleet, arguments, &cx).await,
                 other => match other.strip_prefix("remote_").filter(|t| defs::FORWARDED.contains(t)) {
                     Some(tool) => direct::forward(&fleet, tool, arguments, &cx).await,
                     None => return Err(RpcError::invalid_params(format!("unknown tool: {name}"))),
                 },
-            };
-            serde_json::value::to_raw_value(&result).map_err(|e| RpcError::internal(e.to_string()))
+            })
         })
     }
 }

@@ -89,6 +89,10 @@ pub struct HttpUpstream {
 struct Inner {
     config: HttpUpstreamConfig,
     client: reqwest::Client,
+    /// `config.url`, parsed once.
+    url: reqwest::Url,
+    /// `Bearer <token>`, marked sensitive so it never shows in debug output.
+    authorization: Option<reqwest::header::HeaderValue>,
     /// The open session, if any; the GET stream follows its changes.
     session: watch::Sender<Option<Arc<Handshake>>>,
     /// Held while a session is being opened; keeps the last failure.
@@ -96,11 +100,12 @@ struct Inner {
     next_id: AtomicU64,
 }
 
-/// What the upstream answered at initialize.
+/// What the upstream answered at initialize, as the headers every later
+/// request of the session carries.
 #[derive(Debug)]
 struct Handshake {
-    session_id: Option<String>,
-    version: String,
+    session_id: Option<reqwest::header::HeaderValue>,
+    version: reqwest::header::HeaderValue,
 }
 
 impl HttpUpstream {
@@ -113,9 +118,26 @@ impl HttpUpstream {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| UpstreamError::Connect { target: config.url.clone(), reason: e.to_string() })?;
+        let url = reqwest::Url::parse(&config.url)
+            .map_err(|e| UpstreamError::Connect { target: config.url.clone(), reason: format!("invalid URL: {e}") })?;
+        let authorization = match &config.token {
+            Some(token) => {
+                let mut value = reqwest::header::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+                    UpstreamError::Connect {
+                        target: config.url.clone(),
+                        reason: "the token is not a valid header".into(),
+                    }
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
         let inner = Inner {
             config,
             client,
+            url,
+            authorization,
             session: watch::Sender::new(None),
             opening: tokio::sync::Mutex::new(None),
             next_id: AtomicU64::new(1),

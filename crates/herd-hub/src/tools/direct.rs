@@ -4,22 +4,29 @@
 use super::{error_result, host_arg, take};
 use crate::Fleet;
 use crate::path::{Failure, Served};
+use crate::raw::{RawObject, to_raw};
 use herd_proto::{Backend, Context, ListKind};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 /// Runs agent tool `tool` on the host named by `host`.
-pub(super) async fn forward(fleet: &Fleet, tool: &str, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+pub(super) async fn forward(
+    fleet: &Fleet,
+    tool: &str,
+    mut arguments: Map<String, Value>,
+    cx: &Context,
+) -> Box<RawValue> {
     let host = match host_arg(&mut arguments).map(|h| fleet.host(&h).map_err(|e| error_result(e.to_string()))) {
         Ok(Ok(host)) => host,
-        Ok(Err(e)) | Err(e) => return e,
+        Ok(Err(e)) | Err(e) => return to_raw(&e),
     };
     let timeout = timeout_of(fleet, tool, &arguments);
     present(fleet.call_tool(&host, tool, arguments, cx, timeout).await)
 }
 
 /// `remote_call`: any tool of the host's agent.
-pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Box<RawValue> {
     let parsed = (|| {
         let host = host_arg(&mut arguments)?;
         let tool = take::<String>(&mut arguments, "tool")?
@@ -33,7 +40,7 @@ pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, c
     })();
     let (host, tool, inner) = match parsed {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return to_raw(&e),
     };
     let timeout = timeout_of(fleet, &tool, &inner);
     present(fleet.call_tool(&host, &tool, inner, cx, timeout).await)
@@ -79,22 +86,32 @@ fn timeout_of(fleet: &Fleet, tool: &str, arguments: &Map<String, Value>) -> Dura
 
 /// The result a client sees: the agent's (or fallback's) result with the
 /// path noted, or an `isError` result naming every path tried.
-pub(super) fn present(outcome: Result<Served, Failure>) -> Value {
+///
+/// Only the members that get a note are taken apart; the rest of the
+/// result (file contents, say) is passed on as the bytes that came.
+pub(super) fn present(outcome: Result<Served, Failure>) -> Box<RawValue> {
     let served = match outcome {
         Ok(served) => served,
-        Err(failure) => return error_result(failure.to_string()),
+        Err(failure) => return to_raw(&error_result(failure.to_string())),
     };
-    let mut result = served.result;
-    if let Some(structured) = result.get_mut("structuredContent").and_then(Value::as_object_mut) {
-        structured.insert("host".into(), json!(served.host));
-        structured.insert("via".into(), json!(served.via));
+    let Some(mut result) = RawObject::parse(&served.result) else {
+        return served.result;
+    };
+    if let Some(mut structured) = result.get("structuredContent").and_then(RawObject::parse) {
+        structured.set("host", to_raw(&served.host));
+        structured.set("via", to_raw(served.via));
+        result.set("structuredContent", structured.to_raw());
     }
     let note = match &served.detour {
         Some(detour) => format!("[{} via {}; {detour}]", served.host, served.via),
         None => format!("[{} via {}]", served.host, served.via),
     };
-    if let Some(content) = result.get_mut("content").and_then(Value::as_array_mut) {
-        content.push(json!({ "type": "text", "text": note }));
+    let content = result.get("content").and_then(|c| serde_json::from_str::<Vec<&RawValue>>(c.get()).ok());
+    if let Some(mut content) = content {
+        let note = to_raw(&json!({ "type": "text", "text": note }));
+        content.push(&note);
+        let content = to_raw(&content);
+        result.set("content", content);
     }
-    result
+    result.to_raw()
 }

@@ -76,14 +76,15 @@ fn entry(host: &str, outcome: Result<crate::path::Served, crate::path::Failure>)
         Err(failure) => json!({ "host": host, "error": failure.to_string() }),
         Ok(served) => {
             let mut entry = json!({ "host": host, "via": served.via });
-            let structured = served.result.get("structuredContent");
+            let result = served.value();
+            let structured = result.get("structuredContent");
             for key in ["exit_code", "stdout", "stderr", "timed_out", "duration_ms"] {
                 if let Some(v) = structured.and_then(|s| s.get(key)) {
                     entry[key] = v.clone();
                 }
             }
             if served.is_error() && structured.is_none() {
-                let text = served.result["content"][0]["text"].as_str().unwrap_or("the tool failed");
+                let text = result["content"][0]["text"].as_str().unwrap_or("the tool failed");
                 entry["error"] = json!(text);
             }
             entry

@@ -18,6 +18,8 @@ impl Inner {
         events: &mpsc::UnboundedSender<Message>,
     ) -> Result<Response, UpstreamError> {
         let mut session = self.session().await?;
+        // Kept for a resend on a fresh session; cloning it copies nothing.
+        let body = bytes::Bytes::from(body);
         let mut response = self.post(body.clone(), Some(&session)).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND && session.session_id.is_some() {
             tracing::debug!(upstream = %self.config.url, "upstream forgot the session; opening a new one");

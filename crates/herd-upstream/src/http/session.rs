@@ -4,14 +4,14 @@
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use herd_proto::{ProtocolVersion, RequestId};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-const SESSION_ID: &str = "mcp-session-id";
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
-const LAST_EVENT_ID: &str = "last-event-id";
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 impl Inner {
     pub(super) fn target(&self) -> String {
@@ -65,7 +65,7 @@ impl Inner {
         let response = tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None))
             .await
             .map_err(|_| self.timeout())??;
-        let session_id = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()).map(String::from);
+        let session_id = response.headers().get(SESSION_ID).cloned();
         let (tx, _rx) = mpsc::unbounded_channel();
         let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
         let result: Value = match answer.into_result() {
@@ -74,7 +74,9 @@ impl Inner {
             }
             Err(err) => return Err(self.protocol(format!("initialize failed: {}", err.message))),
         };
-        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or("2025-06-18").to_owned();
+        let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or("2025-06-18");
+        let version = HeaderValue::try_from(version)
+            .map_err(|_| self.protocol(format!("unusable protocolVersion {version:?}")))?;
         let handshake = Arc::new(Handshake { session_id, version });
         let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned();
         tokio::time::timeout(self.config.exchange_timeout, self.post_in(initialized, Some(&handshake)))
@@ -106,12 +108,12 @@ impl Inner {
 
     pub(super) async fn post(
         &self,
-        body: String,
+        body: impl Into<reqwest::Body>,
         session: Option<&Arc<Handshake>>,
     ) -> Result<reqwest::Response, UpstreamError> {
         let mut request = self
             .client
-            .post(&self.config.url)
+            .post(self.url.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json, text/event-stream")
             .body(body);
@@ -128,7 +130,7 @@ impl Inner {
         session: Option<&Arc<Handshake>>,
         last_event_id: Option<&str>,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let mut request = self.client.get(&self.config.url).header(ACCEPT, "text/event-stream");
+        let mut request = self.client.get(self.url.clone()).header(ACCEPT, "text/event-stream");
         if let Some(id) = last_event_id {
             request = request.header(LAST_EVENT_ID, id);
         }
@@ -144,13 +146,13 @@ impl Inner {
         mut request: reqwest::RequestBuilder,
         session: Option<&Arc<Handshake>>,
     ) -> reqwest::RequestBuilder {
-        if let Some(token) = &self.config.token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
         }
         if let Some(s) = session {
-            request = request.header(PROTOCOL_VERSION, &s.version);
+            request = request.header(PROTOCOL_VERSION, s.version.clone());
             if let Some(id) = &s.session_id {
-                request = request.header(SESSION_ID, id);
+                request = request.header(SESSION_ID, id.clone());
             }
         }
         request
