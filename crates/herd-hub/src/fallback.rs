@@ -5,6 +5,7 @@
 //! agent's; [`Fallback`] is that contract. herd's implementation runs the
 //! tools over ssh ([`herd_fleet::SshPool`]).
 
+use herd_fleet::Registry;
 use herd_proto::BoxFuture;
 use serde_json::{Map, Value};
 
@@ -28,4 +29,8 @@ pub trait Fallback: Send + Sync + 'static {
 
     /// Drops what is cached for `destination` (its registry entry changed).
     fn forget(&self, destination: &str);
+
+    /// A reloaded registry is in force: take up its settings. Calls under
+    /// way finish as they started.
+    fn reconfigure(&self, _registry: &Registry) {}
 }

@@ -82,6 +82,9 @@ impl Fleet {
                 fallback.forget(ssh);
             }
         }
+        if let Some(fallback) = &self.fallback {
+            fallback.reconfigure(&registry);
+        }
         self.health.set_hosts(registry.hosts().iter().cloned());
         self.registry.store(Arc::new(registry));
     }

@@ -204,3 +204,23 @@ async fn a_stalled_sshd_fails_its_calls_in_time_and_slows_nobody() {
     }
     stalled.signal("CONT");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_that_changes_the_ssh_settings_takes_effect() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().unwrap();
+    let hosts = [host("sshonly", None, Some(&sshd.other_alias()))];
+    // Without the ssh_config that defines the alias, ssh cannot resolve it.
+    let without =
+        "[health]\nbudget = 1\n\n[ssh]\nconnect_timeout = 2\ncall_timeout = 5\n\n".to_owned() + &hosts.concat();
+    let mut hub = hub(work.path(), &without).await;
+    let client = Client::connect(&hub.url, Some(HUB_TOKEN)).await;
+    let failed = client.call("remote_shell", json!({ "host": "sshonly", "command": "echo hi" })).await;
+    assert_eq!(failed["isError"], true, "{failed}");
+
+    std::fs::write(work.path().join("hosts.toml"), registry(&sshd, &hosts)).unwrap();
+    let _ = hub.wait_for_log("registry reloaded", Duration::from_secs(20)).await;
+    let served = client.call("remote_shell", json!({ "host": "sshonly", "command": "echo hi" })).await;
+    assert_eq!(structured(&served)["via"], "ssh", "{served}");
+    assert_eq!(structured(&served)["stdout"], "hi\n", "{served}");
+}
