@@ -104,8 +104,7 @@ impl Runner {
         let _turn = self.inner.changes.lock(&name).await;
         let previous = self.inner.servers.write().insert(name.clone(), server.clone());
         if let Some(previous) = previous {
-            previous.stop_and_wait().await;
-            previous.note_stopped("replaced by a later load of the same name");
+            previous.stop_and_wait("replaced by a later load of the same name").await;
             self.inner.lists.forget(&name);
         }
         if autostart {
@@ -131,8 +130,7 @@ impl Runner {
         let _turn = self.inner.changes.lock(name).await;
         let server = self.inner.servers.write().remove(name);
         let Some(server) = server else { return false };
-        server.stop_and_wait().await;
-        server.note_stopped("unloaded");
+        server.stop_and_wait("unloaded").await;
         self.inner.lists.forget(name);
         self.inner.announce();
         true

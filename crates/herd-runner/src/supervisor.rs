@@ -60,6 +60,8 @@ pub(crate) struct Server {
     pub(crate) link: ArcSwapOption<Link>,
     status: watch::Sender<Status>,
     stop: CancellationToken,
+    /// Why it was stopped, shown with the `stopped` state.
+    stop_reason: Mutex<Option<String>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -68,7 +70,8 @@ impl Server {
         let status = watch::Sender::new(Status::new(&spec, &source));
         let ring = Arc::new(Ring::new(config.stderr_bytes));
         let (link, stop, task) = (ArcSwapOption::empty(), CancellationToken::new(), Mutex::new(None));
-        Arc::new(Self { spec, source, ring, link, status, stop, task })
+        let stop_reason = Mutex::new(None);
+        Arc::new(Self { spec, source, ring, link, status, stop, stop_reason, task })
     }
 
     pub(crate) fn status(&self) -> Status {
@@ -90,20 +93,27 @@ impl Server {
         self.set(State::Installing, None, None);
     }
 
-    /// Records, once stopped, why: whoever still follows this server
-    /// learns it was replaced or unloaded rather than just `stopped`.
-    pub(crate) fn note_stopped(&self, why: &str) {
-        self.set(State::Stopped, None, Some(why.to_owned()));
-    }
-
     /// Stops the server and returns once its task ended (its process
-    /// group is gone by then).
-    pub(crate) async fn stop_and_wait(&self) {
+    /// group is gone by then). `why` goes with the `stopped` state, so
+    /// whoever still follows this server learns it was replaced or
+    /// unloaded rather than just stopped.
+    pub(crate) async fn stop_and_wait(&self, why: &str) {
+        *self.stop_reason.lock() = Some(why.to_owned());
+        // A server never started has no task to report the stop.
+        if self.task.lock().is_none() {
+            self.stopped();
+        }
         self.stop.cancel();
         let task = self.task.lock().take();
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+
+    /// Enters `stopped`, with the reason given to the stop.
+    fn stopped(&self) {
+        let why = self.stop_reason.lock().clone();
+        self.set(State::Stopped, None, why);
     }
 
     fn set(&self, state: State, pid: Option<u32>, error: Option<String>) {
@@ -124,7 +134,7 @@ pub(crate) async fn run(server: Arc<Server>, config: Arc<RunnerConfig>, events: 
     let installing = install::install(&server.spec, &server.source, &dir, &server.ring, config.install_timeout);
     let launch = tokio::select! {
         launch = installing => launch,
-        () = server.stop.cancelled() => return server.set(State::Stopped, None, None),
+        () = server.stop.cancelled() => return server.stopped(),
     };
     let launch = match launch {
         Ok(launch) => launch,
@@ -134,7 +144,7 @@ pub(crate) async fn run(server: Arc<Server>, config: Arc<RunnerConfig>, events: 
     loop {
         let started = Instant::now();
         let exit = match life(&server, &launch, &config, &events).await {
-            Life::Stopped => return server.set(State::Stopped, None, None),
+            Life::Stopped => return server.stopped(),
             Life::Failed(error) => return server.fail(State::Failed, error),
             Life::Exited(why) => why,
         };
@@ -156,7 +166,7 @@ pub(crate) async fn run(server: Arc<Server>, config: Arc<RunnerConfig>, events: 
         });
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = server.stop.cancelled() => return server.set(State::Stopped, None, None),
+            () = server.stop.cancelled() => return server.stopped(),
         }
     }
 }
@@ -186,7 +196,7 @@ async fn life(
         return Life::Failed("the process has no stdio pipes".into());
     };
     let ring = server.ring.clone();
-    tokio::spawn(async move { ring.fill_from(stderr).await });
+    let mut stderr_read = tokio::spawn(async move { ring.fill_from(stderr).await });
     let (unsolicited, messages) = mpsc::unbounded_channel();
     let label = format!("server {}", server.spec.name);
     let upstream = Arc::new(StdioUpstream::start(label, stdin, stdout, unsolicited));
@@ -196,7 +206,10 @@ async fn life(
     let capabilities = tokio::select! {
         hello = hello => match hello {
             Ok(Ok(capabilities)) => capabilities,
-            Ok(Err(error)) => return ended(&mut running, &upstream, format!("handshake failed: {error}")).await,
+            Ok(Err(error)) => {
+                let why = format!("handshake failed: {error}");
+                return ended(&mut running, &upstream, &mut stderr_read, why).await;
+            }
             Err(_) => {
                 child::stop(&mut running, config.stop_grace).await;
                 let secs = config.init_timeout.as_secs();
@@ -204,7 +217,8 @@ async fn life(
             }
         },
         status = running.child.wait() => {
-            return ended(&mut running, &upstream, exit_text(status, "before the handshake")).await;
+            let why = exit_text(status, "before the handshake");
+            return ended(&mut running, &upstream, &mut stderr_read, why).await;
         }
         () = server.stop.cancelled() => {
             child::stop(&mut running, config.stop_grace).await;
@@ -221,7 +235,7 @@ async fn life(
     tokio::select! {
         status = running.child.wait() => {
             server.link.store(None);
-            ended(&mut running, &upstream, exit_text(status, "")).await
+            ended(&mut running, &upstream, &mut stderr_read, exit_text(status, "")).await
         }
         () = server.stop.cancelled() => {
             server.link.store(None);
@@ -233,11 +247,22 @@ async fn life(
     }
 }
 
+/// Longest wait, once a server exited, for the last of its stderr to be
+/// read (a process it left behind may hold the pipe until it is killed).
+const STDERR_DRAIN: Duration = Duration::from_secs(1);
+
 /// The process ended by itself: fail its calls, kill what is left of its
-/// group.
-async fn ended(running: &mut child::Running, upstream: &StdioUpstream, why: String) -> Life {
+/// group, and let the stderr it wrote on its way out reach the log before
+/// anyone reads why it ended.
+async fn ended(
+    running: &mut child::Running,
+    upstream: &StdioUpstream,
+    stderr_read: &mut JoinHandle<()>,
+    why: String,
+) -> Life {
     upstream.close(&why);
     child::reap(running).await;
+    let _ = tokio::time::timeout(STDERR_DRAIN, stderr_read).await;
     Life::Exited(why)
 }
 
