@@ -56,3 +56,31 @@ where
 pub(super) fn cancelled(tool: &str) -> ToolError {
     failed(format!("{tool}: cancelled"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[tokio::test]
+    async fn a_job_runs_and_its_answer_comes_back() {
+        let answer = run_blocking("t", &Context::detached(), |_| Ok(41 + 1)).await;
+        assert_eq!(answer.ok(), Some(42));
+    }
+
+    #[tokio::test]
+    async fn a_call_cancelled_before_its_job_starts_skips_the_job() {
+        let cx = Context::detached();
+        cx.cancellation().cancel();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let answer = run_blocking("t", &cx, move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+        .await;
+        assert!(answer.err().is_some_and(|e| e.to_string().contains("t: cancelled")));
+        assert!(!ran.load(Ordering::SeqCst), "the job ran although its call was cancelled");
+    }
+}
