@@ -37,9 +37,12 @@ pub struct Health {
 }
 
 struct Inner {
-    config: HealthConfig,
+    /// The settings in force; a reload swaps them.
+    config: Mutex<Arc<HealthConfig>>,
     prober: Arc<dyn Prober>,
-    limit: Arc<Semaphore>,
+    /// Probe slots, `max_in_flight` of them; a reload that changes the
+    /// number puts new ones in place (probes under way keep their old slot).
+    limit: Mutex<Arc<Semaphore>>,
     table: Mutex<Table>,
     /// Bumped whenever a host turns UP or stops being UP.
     flips: watch::Sender<u64>,
@@ -60,8 +63,9 @@ struct Entry {
 impl Health {
     /// A tracker for `hosts`, all Unknown, probed by `prober`.
     pub fn new(config: HealthConfig, hosts: impl IntoIterator<Item = Host>, prober: Arc<dyn Prober>) -> Self {
-        let limit = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        let limit = Mutex::new(Arc::new(Semaphore::new(config.max_in_flight.max(1))));
         let (flips, _) = watch::channel(0);
+        let config = Mutex::new(Arc::new(config));
         let inner = Inner { config, prober, limit, table: Mutex::new(Table::default()), flips };
         let health = Self { inner: Arc::new(inner) };
         health.set_hosts(hosts);
@@ -77,8 +81,23 @@ impl Health {
     }
 
     /// The settings in force.
-    pub fn config(&self) -> &HealthConfig {
-        &self.inner.config
+    pub fn config(&self) -> Arc<HealthConfig> {
+        self.inner.config.lock().clone()
+    }
+
+    /// Puts new settings in force (a registry reload). Cached states are
+    /// judged by the new TTLs from now on; the next round uses the new
+    /// budget and in-flight limit; the prober takes up its part.
+    pub fn set_config(&self, config: HealthConfig) {
+        let mut current = self.inner.config.lock();
+        if **current == config {
+            return;
+        }
+        if current.max_in_flight != config.max_in_flight {
+            *self.inner.limit.lock() = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+        }
+        self.inner.prober.reconfigure(&config);
+        *current = Arc::new(config);
     }
 
     /// A feed that changes whenever some host turns UP or stops being UP
@@ -136,7 +155,8 @@ impl Health {
 
     async fn round(&self, only: Option<&str>, force: bool) {
         let now = Instant::now();
-        let deadline = now.checked_add(self.inner.config.budget).unwrap_or(now);
+        let config = self.config();
+        let deadline = now.checked_add(config.budget).unwrap_or(now);
         let waits = {
             let mut table = self.inner.table.lock();
             let Table { entries, next_flight } = &mut *table;
@@ -147,7 +167,7 @@ impl Health {
             let mut due: Vec<(&String, &mut Entry)> = entries
                 .iter_mut()
                 .filter(|(name, entry)| {
-                    only.is_none_or(|o| o == name.as_str()) && (force || !entry.state.is_fresh(now, &self.inner.config))
+                    only.is_none_or(|o| o == name.as_str()) && (force || !entry.state.is_fresh(now, &config))
                 })
                 .collect();
             due.sort_by_key(|(_, entry)| match &entry.state {
@@ -193,11 +213,13 @@ impl Inner {
     }
 
     async fn run(&self, host: &Host, deadline: Instant) -> Result<ProbeOk, String> {
-        let budget = self.config.budget.as_secs_f64();
-        let permit = timeout_at(deadline, self.limit.clone().acquire_owned()).await;
+        let config = self.config.lock().clone();
+        let budget = config.budget.as_secs_f64();
+        let limit = self.limit.lock().clone();
+        let permit = timeout_at(deadline, limit.acquire_owned()).await;
         // A permit freed exactly at the deadline is no use any more.
         let Some(Ok(permit)) = permit.ok().filter(|_| Instant::now() < deadline) else {
-            let max = self.config.max_in_flight;
+            let max = config.max_in_flight;
             return Err(format!("not probed within the {budget:.1}s budget: {max} probes already in flight"));
         };
         let outcome = timeout_at(deadline, self.prober.probe(host)).await;

@@ -30,12 +30,15 @@ pub struct ProbeOk {
 pub trait Prober: Send + Sync + 'static {
     /// Probes `host`; `Err` says why it is considered down.
     fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>>;
+
+    /// New health settings are in force: take up what concerns probing.
+    fn reconfigure(&self, _config: &HealthConfig) {}
 }
 
 /// Probes an agent over MCP Streamable HTTP.
 pub struct McpProber {
-    connect_timeout: Duration,
-    exchange_timeout: Duration,
+    /// Connect and exchange limits of sessions opened from now on.
+    timeouts: Mutex<(Duration, Duration)>,
     count_tools: bool,
     sessions: Mutex<HashMap<String, Session>>,
 }
@@ -54,8 +57,7 @@ impl McpProber {
     /// exchange timeout; it counts tools.
     pub fn new(config: &HealthConfig) -> Self {
         Self {
-            connect_timeout: config.connect_timeout,
-            exchange_timeout: config.budget,
+            timeouts: Mutex::new((config.connect_timeout, config.budget)),
             count_tools: true,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -98,10 +100,11 @@ impl McpProber {
         {
             return Ok(s.upstream.clone());
         }
+        let (connect_timeout, exchange_timeout) = *self.timeouts.lock();
         let config = HttpUpstreamConfig {
             token: host.token.as_ref().map(|t| t.expose().to_owned()),
-            connect_timeout: self.connect_timeout,
-            exchange_timeout: self.exchange_timeout,
+            connect_timeout,
+            exchange_timeout,
             ..HttpUpstreamConfig::new(url)
         };
         let upstream = Arc::new(HttpUpstream::new(config).map_err(|e| e.to_string())?);
@@ -124,6 +127,12 @@ impl McpProber {
 }
 
 impl Prober for McpProber {
+    /// Sessions opened from now on use the new connect timeout and budget;
+    /// open ones keep theirs (a round is cut at its budget either way).
+    fn reconfigure(&self, config: &HealthConfig) {
+        *self.timeouts.lock() = (config.connect_timeout, config.budget);
+    }
+
     fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>> {
         Box::pin(async move {
             let Some(url) = host.url.as_deref() else { return Err("no agent url configured".to_owned()) };

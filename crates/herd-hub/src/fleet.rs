@@ -85,6 +85,7 @@ impl Fleet {
         if let Some(fallback) = &self.fallback {
             fallback.reconfigure(&registry);
         }
+        self.health.set_config(registry.health().clone());
         self.health.set_hosts(registry.hosts().iter().cloned());
         self.registry.store(Arc::new(registry));
     }

@@ -98,7 +98,7 @@ impl Fleet {
         let state = self.health().state(&host.name);
         let was_up = state.as_ref().is_some_and(|s| s.is_up());
         let known_down = state
-            .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), self.health().config()))
+            .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), &self.health().config()))
             .and_then(|s| s.error().map(str::to_owned));
         match (&host.url, known_down) {
             (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),

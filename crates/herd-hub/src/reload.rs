@@ -1,8 +1,8 @@
 //! Reloading the registry while the hub runs: on SIGHUP, and when the file
 //! changes on disk. Client sessions are not touched; a file that does not
-//! load is reported and the registry in force stays. Hosts and the `[ssh]`
-//! settings take effect at once; `[health]` settings at the next start
-//! (a reload that changes them says so).
+//! load is reported and the registry in force stays. Hosts, `[health]` and
+//! `[ssh]` settings all take effect at once (open connections keep the
+//! timeouts they were opened with).
 
 use crate::Hub;
 use herd_fleet::{Host, Registry};
@@ -55,9 +55,6 @@ async fn run(
         }
         match Registry::load(&path).and_then(|r| r.with_hosts(pinned.iter().cloned())) {
             Ok(registry) => {
-                if registry.health() != hub.fleet().health().config() {
-                    tracing::warn!(path = %path.display(), "[health] changed; the new settings take effect when the hub restarts");
-                }
                 let hosts = registry.len();
                 hub.reload(registry).await;
                 tracing::info!(path = %path.display(), hosts, "registry reloaded");

@@ -204,3 +204,24 @@ async fn hosts_that_were_up_are_probed_before_dead_ones_fill_the_slots() {
     assert!(snap["live"].is_up(), "{snap:?}");
     assert_eq!(fake.calls("live").len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn new_settings_apply_to_the_cache_and_the_next_round() {
+    let (health, fake) = fleet(HealthConfig::default(), &[("a", Script::Up(Duration::ZERO)), ("hang", Script::Hang)]);
+    let start = Instant::now();
+    health.probe_all(false).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    advance(Duration::from_secs(10)).await;
+    health.probe_all(false).await;
+    assert_eq!(fake.calls("a").len(), 1, "UP is trusted for 30 s");
+
+    let shorter = HealthConfig { up_ttl: Duration::from_secs(5), budget: SECOND, ..HealthConfig::default() };
+    health.set_config(shorter.clone());
+    assert_eq!(*health.config(), shorter);
+    health.probe_all(false).await;
+    assert_eq!(fake.calls("a").len(), 2, "the 10 s old UP is stale under a 5 s TTL");
+    let start = Instant::now();
+    let snap = health.probe_all(true).await;
+    assert_eq!(start.elapsed(), SECOND, "the round keeps the new budget");
+    assert_eq!(snap["hang"].error(), Some("no answer within budget (1.0s)"));
+}
