@@ -1,7 +1,8 @@
 //! `herd up` on a fresh `HERD_HOME`: hub and local agent start, a token is
 //! generated and stored privately, the printed client configuration works
 //! as printed, the client verbs find the stored token, and a second start
-//! reuses the token.
+//! reuses the token. Servers of `$HERD_HOME/agent.toml` run on the local
+//! agent.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use support::{herd_bin, run_bounded};
+use support::{Deps, herd_bin, repo_root, run_bounded};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -77,4 +78,32 @@ async fn up_serves_the_local_machine_with_a_stored_token() {
     drop(child);
     let (_again, _, token_again) = up(home.path()).await;
     assert_eq!(token_again, token, "the token is generated once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_runs_the_servers_of_agent_toml_on_the_local_agent() {
+    let home = tempfile::tempdir().unwrap();
+    let script = repo_root().join("crates/herd/tests/fixtures/stdio_server.py");
+    let python = Deps::load().python();
+    let config = format!(
+        "[[servers]]\nname = \"fx\"\ncommand = {:?}\nargs = [{:?}]\n",
+        python.display().to_string(),
+        script.display().to_string()
+    );
+    std::fs::write(home.path().join("agent.toml"), config).unwrap();
+    let (_child, url, _) = up(home.path()).await;
+
+    // The server starts in the background: its state is polled, bounded.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = verb(home.path(), &url, &["call", "local", "servers_list", "--json", "{}"]).await;
+        if listed.stdout.contains(") running pid ") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "fx never ran: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let echoed =
+        verb(home.path(), &url, &["call", "local", "fx__echo", "--json", r#"{"text":"from agent.toml"}"#]).await;
+    assert!(echoed.status.success() && echoed.stdout.contains("from agent.toml"), "{echoed:?}");
 }

@@ -5,6 +5,10 @@
 //! `$HERD_HOME` (mode 0600); later runs reuse them, so a pasted client
 //! configuration keeps working. The configuration to paste is printed on
 //! stdout; logs go to stderr and never contain a token.
+//!
+//! The local agent supervises the servers of `$HERD_HOME/agent.toml` when
+//! that file exists (the `herd agent --config` format; its token settings
+//! do not apply, the local agent keeps the generated one).
 
 use crate::cli::{ServeArgs, UpArgs};
 use crate::commands::{agent, hub};
@@ -24,12 +28,19 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let agent_args = serve_args(agent_token.clone());
     let agent_listener = server::bind(args.agent_listen).await?;
     let agent_url = format!("http://{}/mcp", agent_listener.local_addr()?);
-    let runner = Runner::new(RunnerConfig::new(home.join("servers")));
+    let agent_file = home.join("agent.toml");
+    let agent_config =
+        if agent_file.exists() { agent::AgentConfig::load(&agent_file)? } else { agent::AgentConfig::default() };
+    let servers_dir = agent_config.servers_dir.clone().unwrap_or_else(|| home.join("servers"));
+    let runner = Runner::new(RunnerConfig::new(servers_dir));
     let agent_router = server::router("herd-agent", agent::backends(&runner));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
         server::serve_http("agent", &agent_args, agent_listener, agent_router, axum::Router::new(), agent_stop).await
     });
+    for spec in agent_config.servers {
+        runner.load(spec).await?;
+    }
 
     let local = Host {
         name: "local".into(),
