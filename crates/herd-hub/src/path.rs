@@ -15,11 +15,12 @@
 //! in the call metrics.
 
 use crate::Fleet;
+use crate::raw::{RawObject, to_raw};
 use herd_fleet::{Host, ProbeOk};
 use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
 use herd_upstream::UpstreamError;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -27,7 +28,7 @@ use tokio::time::Instant;
 const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
 
 /// A call that some path answered (the tool itself may still have failed:
-/// see `isError` in `result`).
+/// see [`Served::is_error`]).
 #[derive(Debug, Clone)]
 pub struct Served {
     /// The host.
@@ -36,8 +37,11 @@ pub struct Served {
     pub via: &'static str,
     /// Why the agent was not used, when it was not.
     pub detour: Option<String>,
-    /// The `CallToolResult` object, as the path returned it.
+    /// The `CallToolResult` object as the path returned it, with the path
+    /// noted: `host` and `via` in `structuredContent`, a closing line of
+    /// text in `content`.
     pub result: Box<RawValue>,
+    is_error: bool,
 }
 
 /// A call no path could answer.
@@ -51,14 +55,39 @@ pub struct Failure {
 }
 
 impl Served {
+    /// A result `via` a path, noted with where it came from.
+    ///
+    /// Only the members that get a note are taken apart, in the one pass
+    /// that also reads `isError`; the rest of the result (file contents,
+    /// say) is passed on as the bytes that came.
+    fn new(host: &str, via: &'static str, detour: Option<String>, result: Box<RawValue>) -> Self {
+        let Some(mut object) = RawObject::parse(&result) else {
+            return Self { host: host.to_owned(), via, detour, result, is_error: false };
+        };
+        let is_error = object.get("isError").is_some_and(|v| v.get() == "true");
+        if let Some(mut structured) = object.get("structuredContent").and_then(RawObject::parse) {
+            structured.set("host", to_raw(host));
+            structured.set("via", to_raw(via));
+            object.set("structuredContent", structured.to_raw());
+        }
+        let note = match &detour {
+            Some(detour) => format!("[{host} via {via}; {detour}]"),
+            None => format!("[{host} via {via}]"),
+        };
+        let content = object.get("content").and_then(|c| serde_json::from_str::<Vec<&RawValue>>(c.get()).ok());
+        if let Some(mut content) = content {
+            let note = to_raw(&json!({ "type": "text", "text": note }));
+            content.push(&note);
+            let content = to_raw(&content);
+            object.set("content", content);
+        }
+        let result = object.to_raw();
+        Self { host: host.to_owned(), via, detour, result, is_error }
+    }
+
     /// Whether the tool reported a failure.
     pub fn is_error(&self) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Flag {
-            #[serde(rename = "isError", default)]
-            is_error: bool,
-        }
-        serde_json::from_str::<Flag>(self.result.get()).is_ok_and(|f| f.is_error)
+        self.is_error
     }
 
     /// The result, parsed.
@@ -104,7 +133,7 @@ impl Fleet {
             (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
             (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
             (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, timeout, was_up).await {
-                Ok(result) => return Ok(Served { host: host.name.clone(), via: "agent", detour: None, result }),
+                Ok(result) => return Ok(Served::new(&host.name, "agent", None, result)),
                 Err((error, retry)) => {
                     attempts.push(("agent", error));
                     if !retry {
@@ -130,9 +159,9 @@ impl Fleet {
         };
         match outcome {
             Ok(Ok(result)) => {
-                let result = crate::raw::to_raw(&result);
+                let result = to_raw(&result);
                 let detour = attempts.iter().map(|(p, why)| format!("{p}: {why}")).collect::<Vec<_>>().join("; ");
-                Ok(Served { host: host.name.clone(), via: fallback.name(), detour: Some(detour), result })
+                Ok(Served::new(&host.name, fallback.name(), Some(detour), result))
             }
             Ok(Err(why)) => {
                 attempts.push((fallback.name(), why));

@@ -127,10 +127,10 @@ impl Server {
     }
 }
 
-/// Drives `server` until it is stopped or given up.
+/// Drives `server` until it is stopped or given up. The caller has put it
+/// in `installing` ([`Server::begin`]) before spawning this.
 pub(crate) async fn run(server: Arc<Server>, config: Arc<RunnerConfig>, events: mpsc::UnboundedSender<Event>) {
     let dir = config.dir.join(&server.spec.name);
-    server.set(State::Installing, None, None);
     let installing = install::install(&server.spec, &server.source, &dir, &server.ring, config.install_timeout);
     let launch = tokio::select! {
         launch = installing => launch,

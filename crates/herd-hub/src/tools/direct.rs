@@ -4,7 +4,7 @@
 use super::{error_result, host_arg, take};
 use crate::Fleet;
 use crate::path::{Failure, Served};
-use crate::raw::{RawObject, to_raw};
+use crate::raw::to_raw;
 use herd_proto::{Backend, Context, ListKind};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -86,32 +86,9 @@ fn timeout_of(fleet: &Fleet, tool: &str, arguments: &Map<String, Value>) -> Dura
 
 /// The result a client sees: the agent's (or fallback's) result with the
 /// path noted, or an `isError` result naming every path tried.
-///
-/// Only the members that get a note are taken apart; the rest of the
-/// result (file contents, say) is passed on as the bytes that came.
 pub(super) fn present(outcome: Result<Served, Failure>) -> Box<RawValue> {
-    let served = match outcome {
-        Ok(served) => served,
-        Err(failure) => return to_raw(&error_result(failure.to_string())),
-    };
-    let Some(mut result) = RawObject::parse(&served.result) else {
-        return served.result;
-    };
-    if let Some(mut structured) = result.get("structuredContent").and_then(RawObject::parse) {
-        structured.set("host", to_raw(&served.host));
-        structured.set("via", to_raw(served.via));
-        result.set("structuredContent", structured.to_raw());
+    match outcome {
+        Ok(served) => served.result,
+        Err(failure) => to_raw(&error_result(failure.to_string())),
     }
-    let note = match &served.detour {
-        Some(detour) => format!("[{} via {}; {detour}]", served.host, served.via),
-        None => format!("[{} via {}]", served.host, served.via),
-    };
-    let content = result.get("content").and_then(|c| serde_json::from_str::<Vec<&RawValue>>(c.get()).ok());
-    if let Some(mut content) = content {
-        let note = to_raw(&json!({ "type": "text", "text": note }));
-        content.push(&note);
-        let content = to_raw(&content);
-        result.set("content", content);
-    }
-    result.to_raw()
 }
