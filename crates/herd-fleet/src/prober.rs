@@ -52,12 +52,17 @@ struct Session {
 /// Most `tools/list` pages followed when counting tools.
 const MAX_PAGES: usize = 16;
 
+/// A session's exchange timeout is the round budget plus this, so the
+/// round's own deadline is what cuts a silent host (and its wording is
+/// what the host's state says), never a timer racing it to the same instant.
+const PAST_BUDGET: Duration = Duration::from_millis(250);
+
 impl McpProber {
-    /// A prober with `config`'s connect timeout and the round budget as its
-    /// exchange timeout; it counts tools.
+    /// A prober with `config`'s connect timeout and just over the round
+    /// budget as its exchange timeout; it counts tools.
     pub fn new(config: &HealthConfig) -> Self {
         Self {
-            timeouts: Mutex::new((config.connect_timeout, config.budget)),
+            timeouts: Mutex::new((config.connect_timeout, config.budget + PAST_BUDGET)),
             count_tools: true,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -130,7 +135,7 @@ impl Prober for McpProber {
     /// Sessions opened from now on use the new connect timeout and budget;
     /// open ones keep theirs (a round is cut at its budget either way).
     fn reconfigure(&self, config: &HealthConfig) {
-        *self.timeouts.lock() = (config.connect_timeout, config.budget);
+        *self.timeouts.lock() = (config.connect_timeout, config.budget + PAST_BUDGET);
     }
 
     fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>> {

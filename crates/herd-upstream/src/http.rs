@@ -12,11 +12,14 @@
 //!
 //! The parts: `session` opens the session and sends POSTs, `answer` reads
 //! the answer to a request, `events` turns an SSE body into messages for
-//! both, and `listen` keeps the GET stream.
+//! both, and `listen` keeps the GET stream; `client` and `pool` carry the
+//! HTTP exchanges under them.
 
 mod answer;
+mod client;
 mod events;
 mod listen;
+mod pool;
 mod session;
 
 use crate::UpstreamError;
@@ -88,11 +91,9 @@ pub struct HttpUpstream {
 
 struct Inner {
     config: HttpUpstreamConfig,
-    client: reqwest::Client,
-    /// `config.url`, parsed once.
-    url: reqwest::Url,
+    client: client::Client,
     /// `Bearer <token>`, marked sensitive so it never shows in debug output.
-    authorization: Option<reqwest::header::HeaderValue>,
+    authorization: Option<http::HeaderValue>,
     /// The open session, if any; the GET stream follows its changes.
     session: watch::Sender<Option<Arc<Handshake>>>,
     /// Held while a session is being opened; keeps the last failure.
@@ -104,30 +105,22 @@ struct Inner {
 /// request of the session carries.
 #[derive(Debug)]
 struct Handshake {
-    session_id: Option<reqwest::header::HeaderValue>,
-    version: reqwest::header::HeaderValue,
+    session_id: Option<http::HeaderValue>,
+    version: http::HeaderValue,
 }
 
 impl HttpUpstream {
     /// A session to `config.url`; nothing is sent until the first request.
     pub fn new(config: HttpUpstreamConfig) -> Result<Self, UpstreamError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .tcp_nodelay(true)
-            .tcp_keepalive(Duration::from_secs(30))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| UpstreamError::Connect { target: config.url.clone(), reason: e.to_string() })?;
-        let url = reqwest::Url::parse(&config.url)
-            .map_err(|e| UpstreamError::Connect { target: config.url.clone(), reason: format!("invalid URL: {e}") })?;
+        let client = client::Client::new(&config)
+            .map_err(|reason| UpstreamError::Connect { target: config.url.clone(), reason })?;
         let authorization = match &config.token {
             Some(token) => {
-                let mut value = reqwest::header::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
-                    UpstreamError::Connect {
+                let mut value =
+                    http::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| UpstreamError::Connect {
                         target: config.url.clone(),
                         reason: "the token is not a valid header".into(),
-                    }
-                })?;
+                    })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -136,7 +129,6 @@ impl HttpUpstream {
         let inner = Inner {
             config,
             client,
-            url,
             authorization,
             session: watch::Sender::new(None),
             opening: tokio::sync::Mutex::new(None),

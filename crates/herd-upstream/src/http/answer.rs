@@ -2,10 +2,12 @@
 //! session if the server forgot the old one) and read its answer, a JSON
 //! body or an SSE stream resumed with `Last-Event-ID` when it breaks.
 
+use super::client::{Body, ReadError, read_to_end};
 use super::events::{End, Events, is_sse};
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use herd_proto::{Message, RequestId, Response};
+use http::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,7 +23,7 @@ impl Inner {
         // Kept for a resend on a fresh session; cloning it copies nothing.
         let body = bytes::Bytes::from(body);
         let mut response = self.post(body.clone(), Some(&session)).await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND && session.session_id.is_some() {
+        if response.status() == StatusCode::NOT_FOUND && session.session_id.is_some() {
             tracing::debug!(upstream = %self.config.url, "upstream forgot the session; opening a new one");
             self.open(Some(&session)).await?;
             session = self.session().await?;
@@ -34,7 +36,7 @@ impl Inner {
     /// carries other messages first (sent to `events`), resumed when cut.
     pub(super) async fn read_answer(
         &self,
-        response: reqwest::Response,
+        response: http::Response<Body>,
         id: &RequestId,
         events: &mpsc::UnboundedSender<Message>,
         session: Option<&Arc<Handshake>>,
@@ -43,10 +45,13 @@ impl Inner {
         let mut resumes = 0;
         loop {
             if !is_sse(&response) {
-                let bytes = response.bytes().await.map_err(|e| self.send_error(&e))?;
-                if bytes.len() > self.config.max_message_bytes {
-                    return Err(self.protocol("answer too large".into()));
-                }
+                let bytes = match read_to_end(response.into_body(), self.config.max_message_bytes).await {
+                    Ok(bytes) => bytes,
+                    Err(ReadError::TooLarge) => return Err(self.protocol("answer too large".into())),
+                    Err(ReadError::Broken(reason)) => {
+                        return Err(UpstreamError::Lost { target: self.target(), reason });
+                    }
+                };
                 return match Message::parse(&bytes) {
                     Ok(Message::Response(r)) if r.id == *id => Ok(r),
                     Ok(other) => Err(self.protocol(format!("expected the response to {id}, got {other:?}"))),
@@ -69,7 +74,7 @@ impl Inner {
 
     async fn read_stream(
         &self,
-        response: reqwest::Response,
+        response: http::Response<Body>,
         id: &RequestId,
         events: &mpsc::UnboundedSender<Message>,
     ) -> Result<(Option<Response>, Option<String>, Option<u64>), UpstreamError> {

@@ -3,16 +3,16 @@
 //! Tracks what a resumption needs (the last event id, the server's retry
 //! advice).
 
+use super::client::Body;
 use crate::sse::Parser;
-use bytes::Bytes;
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use herd_proto::Message;
-use reqwest::header::CONTENT_TYPE;
+use http::Response;
+use http::header::CONTENT_TYPE;
+use http_body_util::BodyExt;
 use std::time::Duration;
 
 /// Whether `response` is an SSE stream.
-pub(super) fn is_sse(response: &reqwest::Response) -> bool {
+pub(super) fn is_sse(response: &Response<Body>) -> bool {
     response
         .headers()
         .get(CONTENT_TYPE)
@@ -34,7 +34,7 @@ pub(super) enum End {
 /// Reads messages out of one SSE body.
 pub(super) struct Events<'a> {
     target: &'a str,
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    body: Body,
     parser: Parser,
     max_bytes: usize,
     /// The id of the last event read, to resume after it.
@@ -45,8 +45,8 @@ pub(super) struct Events<'a> {
 
 impl<'a> Events<'a> {
     /// The events of `response` from `target`, each at most `max_bytes`.
-    pub(super) fn new(response: reqwest::Response, max_bytes: usize, target: &'a str) -> Self {
-        let body = response.bytes_stream().boxed();
+    pub(super) fn new(response: Response<Body>, max_bytes: usize, target: &'a str) -> Self {
+        let body = response.into_body();
         Self { target, body, parser: Parser::default(), max_bytes, last_id: None, retry_ms: None }
     }
 
@@ -59,12 +59,16 @@ impl<'a> Events<'a> {
     pub(super) async fn next(&mut self, idle: Option<Duration>) -> Result<Message, End> {
         loop {
             let Some(event) = self.parser.next_event(self.max_bytes).map_err(|_| End::TooLarge)? else {
-                let chunk = match idle {
-                    Some(limit) => tokio::time::timeout(limit, self.body.next()).await.map_err(|_| End::Idle)?,
-                    None => self.body.next().await,
+                let frame = match idle {
+                    Some(limit) => tokio::time::timeout(limit, self.body.frame()).await.map_err(|_| End::Idle)?,
+                    None => self.body.frame().await,
                 };
-                match chunk {
-                    Some(Ok(bytes)) => self.parser.feed(&bytes),
+                match frame {
+                    Some(Ok(frame)) => {
+                        if let Ok(bytes) = frame.into_data() {
+                            self.parser.feed(&bytes);
+                        }
+                    }
                     Some(Err(_)) | None => return Err(End::Closed),
                 }
                 continue;

@@ -20,7 +20,7 @@ use super::events::{End, Events, is_sse};
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use herd_proto::Message;
-use reqwest::StatusCode;
+use http::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

@@ -1,10 +1,13 @@
 //! Opening the session and the plain HTTP exchanges on it: POSTs, the GET
 //! that opens or resumes a stream, status checks and error wording.
 
+use super::client::{Body, SendError, read_to_end};
 use super::{Handshake, Inner};
 use crate::UpstreamError;
+use bytes::Bytes;
 use herd_proto::{ProtocolVersion, RequestId};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -12,6 +15,11 @@ use tokio::sync::mpsc;
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const JSON_OR_EVENTS: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+const EVENTS: HeaderValue = HeaderValue::from_static("text/event-stream");
+/// How much of an error answer's body is read to quote from it.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
 
 impl Inner {
     pub(super) fn target(&self) -> String {
@@ -108,17 +116,13 @@ impl Inner {
 
     pub(super) async fn post(
         &self,
-        body: impl Into<reqwest::Body>,
+        body: impl Into<Bytes>,
         session: Option<&Arc<Handshake>>,
-    ) -> Result<reqwest::Response, UpstreamError> {
-        let mut request = self
-            .client
-            .post(self.url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream")
-            .body(body);
-        request = self.decorate(request, session);
-        request.send().await.map_err(|e| self.send_error(&e))
+    ) -> Result<Response<Body>, UpstreamError> {
+        let mut headers = self.headers(session);
+        headers.insert(CONTENT_TYPE, JSON);
+        headers.insert(ACCEPT, JSON_OR_EVENTS);
+        self.client.send(Method::POST, headers, body.into()).await.map_err(|e| self.send_error(e))
     }
 
     /// A GET for an SSE stream on `session`: the session's own stream, or
@@ -129,45 +133,48 @@ impl Inner {
         &self,
         session: Option<&Arc<Handshake>>,
         last_event_id: Option<&str>,
-    ) -> Result<reqwest::Response, UpstreamError> {
-        let mut request = self.client.get(self.url.clone()).header(ACCEPT, "text/event-stream");
+    ) -> Result<Response<Body>, UpstreamError> {
+        let mut headers = self.headers(session);
+        headers.insert(ACCEPT, EVENTS);
         if let Some(id) = last_event_id {
-            request = request.header(LAST_EVENT_ID, id);
+            let id = HeaderValue::from_str(id).map_err(|_| self.protocol(format!("unusable event id {id:?}")))?;
+            headers.insert(LAST_EVENT_ID, id);
         }
-        let send = self.decorate(request, session).send();
+        let send = self.client.send(Method::GET, headers, Bytes::new());
         match tokio::time::timeout(self.config.exchange_timeout, send).await {
-            Ok(sent) => sent.map_err(|e| self.send_error(&e)),
+            Ok(sent) => sent.map_err(|e| self.send_error(e)),
             Err(_) => Err(self.timeout()),
         }
     }
 
-    fn decorate(
-        &self,
-        mut request: reqwest::RequestBuilder,
-        session: Option<&Arc<Handshake>>,
-    ) -> reqwest::RequestBuilder {
+    /// The headers every request of `session` carries.
+    fn headers(&self, session: Option<&Arc<Handshake>>) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(6);
         if let Some(authorization) = &self.authorization {
-            request = request.header(AUTHORIZATION, authorization.clone());
+            headers.insert(AUTHORIZATION, authorization.clone());
         }
         if let Some(s) = session {
-            request = request.header(PROTOCOL_VERSION, s.version.clone());
+            headers.insert(PROTOCOL_VERSION, s.version.clone());
             if let Some(id) = &s.session_id {
-                request = request.header(SESSION_ID, id.clone());
+                headers.insert(SESSION_ID, id.clone());
             }
         }
-        request
+        headers
     }
 
-    pub(super) async fn check_status(&self, response: reqwest::Response) -> Result<reqwest::Response, UpstreamError> {
+    pub(super) async fn check_status(&self, response: Response<Body>) -> Result<Response<Body>, UpstreamError> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(UpstreamError::Unauthorized { target: self.target(), status: status.as_u16() });
         }
-        let body = tokio::time::timeout(self.config.exchange_timeout, response.text()).await;
-        let body = body.ok().and_then(Result::ok).unwrap_or_default();
+        let read = read_to_end(response.into_body(), ERROR_BODY_BYTES);
+        let body = match tokio::time::timeout(self.config.exchange_timeout, read).await {
+            Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => String::new(),
+        };
         Err(UpstreamError::Http {
             target: self.target(),
             status: status.as_u16(),
@@ -175,20 +182,11 @@ impl Inner {
         })
     }
 
-    pub(super) fn send_error(&self, e: &reqwest::Error) -> UpstreamError {
-        if e.is_timeout() {
-            return self.timeout();
-        }
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            reason = format!("{reason}: {s}");
-            source = s.source();
-        }
-        if e.is_connect() {
-            UpstreamError::Connect { target: self.target(), reason }
-        } else {
-            UpstreamError::Lost { target: self.target(), reason }
+    pub(super) fn send_error(&self, e: SendError) -> UpstreamError {
+        match e {
+            SendError::Connect(reason) => UpstreamError::Connect { target: self.target(), reason },
+            SendError::Lost(reason) => UpstreamError::Lost { target: self.target(), reason },
+            SendError::Timeout => self.timeout(),
         }
     }
 

@@ -1,0 +1,177 @@
+//! The HTTP client under a session: one request out, one response (head
+//! and streaming body) back.
+//!
+//! `http://` upstreams, the usual case for agents on a LAN or loopback, go
+//! through herd's own connection pool (`pool`), which is lean on the hub's
+//! hot path. `https://` upstreams go through reqwest with rustls, which
+//! brings certificate verification against the platform's roots.
+
+use super::HttpUpstreamConfig;
+use super::pool::{Dial, Pool};
+use bytes::Bytes;
+use http::header::HOST;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why reading a body failed.
+pub(super) type BodyError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A response body, whichever client read it.
+pub(super) type Body = UnsyncBoxBody<Bytes, BodyError>;
+
+fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> BodyError {
+    Box::new(e)
+}
+
+/// Why a request got no response head.
+#[derive(Debug)]
+pub(super) enum SendError {
+    /// No connection could be made: the request never left.
+    Connect(String),
+    /// The connection broke once the request may have been sent.
+    Lost(String),
+    /// No response head in time (reqwest's own limits).
+    Timeout,
+}
+
+/// How keepalive probes and idle connections are timed.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) enum Client {
+    /// `http://`: herd's pool, with the request target and `Host` value
+    /// worked out once.
+    Plain { pool: Arc<Pool>, target: Uri, host: HeaderValue },
+    /// `https://`: reqwest.
+    Tls { client: reqwest::Client, url: reqwest::Url },
+}
+
+impl Client {
+    /// A client for `config.url`; the error says what is wrong with it.
+    pub(super) fn new(config: &HttpUpstreamConfig) -> Result<Self, String> {
+        let url = reqwest::Url::parse(&config.url).map_err(|e| format!("invalid URL: {e}"))?;
+        match url.scheme() {
+            "http" => {
+                let host = match url.host() {
+                    Some(url::Host::Domain(name)) => name.to_owned(),
+                    Some(url::Host::Ipv4(ip)) => ip.to_string(),
+                    Some(url::Host::Ipv6(ip)) => ip.to_string(),
+                    None => return Err("the URL names no host".into()),
+                };
+                let port = url.port_or_known_default().unwrap_or(80);
+                let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+                let host_header = HeaderValue::from_str(authority).map_err(|_| "the host is not a valid header")?;
+                let target = Uri::try_from(&url[url::Position::BeforePath..url::Position::AfterQuery])
+                    .map_err(|e| format!("invalid path: {e}"))?;
+                let dial = Dial {
+                    host,
+                    port,
+                    connect_timeout: config.connect_timeout,
+                    keepalive: KEEPALIVE,
+                    idle_timeout: IDLE_TIMEOUT,
+                };
+                Ok(Self::Plain { pool: Pool::new(dial), target, host: host_header })
+            }
+            "https" => {
+                let client = reqwest::Client::builder()
+                    .connect_timeout(config.connect_timeout)
+                    .tcp_nodelay(true)
+                    .tcp_keepalive(KEEPALIVE)
+                    .pool_idle_timeout(IDLE_TIMEOUT)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                Ok(Self::Tls { client, url })
+            }
+            other => Err(format!("unsupported scheme {other:?} (use http or https)")),
+        }
+    }
+
+    /// Sends one request and waits for the response head.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response<Body>, SendError> {
+        match self {
+            Self::Plain { pool, target, host } => {
+                let mut request = Request::new(Full::new(body));
+                *request.method_mut() = method;
+                *request.uri_mut() = target.clone();
+                *request.headers_mut() = headers;
+                request.headers_mut().insert(HOST, host.clone());
+                let response = pool.send(request).await?;
+                Ok(response.map(|body| body.map_err(boxed).boxed_unsync()))
+            }
+            Self::Tls { client, url } => {
+                let response = client
+                    .request(method, url.clone())
+                    .headers(headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(from_reqwest)?;
+                Ok(http::Response::from(response).map(|body| body.map_err(boxed).boxed_unsync()))
+            }
+        }
+    }
+}
+
+/// Why a body could not be read to its end.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    /// It outgrew the limit.
+    TooLarge,
+    /// The connection broke.
+    Broken(String),
+}
+
+/// Reads `body` to its end, refusing more than `max` bytes. A body that
+/// comes in one piece (the usual case) is not copied.
+pub(super) async fn read_to_end(mut body: Body, max: usize) -> Result<Bytes, ReadError> {
+    let mut first: Option<Bytes> = None;
+    let mut rest = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ReadError::Broken(with_causes(e.as_ref())))?;
+        let Ok(data) = frame.into_data() else { continue };
+        let so_far = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        if so_far + data.len() > max {
+            return Err(ReadError::TooLarge);
+        }
+        match &first {
+            None => first = Some(data),
+            Some(head) => {
+                if rest.is_empty() {
+                    rest.extend_from_slice(head);
+                }
+                rest.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(if rest.is_empty() { first.unwrap_or_default() } else { rest.freeze() })
+}
+
+/// `error` and its causes, outermost first.
+pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    reason
+}
+
+fn from_reqwest(e: reqwest::Error) -> SendError {
+    // A connect timeout is both; the request never left, which matters more.
+    if e.is_connect() {
+        SendError::Connect(with_causes(&e))
+    } else if e.is_timeout() {
+        SendError::Timeout
+    } else {
+        SendError::Lost(with_causes(&e))
+    }
+}
