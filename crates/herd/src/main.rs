@@ -20,15 +20,20 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(&cli.log);
+    let logs = logging::init(&cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
+            drop(logs);
             eprintln!("herd: cannot start the async runtime: {err}");
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(commands::run(cli.command)) {
+    let outcome = runtime.block_on(commands::run(cli.command));
+    drop(runtime);
+    // Queued log lines first, so the last word on stderr is the outcome.
+    drop(logs);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("herd: {err:#}");
