@@ -10,6 +10,7 @@
 //! | `herd_host_up` | gauge | `host` — recorded by herd-fleet |
 
 use crate::path::{Failure, Served};
+use metrics::Label;
 use std::time::Duration;
 
 /// Records one finished call and writes its log line.
@@ -19,16 +20,15 @@ pub(crate) fn call(tool: &str, host: &str, outcome: &Result<Served, Failure>, el
         Ok(served) => (served.via, "ok"),
         Err(_) => ("none", "failed"),
     };
-    let labels = [("host", host.to_owned()), ("path", path.to_owned())];
-    metrics::histogram!("herd_call_duration_seconds", &labels).record(elapsed.as_secs_f64());
-    let labels = [
-        ("host", host.to_owned()),
-        ("tool", tool.to_owned()),
-        ("path", path.to_owned()),
-        ("outcome", result.to_owned()),
-    ];
-    metrics::counter!("herd_calls_total", &labels).increment(1);
-    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    let host_label = Label::new("host", host.to_owned());
+    let path_label = Label::from_static_parts("path", path);
+    let labels = vec![host_label.clone(), path_label.clone()];
+    metrics::histogram!("herd_call_duration_seconds", labels).record(elapsed.as_secs_f64());
+    let labels =
+        vec![host_label, Label::new("tool", tool.to_owned()), path_label, Label::from_static_parts("outcome", result)];
+    metrics::counter!("herd_calls_total", labels).increment(1);
+    // Whole microseconds: "2.945", not "2.9450629999999998".
+    let elapsed_ms = elapsed.as_micros() as f64 / 1000.0;
     match outcome {
         Err(failure) => {
             tracing::info!(target: "herd::calls", tool, host, path, elapsed_ms, outcome = result, error = %failure, "call")

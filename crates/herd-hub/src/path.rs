@@ -19,8 +19,10 @@ use crate::raw::{RawObject, to_raw};
 use herd_fleet::{Host, ProbeOk};
 use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
 use herd_upstream::UpstreamError;
+use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -54,6 +56,14 @@ pub struct Failure {
     pub attempts: Vec<(&'static str, String)>,
 }
 
+/// The note the hub adds to a result's `content`.
+#[derive(Serialize)]
+struct TextContent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+}
+
 impl Served {
     /// A result `via` a path, noted with where it came from.
     ///
@@ -65,21 +75,16 @@ impl Served {
             return Self { host: host.to_owned(), via, detour, result, is_error: false };
         };
         let is_error = object.get("isError").is_some_and(|v| v.get() == "true");
-        if let Some(mut structured) = object.get("structuredContent").and_then(RawObject::parse) {
+        if let Some(structured) = object.object_mut("structuredContent") {
             structured.set("host", to_raw(host));
             structured.set("via", to_raw(via));
-            object.set("structuredContent", structured.to_raw());
         }
-        let note = match &detour {
-            Some(detour) => format!("[{host} via {via}; {detour}]"),
-            None => format!("[{host} via {via}]"),
-        };
-        let content = object.get("content").and_then(|c| serde_json::from_str::<Vec<&RawValue>>(c.get()).ok());
-        if let Some(mut content) = content {
-            let note = to_raw(&json!({ "type": "text", "text": note }));
-            content.push(&note);
-            let content = to_raw(&content);
-            object.set("content", content);
+        if let Some(content) = object.list_mut("content") {
+            let text = match &detour {
+                Some(detour) => format!("[{host} via {via}; {detour}]"),
+                None => format!("[{host} via {via}]"),
+            };
+            content.push(Cow::Owned(to_raw(&TextContent { kind: "text", text: &text })));
         }
         let result = object.to_raw();
         Self { host: host.to_owned(), via, detour, result, is_error }

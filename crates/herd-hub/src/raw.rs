@@ -6,16 +6,26 @@
 //! [`RawObject`] keeps every member as the bytes that came, in their order,
 //! so only the notes are new.
 
+use herd_proto::MemberName;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-/// A JSON object whose members stay unparsed, in their original order.
+/// A JSON object whose members stay unparsed, in their original order,
+/// except those taken apart for an edit ([`RawObject::object_mut`],
+/// [`RawObject::list_mut`]). Written out in one pass.
 #[derive(Debug, Default)]
 pub(crate) struct RawObject<'a> {
-    members: Vec<(String, Cow<'a, RawValue>)>,
+    members: Vec<(Cow<'a, str>, Member<'a>)>,
+}
+
+#[derive(Debug)]
+enum Member<'a> {
+    Raw(Cow<'a, RawValue>),
+    Object(RawObject<'a>),
+    List(Vec<Cow<'a, RawValue>>),
 }
 
 impl<'a> RawObject<'a> {
@@ -24,22 +34,60 @@ impl<'a> RawObject<'a> {
         serde_json::from_str(json.get()).ok()
     }
 
-    /// The member `key`, if present.
+    /// The member `key`, if present and not taken apart.
     pub(crate) fn get(&self, key: &str) -> Option<&RawValue> {
-        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+        match self.member(key)? {
+            Member::Raw(value) => Some(value.as_ref()),
+            Member::Object(_) | Member::List(_) => None,
+        }
     }
 
     /// Sets `key`, in place if present, else at the end.
     pub(crate) fn set(&mut self, key: &str, value: Box<RawValue>) {
-        match self.members.iter_mut().find(|(k, _)| k == key) {
-            Some((_, slot)) => *slot = Cow::Owned(value),
-            None => self.members.push((key.to_owned(), Cow::Owned(value))),
+        match self.member_mut(key) {
+            Some(slot) => *slot = Member::Raw(Cow::Owned(value)),
+            None => self.members.push((Cow::Owned(key.to_owned()), Member::Raw(Cow::Owned(value)))),
+        }
+    }
+
+    /// The member `key` as an object to edit; `None` if absent or not an
+    /// object.
+    pub(crate) fn object_mut(&mut self, key: &str) -> Option<&mut RawObject<'a>> {
+        let slot = self.member_mut(key)?;
+        if let Member::Raw(Cow::Borrowed(raw)) = slot {
+            *slot = Member::Object(RawObject::parse(raw)?);
+        }
+        match slot {
+            Member::Object(object) => Some(object),
+            Member::Raw(_) | Member::List(_) => None,
+        }
+    }
+
+    /// The member `key` as a list of elements to edit; `None` if absent or
+    /// not an array.
+    pub(crate) fn list_mut(&mut self, key: &str) -> Option<&mut Vec<Cow<'a, RawValue>>> {
+        let slot = self.member_mut(key)?;
+        if let Member::Raw(Cow::Borrowed(raw)) = slot {
+            let items: Vec<&'a RawValue> = serde_json::from_str(raw.get()).ok()?;
+            *slot = Member::List(items.into_iter().map(Cow::Borrowed).collect());
+        }
+        match slot {
+            Member::List(items) => Some(items),
+            Member::Raw(_) | Member::Object(_) => None,
         }
     }
 
     /// The object as JSON.
     pub(crate) fn to_raw(&self) -> Box<RawValue> {
         to_raw(self)
+    }
+
+    fn member(&self, key: &str) -> Option<&Member<'a>> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn member_mut(&mut self, key: &str) -> Option<&mut Member<'a>> {
+        self.members.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
 
@@ -53,7 +101,11 @@ impl Serialize for RawObject<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.members.len()))?;
         for (key, value) in &self.members {
-            map.serialize_entry(key, value.as_ref())?;
+            match value {
+                Member::Raw(raw) => map.serialize_entry(key, raw.as_ref())?,
+                Member::Object(object) => map.serialize_entry(key, object)?,
+                Member::List(items) => map.serialize_entry(key, items)?,
+            }
         }
         map.end()
     }
@@ -69,8 +121,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
-                    members.push((key, Cow::Borrowed(value)));
+                while let Some((MemberName(key), value)) = map.next_entry::<MemberName<'a>, &'de RawValue>()? {
+                    members.push((key, Member::Raw(Cow::Borrowed(value))));
                 }
                 Ok(RawObject { members })
             }
@@ -95,6 +147,31 @@ mod tests {
         object.set("a", raw("true"));
         object.set("new", to_raw("x"));
         assert_eq!(object.to_raw().get(), r#"{"z":1e999,"a":true,"s":"\u00e9\n","new":"x"}"#);
+    }
+
+    #[test]
+    fn members_taken_apart_are_edited_and_written_back_in_place() {
+        let source = raw(r#"{"a":1,"s":{"x":"\u00e9","y":[1]},"list":[{"k":1}, 2],"z":null}"#);
+        let mut object = RawObject::parse(&source).unwrap_or_default();
+        let nested = object.object_mut("s").unwrap();
+        nested.set("y", raw("2"));
+        nested.set("host", to_raw("h"));
+        object.list_mut("list").unwrap().push(Cow::Owned(raw("3")));
+        assert!(object.object_mut("a").is_none(), "a number is no object");
+        assert!(object.list_mut("z").is_none(), "null is no list");
+        assert!(object.get("s").is_none(), "taken apart");
+        assert_eq!(
+            object.to_raw().get(),
+            r#"{"a":1,"s":{"x":"\u00e9","y":2,"host":"h"},"list":[{"k":1},2,3],"z":null}"#
+        );
+    }
+
+    #[test]
+    fn escaped_member_names_are_kept() {
+        let source = raw(r#"{"a\"b":1}"#);
+        let object = RawObject::parse(&source).unwrap_or_default();
+        assert_eq!(object.get("a\"b").map(RawValue::get), Some("1"));
+        assert_eq!(object.to_raw().get(), r#"{"a\"b":1}"#);
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod id;
 mod message;
 pub mod method;
 pub mod model;
+mod name;
 mod version;
 
 pub use backend::{Backend, BoxFuture, Context, INPUT_KEY_META, ListKind, LogLevel, Notifier, Peer, RequestMeta};
@@ -33,4 +34,5 @@ pub use depth::{DepthError, check_depth};
 pub use error::{RpcError, code};
 pub use id::RequestId;
 pub use message::{Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json};
+pub use name::MemberName;
 pub use version::ProtocolVersion;

@@ -338,7 +338,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
         let mut f = Fields::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(crate::MemberName(key)) = map.next_key()? {
             let value: Box<RawValue> = map.next_value()?;
             let slot = match &*key {
                 "jsonrpc" => &mut f.jsonrpc,
