@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 use herd_transport::http::BearerAuth;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -13,13 +14,30 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 const BUCKETS: [f64; 17] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
+/// How often recorded histogram samples are folded into their buckets.
+/// Until then each sample is held on its own: without this upkeep a hub
+/// nobody scrapes grew by about 20 bytes per call.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Installs the recorder, once per process; metrics recorded before this
 /// are lost, so roles call it first thing.
 pub(crate) fn install() -> &'static Option<PrometheusHandle> {
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new().set_buckets(&BUCKETS);
         match builder.and_then(PrometheusBuilder::install_recorder) {
-            Ok(handle) => Some(handle),
+            Ok(handle) => {
+                let upkept = handle.clone();
+                let spawned = std::thread::Builder::new().name("herd-metrics".into()).spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkept.run_upkeep();
+                    }
+                });
+                if let Err(err) = spawned {
+                    tracing::warn!(%err, "no metrics upkeep thread: histograms grow until scraped");
+                }
+                Some(handle)
+            }
             Err(err) => {
                 tracing::warn!(%err, "metrics disabled: cannot install the recorder");
                 None
