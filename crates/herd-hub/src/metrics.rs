@@ -56,15 +56,8 @@ pub(crate) fn call(tool: &str, host: &str, outcome: &Result<Served, Failure>, el
 fn record(host: &str, tool: &str, path: &'static str, result: &'static str, elapsed: Duration) {
     let (Some(p), Some(o)) = (PATHS.iter().position(|&x| x == path), OUTCOMES.iter().position(|&x| x == result)) else {
         // Not a path or outcome the table knows: recorded without a handle.
-        let labels = vec![Label::new("host", host.to_owned()), Label::from_static_parts("path", path)];
-        metrics::histogram!("herd_call_duration_seconds", labels).record(elapsed.as_secs_f64());
-        let labels = vec![
-            Label::new("host", host.to_owned()),
-            Label::new("tool", tool.to_owned()),
-            Label::from_static_parts("path", path),
-            Label::from_static_parts("outcome", result),
-        ];
-        metrics::counter!("herd_calls_total", labels).increment(1);
+        metrics::histogram!("herd_call_duration_seconds", duration_labels(host, path)).record(elapsed.as_secs_f64());
+        metrics::counter!("herd_calls_total", call_labels(host, tool, path, result)).increment(1);
         return;
     };
     let mut handles = HANDLES.lock();
@@ -73,27 +66,29 @@ fn record(host: &str, tool: &str, path: &'static str, result: &'static str, elap
     }
     let Some(of_host) = handles.get_mut(host) else { return };
     of_host.durations[p]
-        .get_or_insert_with(|| {
-            let labels = vec![Label::new("host", host.to_owned()), Label::from_static_parts("path", path)];
-            metrics::histogram!("herd_call_duration_seconds", labels)
-        })
+        .get_or_insert_with(|| metrics::histogram!("herd_call_duration_seconds", duration_labels(host, path)))
         .record(elapsed.as_secs_f64());
     if !of_host.calls.contains_key(tool) {
         of_host.calls.insert(tool.to_owned(), Default::default());
     }
     if let Some(of_tool) = of_host.calls.get_mut(tool) {
         of_tool[p][o]
-            .get_or_insert_with(|| {
-                let labels = vec![
-                    Label::new("host", host.to_owned()),
-                    Label::new("tool", tool.to_owned()),
-                    Label::from_static_parts("path", path),
-                    Label::from_static_parts("outcome", result),
-                ];
-                metrics::counter!("herd_calls_total", labels)
-            })
+            .get_or_insert_with(|| metrics::counter!("herd_calls_total", call_labels(host, tool, path, result)))
             .increment(1);
     }
+}
+
+fn duration_labels(host: &str, path: &'static str) -> Vec<Label> {
+    vec![Label::new("host", host.to_owned()), Label::from_static_parts("path", path)]
+}
+
+fn call_labels(host: &str, tool: &str, path: &'static str, result: &'static str) -> Vec<Label> {
+    vec![
+        Label::new("host", host.to_owned()),
+        Label::new("tool", tool.to_owned()),
+        Label::from_static_parts("path", path),
+        Label::from_static_parts("outcome", result),
+    ]
 }
 
 #[cfg(test)]
