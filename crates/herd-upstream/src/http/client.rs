@@ -154,6 +154,24 @@ pub(super) async fn read_to_end(mut body: Body, max: usize) -> Result<Bytes, Rea
     Ok(if rest.is_empty() { first.unwrap_or_default() } else { rest.freeze() })
 }
 
+/// The first `max` bytes of `body` (fewer if it ends sooner), for quoting
+/// an error answer of any length.
+pub(super) async fn read_prefix(mut body: Body, max: usize) -> Bytes {
+    let mut prefix = bytes::BytesMut::new();
+    while prefix.len() < max {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = max - prefix.len();
+                    prefix.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    prefix.freeze()
+}
+
 /// `error` and its causes, outermost first.
 pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut reason = error.to_string();

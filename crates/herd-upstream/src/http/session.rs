@@ -1,7 +1,7 @@
 //! Opening the session and the plain HTTP exchanges on it: POSTs, the GET
 //! that opens or resumes a stream, status checks and error wording.
 
-use super::client::{Body, SendError, read_to_end};
+use super::client::{Body, SendError, read_prefix};
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use bytes::Bytes;
@@ -18,8 +18,9 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const JSON_OR_EVENTS: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
 const EVENTS: HeaderValue = HeaderValue::from_static("text/event-stream");
-/// How much of an error answer's body is read to quote from it.
-const ERROR_BODY_BYTES: usize = 64 * 1024;
+/// How much of an error answer's body is read to quote from it (300
+/// characters of up to 4 bytes each).
+const ERROR_BODY_BYTES: usize = 1200;
 
 impl Inner {
     pub(super) fn target(&self) -> String {
@@ -170,10 +171,10 @@ impl Inner {
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(UpstreamError::Unauthorized { target: self.target(), status: status.as_u16() });
         }
-        let read = read_to_end(response.into_body(), ERROR_BODY_BYTES);
+        let read = read_prefix(response.into_body(), ERROR_BODY_BYTES);
         let body = match tokio::time::timeout(self.config.exchange_timeout, read).await {
-            Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-            _ => String::new(),
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::new(),
         };
         Err(UpstreamError::Http {
             target: self.target(),
