@@ -17,7 +17,9 @@
 //!   children, remote agents).
 //!
 //! Input limits that must hold before any parsing ([`check_depth`]) live here
-//! too, so every transport applies the same ones.
+//! too, so every transport applies the same ones, as do the rule for tool
+//! names a client may send ([`check_tool_name`]) and the one way every crate
+//! shows a URL without its credentials ([`redact_url`]).
 
 mod backend;
 mod depth;
@@ -27,6 +29,8 @@ mod message;
 pub mod method;
 pub mod model;
 mod name;
+mod redact;
+mod tool_name;
 mod version;
 
 pub use backend::{Backend, BoxFuture, Context, INPUT_KEY_META, ListKind, LogLevel, Notifier, Peer, RequestMeta};
@@ -35,4 +39,6 @@ pub use error::{RpcError, code};
 pub use id::RequestId;
 pub use message::{Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json};
 pub use name::MemberName;
+pub use redact::{redact_url, redact_urls_in};
+pub use tool_name::{MAX_TOOL_NAME, ToolNameError, check_tool_name};
 pub use version::ProtocolVersion;
