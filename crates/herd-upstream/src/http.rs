@@ -34,8 +34,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-/// Settings of an [`HttpUpstream`].
-#[derive(Debug, Clone)]
+/// Settings of an [`HttpUpstream`]. Its `Debug` output hides the token and
+/// the URL's credentials.
+#[derive(Clone)]
 pub struct HttpUpstreamConfig {
     /// The MCP endpoint.
     pub url: String,
@@ -79,6 +80,17 @@ impl HttpUpstreamConfig {
     }
 }
 
+impl std::fmt::Debug for HttpUpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpUpstreamConfig")
+            .field("url", &herd_proto::redact_url(&self.url))
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("exchange_timeout", &self.exchange_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A client session over Streamable HTTP. Cheap to share.
 ///
 /// Dropping it stops the GET stream task, if one runs; requests still in
@@ -91,6 +103,9 @@ pub struct HttpUpstream {
 
 struct Inner {
     config: HttpUpstreamConfig,
+    /// `config.url` without its credentials: how errors and logs name the
+    /// upstream.
+    shown: String,
     client: client::Client,
     /// `Bearer <token>`, marked sensitive so it never shows in debug output.
     authorization: Option<http::HeaderValue>,
@@ -112,15 +127,14 @@ struct Handshake {
 impl HttpUpstream {
     /// A session to `config.url`; nothing is sent until the first request.
     pub fn new(config: HttpUpstreamConfig) -> Result<Self, UpstreamError> {
-        let client = client::Client::new(&config)
-            .map_err(|reason| UpstreamError::Connect { target: config.url.clone(), reason })?;
+        let shown = herd_proto::redact_url(&config.url).into_owned();
+        let client =
+            client::Client::new(&config).map_err(|reason| UpstreamError::Connect { target: shown.clone(), reason })?;
         let authorization = match &config.token {
             Some(token) => {
-                let mut value =
-                    http::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| UpstreamError::Connect {
-                        target: config.url.clone(),
-                        reason: "the token is not a valid header".into(),
-                    })?;
+                let mut value = http::HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+                    UpstreamError::Connect { target: shown.clone(), reason: "the token is not a valid header".into() }
+                })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -128,6 +142,7 @@ impl HttpUpstream {
         };
         let inner = Inner {
             config,
+            shown,
             client,
             authorization,
             session: watch::Sender::new(None),
@@ -174,7 +189,7 @@ impl Upstream for HttpUpstream {
     }
 
     fn describe(&self) -> &str {
-        &self.inner.config.url
+        &self.inner.shown
     }
 
     /// Keeps the session's GET stream open once the session is open (the
@@ -182,7 +197,7 @@ impl Upstream for HttpUpstream {
     /// not). Needs a Tokio runtime; without one the sink is dropped.
     fn listen(&self, sink: mpsc::UnboundedSender<Message>) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(upstream = %self.inner.config.url, "no runtime to listen on; messages outside requests are lost");
+            tracing::warn!(upstream = %self.inner.shown, "no runtime to listen on; messages outside requests are lost");
             return;
         };
         let stop = CancellationToken::new();

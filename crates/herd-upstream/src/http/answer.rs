@@ -24,7 +24,7 @@ impl Inner {
         let body = bytes::Bytes::from(body);
         let mut response = self.post(body.clone(), Some(&session)).await?;
         if response.status() == StatusCode::NOT_FOUND && session.session_id.is_some() {
-            tracing::debug!(upstream = %self.config.url, "upstream forgot the session; opening a new one");
+            tracing::debug!(upstream = %self.shown, "upstream forgot the session; opening a new one");
             self.open(Some(&session)).await?;
             session = self.session().await?;
             response = self.post(body, Some(&session)).await?;
@@ -78,7 +78,7 @@ impl Inner {
         id: &RequestId,
         events: &mpsc::UnboundedSender<Message>,
     ) -> Result<(Option<Response>, Option<String>, Option<u64>), UpstreamError> {
-        let mut stream = Events::new(response, self.config.max_message_bytes, &self.config.url);
+        let mut stream = Events::new(response, self.config.max_message_bytes, &self.shown);
         loop {
             match stream.next(None).await {
                 Ok(Message::Response(r)) if r.id == *id => return Ok((Some(r), stream.last_id, stream.retry_ms)),

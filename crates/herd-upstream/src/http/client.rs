@@ -184,6 +184,9 @@ pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
 }
 
 fn from_reqwest(e: reqwest::Error) -> SendError {
+    // The error names the URL, credentials included; the session's errors
+    // name the upstream themselves, without them.
+    let e = e.without_url();
     // A connect timeout is both; the request never left, which matters more.
     if e.is_connect() {
         SendError::Connect(with_causes(&e))

@@ -46,7 +46,7 @@ enum Ended {
 /// Follows the session's GET stream into `sink` until `stop`, the sink
 /// closes, or the server says it has no such stream.
 pub(super) async fn run(inner: Arc<Inner>, sink: mpsc::UnboundedSender<Message>, stop: CancellationToken) {
-    let target = inner.config.url.as_str();
+    let target = inner.shown.as_str();
     let mut sessions = inner.session.subscribe();
     let mut backoff = Backoff::new(inner.config.reconnect_delay, inner.config.max_reconnect_delay);
     let mut resume: Option<String> = None;
@@ -135,7 +135,7 @@ impl Inner {
             Ok(_) => return Ended::Failed(self.protocol("the GET stream is not text/event-stream".into())),
             Err(err) => return Ended::Failed(err),
         };
-        let mut events = Events::new(response, self.config.max_message_bytes, &self.config.url);
+        let mut events = Events::new(response, self.config.max_message_bytes, &self.shown);
         let mut delivered = false;
         let end = loop {
             match events.next(Some(self.config.listen_idle_timeout)).await {
@@ -153,7 +153,7 @@ impl Inner {
         }
         if end == End::TooLarge {
             // Resuming would replay the same event: start a fresh stream.
-            tracing::warn!(upstream = %self.config.url, "an event on the GET stream was too large; starting over");
+            tracing::warn!(upstream = %self.shown, "an event on the GET stream was too large; starting over");
             *resume = None;
         }
         Ended::Dropped { delivered, retry_ms: events.retry_ms }

@@ -24,7 +24,7 @@ const ERROR_BODY_BYTES: usize = 1200;
 
 impl Inner {
     pub(super) fn target(&self) -> String {
-        self.config.url.clone()
+        self.shown.clone()
     }
 
     pub(super) fn current(&self) -> Option<Arc<Handshake>> {
