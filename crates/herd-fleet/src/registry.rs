@@ -17,8 +17,9 @@ use crate::{HealthConfig, Secret};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// One host of the fleet.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One host of the fleet. `Debug` shows its URL without credentials and
+/// never its token.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Host {
     /// Unique name, `^[a-zA-Z0-9_.-]{1,64}$`.
     pub name: String,
@@ -33,6 +34,19 @@ pub struct Host {
     /// Which of the agent's tools, resources and prompts the hub offers
     /// first-class, if any.
     pub expose: Option<Exposure>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("name", &self.name)
+            .field("url", &self.url.as_deref().map(herd_proto::redact_url))
+            .field("token", &self.token)
+            .field("ssh", &self.ssh)
+            .field("tags", &self.tags)
+            .field("expose", &self.expose)
+            .finish()
+    }
 }
 
 /// What a hub offers of one host's agent under its own names, beside the

@@ -20,6 +20,7 @@ pub(super) fn host(host: &Host) -> Result<(), String> {
     if let Some(url) = &host.url {
         let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
         if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) || url.chars().any(char::is_whitespace) {
+            let url = herd_proto::redact_url(url);
             return Err(format!("host {name:?}: url {url:?} is not an http:// or https:// URL"));
         }
     }

@@ -199,3 +199,14 @@ fn rejects_unsafe_prefixes_and_zero_ssh_timeouts() {
     let (_, message) = error("[ssh]\ncall_timeout = 0\n");
     assert!(message.contains("ssh.call_timeout must be more than 0"), "{message}");
 }
+
+#[test]
+fn url_credentials_stay_out_of_errors_and_debug_output() {
+    let (_, message) = error("[[hosts]]\nname = \"a\"\nurl = \"ftp://alice:pa55@a/mcp?token=t0k\"\n");
+    assert!(message.contains("ftp://alice:***@a/mcp?token=***"), "{message}");
+    assert!(!message.contains("pa55") && !message.contains("t0k"), "{message}");
+    let r = parse("[[hosts]]\nname = \"a\"\nurl = \"http://alice:pa55@a/mcp\"\ntoken = \"s3cr3t\"\n").unwrap();
+    let shown = format!("{:?}", r.get("a").unwrap());
+    assert!(shown.contains("http://alice:***@a/mcp"), "{shown}");
+    assert!(!shown.contains("pa55") && !shown.contains("s3cr3t"), "{shown}");
+}
