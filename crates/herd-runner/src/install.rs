@@ -10,6 +10,11 @@
 //!
 //! Installer output goes to the server's ring, so `servers_logs` shows why
 //! an install failed.
+//!
+//! Credentials in a git URL are used for the clone and kept nowhere: the
+//! stamp and the ring see the URL redacted, and the checkout's `origin`
+//! is set to the redacted URL once the clone is done (the server runs in
+//! that directory and could read its `.git/config`).
 
 mod manifest;
 mod step;
@@ -142,7 +147,12 @@ async fn clone(step: &Step<'_>, src: &Path, url: &str, branch: Option<&str>) -> 
         args.extend(["--branch", branch]);
     }
     args.extend(["--", url, &src_text]);
-    step.git().run("git", &args).await
+    step.git().run("git", &args).await?;
+    let shown = herd_proto::redact_url(url);
+    if shown != url {
+        step.in_dir(src).git().run("git", &["remote", "set-url", "origin", &shown]).await?;
+    }
+    Ok(())
 }
 
 async fn read_stamp(dir: &Path) -> Option<String> {
@@ -154,3 +164,6 @@ async fn write_stamp(dir: &Path, stamp: &str) {
         tracing::warn!(dir = %dir.display(), %err, "could not record the install");
     }
 }
+
+#[cfg(test)]
+mod tests;

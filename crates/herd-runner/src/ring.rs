@@ -4,7 +4,9 @@
 //! operator read it after the fact (`servers_logs`) without the agent's
 //! memory growing with a chatty child. Lines longer than the budget are
 //! cut, and the runner's own notes (install output, exits, restarts) go in
-//! the same buffer so one read tells the whole story.
+//! the same buffer so one read tells the whole story. Credentials in URLs
+//! (a git token in a clone's command line or error) are hidden before a
+//! line is kept.
 
 use herd_transport::lines::read_line_capped;
 use parking_lot::Mutex;
@@ -34,6 +36,8 @@ impl Ring {
     /// Appends one line (without its newline), evicting the oldest lines
     /// beyond the budget.
     pub fn push(&self, line: &str) {
+        // Before any cut, which could leave half a URL nothing recognises.
+        let line = herd_proto::redact_urls_in(line);
         let limit = self.budget / 2;
         let line = if line.len() > limit {
             let mut cut = limit;
@@ -42,7 +46,7 @@ impl Ring {
             }
             format!("{}… [line cut at {limit} bytes]", &line[..cut])
         } else {
-            line.to_owned()
+            line.into_owned()
         };
         let mut inner = self.inner.lock();
         inner.bytes += line.len();
@@ -111,5 +115,17 @@ mod tests {
         assert!(lines[0].contains("line cut at 32 bytes"), "{}", lines[0]);
         ring.note("exited\nwith 1");
         assert_eq!(ring.tail(2).0, vec!["[herd] exited".to_owned(), "[herd] with 1".to_owned()]);
+    }
+
+    #[test]
+    fn url_credentials_are_hidden_even_in_lines_that_get_cut() {
+        let ring = Ring::new(200);
+        ring.note("running: git clone -- https://alice:pa55word@git.example/r.git /srv/src");
+        let long = format!("fatal: https://alice:{}@git.example/r.git", "pa55word".repeat(20));
+        ring.push(&long);
+        let (lines, _) = ring.tail(2);
+        assert_eq!(lines[0], "[herd] running: git clone -- https://alice:***@git.example/r.git /srv/src");
+        assert!(lines[1].starts_with("fatal: https://alice:***@git.example/r.git"), "{}", lines[1]);
+        assert!(!lines.concat().contains("pa55"), "{lines:?}");
     }
 }

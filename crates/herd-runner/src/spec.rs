@@ -124,13 +124,14 @@ pub enum Source {
 }
 
 impl Source {
-    /// A short description for listings (no secrets: specs hold none here).
+    /// A short description for listings and the install stamp; a git URL's
+    /// credentials are hidden.
     pub fn describe(&self) -> String {
         match self {
             Self::Npm { package, .. } => format!("npx {package}"),
             Self::Pypi { package, .. } => format!("uvx {package}"),
-            Self::Git { url, branch: Some(b), .. } => format!("git {url}#{b}"),
-            Self::Git { url, .. } => format!("git {url}"),
+            Self::Git { url, branch: Some(b), .. } => format!("git {}#{b}", herd_proto::redact_url(url)),
+            Self::Git { url, .. } => format!("git {}", herd_proto::redact_url(url)),
             Self::Dir { path, .. } => format!("path {}", path.display()),
             Self::Command { program } => format!("command {program}"),
         }

@@ -134,15 +134,16 @@ fn pypi_package(spec: &str) -> Result<(), String> {
 /// URLs git clones over its plain transports only: `ext::` and other
 /// remote helpers run commands, and a leading `-` would be an option.
 fn git_url(url: &str) -> Result<(), String> {
+    let shown = herd_proto::redact_url(url);
     if url.starts_with('-') || url.contains("::") || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("git {url:?} is not a plain repository URL"));
+        return Err(format!("git {shown:?} is not a plain repository URL"));
     }
     let scheme_ok = ["https://", "http://", "ssh://", "git://", "file:///"].iter().any(|s| url.starts_with(s));
     let scp_like = !url.contains("://") && url.split_once(':').is_some_and(|(host, _)| host.contains('@'));
     if scheme_ok || scp_like || url.starts_with('/') {
         Ok(())
     } else {
-        Err(format!("git {url:?}: use https://, ssh://, git://, file:///, user@host:path or an absolute path"))
+        Err(format!("git {shown:?}: use https://, ssh://, git://, file:///, user@host:path or an absolute path"))
     }
 }
 

@@ -92,3 +92,13 @@ fn unknown_fields_are_refused_and_defaults_apply() {
     assert_eq!(s.restart_delay(3), Duration::from_secs(8));
     assert_eq!(s.restart_delay(30), Duration::from_secs(60));
 }
+
+#[test]
+fn git_credentials_are_hidden_from_descriptions_and_errors() {
+    let git = spec(serde_json::json!({"name": "g", "git": "https://alice:pa55word@example.org/x.git", "branch": "v1"}));
+    assert_eq!(git.validate().unwrap().describe(), "git https://alice:***@example.org/x.git#v1");
+    let reason = refused(serde_json::json!({"name": "g", "git": "gopher://alice:pa55word@example.org/x"}));
+    assert!(reason.contains("gopher://alice:***@example.org/x"), "{reason}");
+    let reason = refused(serde_json::json!({"name": "g", "git": "https://alice:pa55word@h/x.git --upload-pack=id"}));
+    assert!(!reason.contains("pa55word"), "{reason}");
+}
