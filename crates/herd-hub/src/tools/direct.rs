@@ -31,6 +31,9 @@ pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, c
         let host = host_arg(&mut arguments)?;
         let tool = take::<String>(&mut arguments, "tool")?
             .ok_or_else(|| error_result("invalid arguments: missing field `tool`"))?;
+        // Checked before anything else: the name goes into log lines and
+        // metric labels, and no agent offers a tool by any other name.
+        herd_proto::check_tool_name(&tool).map_err(|e| error_result(format!("invalid arguments: tool: {e}")))?;
         let inner = take::<Map<String, Value>>(&mut arguments, "arguments")?.unwrap_or_default();
         if let Some(extra) = arguments.keys().next() {
             return Err(error_result(format!("invalid arguments: unknown field `{extra}`")));

@@ -27,7 +27,7 @@ pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>) -> Va
         let state = states.get(&host.name).cloned().unwrap_or(HostState::Unknown);
         let mut entry = json!({ "name": host.name, "tags": host.tags });
         if let Some(url) = &host.url {
-            entry["url"] = json!(url);
+            entry["url"] = json!(herd_proto::redact_url(url));
         }
         if let Some(ssh) = &host.ssh {
             entry["ssh"] = json!(ssh);
