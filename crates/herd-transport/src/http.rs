@@ -30,6 +30,7 @@ mod stateless;
 mod stream;
 
 pub use config::{BearerAuth, HttpConfig};
+pub use guard::guarded;
 pub use mcp::app;
 pub use serve::serve;
 

@@ -17,8 +17,13 @@ pub struct HttpConfig {
     /// Bearer tokens; `None` serves without authentication.
     pub auth: Option<BearerAuth>,
     /// Host names (without port) a request's `Host` may carry; `None`
-    /// accepts any. Set for loopback binds against DNS rebinding.
+    /// accepts any. Set for loopback binds against DNS rebinding. An
+    /// `Origin` whose host is one of these is accepted too.
     pub allowed_hosts: Option<Vec<String>>,
+    /// Origins (`scheme://host[:port]`) a browser page may call from. A
+    /// request with any other `Origin` is refused (403), and only an
+    /// accepted origin is echoed in CORS headers.
+    pub allowed_origins: Vec<String>,
     /// A comment line is sent on an idle SSE stream this often.
     pub sse_keep_alive: Duration,
     /// `retry` advice (ms) sent to clients with the first event of a stream.
@@ -40,6 +45,7 @@ impl Default for HttpConfig {
             max_json_depth: 64,
             auth: None,
             allowed_hosts: None,
+            allowed_origins: Vec::new(),
             sse_keep_alive: Duration::from_secs(15),
             sse_retry_ms: 500,
             stream_retention: Duration::from_secs(60),

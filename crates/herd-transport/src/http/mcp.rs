@@ -46,7 +46,7 @@ pub fn app(router: Router, config: HttpConfig) -> AxumRouter {
 // === POST ===
 
 async fn post(State(app): App, headers: HeaderMap, body: Body) -> Response {
-    let cors = cors_origin(&headers);
+    let cors = guard::accepted_origin(&app.config, &headers);
     let response = match post_inner(&app, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -236,7 +236,7 @@ fn streams_of(session: &Session) -> Option<Arc<Streams>> {
 // === GET ===
 
 async fn get(State(app): App, headers: HeaderMap) -> Response {
-    let cors = cors_origin(&headers);
+    let cors = guard::accepted_origin(&app.config, &headers);
     let response = match get_inner(&app, &headers) {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -280,7 +280,7 @@ fn sse(stream: Arc<ReplayStream>, after: u64, session: Arc<Session>, app: &Share
 // === DELETE, OPTIONS ===
 
 async fn delete(State(app): App, headers: HeaderMap) -> Response {
-    let cors = cors_origin(&headers);
+    let cors = guard::accepted_origin(&app.config, &headers);
     let outcome = guard::check(&app.config, &headers).and_then(|()| session_of(&app, &headers));
     let response = match outcome {
         Ok(session) => {
@@ -310,7 +310,7 @@ async fn options(State(app): App, headers: HeaderMap) -> Response {
         ),
     );
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
-    with_cors(response, cors_origin(&headers))
+    with_cors(response, guard::accepted_origin(&app.config, &headers))
 }
 
 // === helpers ===
@@ -332,12 +332,8 @@ fn single(text: String, accept: &Accepts) -> Response {
     response
 }
 
-fn cors_origin(headers: &HeaderMap) -> Option<HeaderValue> {
-    headers.get(header::ORIGIN).cloned()
-}
-
-/// Echoes an (already validated) Origin so browser clients can read the
-/// response and the session id.
+/// Echoes an accepted Origin (`guard::accepted_origin`) so browser
+/// clients can read the response and the session id.
 fn with_cors(mut response: Response, origin: Option<HeaderValue>) -> Response {
     if let Some(origin) = origin {
         let h = response.headers_mut();
