@@ -221,6 +221,11 @@ pub(crate) struct ServeArgs {
     /// on a loopback bind); any host is accepted on other binds.
     #[arg(long = "allowed-host")]
     pub(crate) allowed_hosts: Vec<String>,
+    /// Origins (`https://app.example.com`) whose browser pages may call the
+    /// server. Any other `Origin` is refused, except on a loopback bind
+    /// where pages on loopback names (and --allowed-host names) may call.
+    #[arg(long = "allowed-origin")]
+    pub(crate) allowed_origins: Vec<String>,
     /// Path of the MCP endpoint.
     #[arg(long, default_value = "/mcp")]
     pub(crate) path: String,

@@ -1,9 +1,9 @@
 //! Prometheus `/metrics`: the recorder the libraries' `metrics::` calls
-//! land in, served beside the MCP path and behind the same token.
+//! land in, served beside the MCP path and behind the same checks (Host,
+//! Origin, token: `server::serve_http` puts it behind them).
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use herd_transport::http::BearerAuth;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -47,22 +47,12 @@ pub(crate) fn install() -> &'static Option<PrometheusHandle> {
 }
 
 /// Installs the recorder (once per process) and returns the `/metrics`
-/// route; with `auth`, scrapes must present the token.
-pub(crate) fn route(auth: Option<BearerAuth>) -> axum::Router {
+/// route, unguarded: serve it through `server::serve_http`.
+pub(crate) fn route() -> axum::Router {
     let handle = install().clone();
     axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move |headers: HeaderMap| async move {
-            if let Some(auth) = &auth {
-                let presented = headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-                    .unwrap_or_default();
-                if !auth.accepts(presented) {
-                    return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], String::new())
-                        .into_response();
-                }
-            }
+        axum::routing::get(move || async move {
             match &handle {
                 Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
                 None => (StatusCode::SERVICE_UNAVAILABLE, "metrics are disabled").into_response(),

@@ -55,7 +55,8 @@ pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpLi
 }
 
 /// Serves `router` over HTTP on `listener`, with `extra` routes beside
-/// the MCP path, until `shutdown`.
+/// the MCP path (behind the same Host, Origin and token checks), until
+/// `shutdown`.
 pub(crate) async fn serve_http(
     name: &str,
     args: &ServeArgs,
@@ -67,7 +68,7 @@ pub(crate) async fn serve_http(
     let local = listener.local_addr().context("listener has no address")?;
     let http_config = http_config(args, local)?;
     tracing::info!(role = name, url = %format!("http://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
-    let app = http::app(router, http_config.clone()).merge(extra);
+    let app = http::app(router, http_config.clone()).merge(http::guarded(extra, &http_config));
     http::serve(listener, app, &http_config, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
@@ -75,11 +76,6 @@ pub(crate) async fn serve_http(
 
 pub(crate) fn default_addr(text: &str) -> SocketAddr {
     text.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
-}
-
-/// The token the role's HTTP front requires, if any.
-pub(crate) fn bearer(args: &ServeArgs) -> Option<BearerAuth> {
-    args.token.clone().filter(|t| !t.is_empty()).map(|t| BearerAuth::new([t]))
 }
 
 fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfig> {
@@ -101,7 +97,11 @@ fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfi
         hosts.extend(args.allowed_hosts.iter().cloned());
         hosts
     });
-    Ok(HttpConfig { path: args.path.clone(), auth, allowed_hosts, ..HttpConfig::default() })
+    if let Some(bad) = args.allowed_origins.iter().find(|o| !o.contains("://")) {
+        bail!("--allowed-origin must be scheme://host[:port], not {bad:?}");
+    }
+    let allowed_origins = args.allowed_origins.clone();
+    Ok(HttpConfig { path: args.path.clone(), auth, allowed_hosts, allowed_origins, ..HttpConfig::default() })
 }
 
 pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {

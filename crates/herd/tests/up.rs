@@ -1,7 +1,8 @@
 //! `herd up` on a fresh `HERD_HOME`: hub and local agent start, a token is
 //! generated and stored privately, the printed client configuration works
 //! as printed, the client verbs find the stored token, and a second start
-//! reuses the token. Servers of `$HERD_HOME/agent.toml` run on the local
+//! reuses the token. Token files and `hosts.toml` end up 0600, an existing
+//! token file included. Servers of `$HERD_HOME/agent.toml` run on the local
 //! agent.
 
 #![allow(clippy::unwrap_used)]
@@ -78,6 +79,20 @@ async fn up_serves_the_local_machine_with_a_stored_token() {
     drop(child);
     let (_again, _, token_again) = up(home.path()).await;
     assert_eq!(token_again, token, "the token is generated once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_makes_an_existing_token_file_private_and_writes_hosts_toml_private() {
+    let home = tempfile::tempdir().unwrap();
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, "kept-token\n").unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_child, _url, token) = up(home.path()).await;
+    assert_eq!(token, "kept-token", "an existing token is used as it is");
+    let mode = |name: &str| std::fs::metadata(home.path().join(name)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("token"), 0o600, "the token file was narrowed");
+    assert_eq!(mode("agent.token"), 0o600);
+    assert_eq!(mode("hosts.toml"), 0o600, "hosts.toml holds other hosts' tokens");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -113,7 +113,8 @@ pub(crate) async fn call_tool(
     let token = client.token.clone().filter(|t| !t.is_empty()).or_else(crate::home::stored_token);
     let config = HttpUpstreamConfig { token, ..HttpUpstreamConfig::new(&client.url) };
     let upstream = HttpUpstream::new(config)?;
-    upstream.connect().await.with_context(|| format!("cannot reach the hub at {}", client.url))?;
+    let shown = herd_proto::redact_url(&client.url);
+    upstream.connect().await.with_context(|| format!("cannot reach the hub at {shown}"))?;
     let params = json!({ "name": name, "arguments": arguments, "_meta": { "progressToken": "herd-cli" } });
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let call =

@@ -53,6 +53,6 @@ pub(crate) async fn serve(
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
     let router = server::router("herd-hub", hub.backends());
-    let extra = metrics::route(server::bearer(args));
+    let extra = metrics::route();
     server::serve_http("hub", args, listener, router, extra, shutdown).await
 }

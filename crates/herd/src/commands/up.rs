@@ -2,8 +2,10 @@
 //! machine (and whatever hosts `$HERD_HOME/hosts.toml` adds).
 //!
 //! The first run generates the client token and the agent's token under
-//! `$HERD_HOME` (mode 0600); later runs reuse them, so a pasted client
-//! configuration keeps working. The configuration to paste is printed on
+//! `$HERD_HOME` (mode 0600, written atomically; a token file found open to
+//! other users is narrowed to 0600 with a warning); later runs reuse them,
+//! so a pasted client configuration keeps working. A `hosts.toml` it
+//! writes is 0600 too. The configuration to paste is printed on
 //! stdout; logs go to stderr and never contain a token.
 //!
 //! The local agent supervises the servers of `$HERD_HOME/agent.toml` when
@@ -51,7 +53,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let hosts_file = home.join("hosts.toml");
     if !hosts_file.exists() {
-        std::fs::write(&hosts_file, HOSTS_TEMPLATE)?;
+        // Private from the start: it is where tokens of other hosts go.
+        home::create_private(&hosts_file, HOSTS_TEMPLATE.as_bytes())?;
     }
     let registry = Registry::load(&hosts_file)?;
     let registry = registry.with_hosts([local.clone()])?;
@@ -86,6 +89,7 @@ fn serve_args(token: String) -> ServeArgs {
         token: Some(token),
         insecure_no_auth: false,
         allowed_hosts: Vec::new(),
+        allowed_origins: Vec::new(),
         path: "/mcp".into(),
     }
 }
