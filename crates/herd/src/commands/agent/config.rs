@@ -44,7 +44,12 @@ impl AgentConfig {
     }
 
     fn parse(text: &str) -> anyhow::Result<Self> {
-        let config: Self = toml::from_str(text)?;
+        // toml's own rendering quotes the offending line, which may be the
+        // token's: say where and what, never the text.
+        let config: Self = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| text.get(..s.start).map_or(1, |t| t.matches('\n').count() + 1));
+            anyhow::anyhow!("line {line}: {}", e.message().trim())
+        })?;
         if config.token.is_some() && config.token_env.is_some() {
             bail!("give token or token_env, not both");
         }
@@ -85,5 +90,13 @@ mod tests {
         assert!(format!("{:#}", AgentConfig::parse(twice).unwrap_err()).contains("twice"));
         let unknown = AgentConfig::parse("tokn = \"x\"\n").unwrap_err();
         assert!(format!("{unknown:#}").contains("tokn"), "{unknown:#}");
+    }
+
+    #[test]
+    fn a_broken_line_is_located_without_quoting_it() {
+        let broken = AgentConfig::parse("servers_dir = \"/srv\"\ntoken = \"s3cr3t-t0ken\n").unwrap_err();
+        let shown = format!("{broken:#}");
+        assert!(shown.starts_with("line 2: "), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 }
