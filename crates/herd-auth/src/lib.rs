@@ -19,12 +19,14 @@
 //!
 //! Principals are produced elsewhere and only consumed here: herd's store
 //! resolves a herd token (see [`token`] for how tokens are made and hashed)
-//! to a user, role and grant. The principal then rides in the request's
-//! context to the decision, the logs and the audit record.
+//! to a user, role and grant; the [`oauth`] validator turns a JWT from the
+//! operator's identity provider into one. The principal then rides in the
+//! request's context to the decision, the logs and the audit record.
 //!
 //! This crate depends on no other herd crate.
 
 mod grant;
+pub mod oauth;
 pub mod policy;
 mod principal;
 mod role;

@@ -2,7 +2,7 @@
 //!
 //! Every request is made by a [`Principal`]: a herd user through one of
 //! their tokens (the store resolves the token), the subject of an OAuth
-//! access token (its claims mapped to a role and grant), or,
+//! access token (the [`oauth`](crate::oauth) validator maps its claims), or,
 //! on a server started without authentication, [`Principal::anonymous_admin`].
 //! A principal is made once per request by whoever checked the credential,
 //! travels in the request's context, and is cheap to clone (one `Arc`).
