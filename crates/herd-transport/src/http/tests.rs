@@ -1,5 +1,6 @@
 //! The HTTP transport driven through `oneshot`, without sockets.
 
+mod limits;
 mod support;
 
 use herd_proto::code;
