@@ -7,8 +7,8 @@ use crate::session::Negotiated;
 use crate::{Session, Shared, lists};
 use herd_proto::model::Implementation;
 use herd_proto::{
-    Context, ListKind, LogLevel, Message, Notification, ProtocolVersion, Request, RequestMeta, RpcError, error_json,
-    method, result_json,
+    Context, ListKind, LogLevel, Message, Notification, ProtocolVersion, Request, RequestMeta, RpcError, code,
+    error_json, method, result_json,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -32,6 +32,10 @@ pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option
         method::LOGGING_SET_LEVEL => return Some(respond(&req, set_level(session, &req))),
         _ => {}
     }
+    if session.is_closed() {
+        let err = RpcError::invalid_request("the session has ended; open a new one with initialize");
+        return Some(error_json(Some(&req.id), &err));
+    }
     let Some(cancel) = session.begin(&req.id) else {
         let err = RpcError::invalid_request(format!("request id {} is already in flight", req.id));
         return Some(error_json(Some(&req.id), &err));
@@ -48,7 +52,12 @@ pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option
     let work = route(&shared, Some(session), req, cx);
     tokio::select! {
         biased;
-        () = cancel.cancelled() => None,
+        // The client cancelled: no answer is due. The session ended: the
+        // client may still be there (stdio), so it hears why.
+        () = cancel.cancelled() => session.is_closed().then(|| {
+            let err = RpcError::new(code::REQUEST_CANCELLED, "the session ended before this request finished");
+            error_json(Some(&id), &err)
+        }),
         outcome = work => Some(match outcome {
             Ok(result) => result_json(&id, &result),
             Err(err) => error_json(Some(&id), &err),
@@ -241,7 +250,7 @@ pub(crate) async fn fan_out(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceive
                 continue;
             }
             if let Some(outbox) = session.standalone() {
-                let _ = outbox.send(text.clone());
+                let _ = outbox.send_notification(text.clone());
             }
         }
     }

@@ -16,18 +16,25 @@
 //! Cancellation: `notifications/cancelled` for a request in flight drops its
 //! handler future, which stops the work it stood for.
 //!
+//! Sessions are capped in total and per [`Owner`] (whoever the transport
+//! says opened it); its [`Expiry`] says whether idleness ends one (HTTP) or
+//! only its transport does (stdio). A request to a session that has ended
+//! is answered with an error, never with silence.
+//!
 //! Requests of the stateless revision (2026-07-28) need no session: they
 //! go to [`Router::handle_stateless`], through the same backends.
 
 mod dispatch;
 mod lists;
 mod outbox;
+mod owner;
 mod peer;
 mod session;
 mod sessions;
 mod stateless;
 
 pub use outbox::{Closed, Outbox, SharedOutbox};
+pub use owner::Owner;
 pub use session::Session;
 pub use stateless::{Claims, StateKey, StatelessAnswer, Verdict, is_stateless};
 
@@ -48,7 +55,11 @@ pub struct RouterConfig {
     pub page_size: usize,
     /// Sessions kept at once; initialize fails beyond this.
     pub max_sessions: usize,
-    /// A session with no traffic for this long is ended.
+    /// Sessions one [`Owner`] may keep at once, so that one client cannot
+    /// take every slot of `max_sessions`.
+    pub max_sessions_per_owner: usize,
+    /// A session of [`Expiry::WhenIdle`] with no traffic for this long is
+    /// ended.
     pub session_idle_timeout: Duration,
     /// How long a server-to-client request may wait for its answer.
     pub client_request_timeout: Duration,
@@ -68,6 +79,7 @@ impl Default for RouterConfig {
             instructions: None,
             page_size: 1000,
             max_sessions: 10_000,
+            max_sessions_per_owner: 1_000,
             session_idle_timeout: Duration::from_secs(3600),
             client_request_timeout: Duration::from_secs(600),
             state_key: StateKey::random(),
@@ -117,10 +129,36 @@ fn merge_value(into: &mut serde_json::Value, from: serde_json::Value) {
     }
 }
 
-/// Too many sessions are open.
-#[derive(Debug, thiserror::Error)]
-#[error("too many open sessions")]
-pub struct TooManySessions;
+/// No session can be opened: a cap is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TooManySessions {
+    /// The process holds [`RouterConfig::max_sessions`].
+    #[error("too many open sessions (the server's limit is {limit}); try again later")]
+    Total {
+        /// The limit.
+        limit: usize,
+    },
+    /// The owner holds [`RouterConfig::max_sessions_per_owner`].
+    #[error(
+        "too many open sessions for this client (limit {limit} per client); end unused sessions with DELETE or let them expire"
+    )]
+    PerOwner {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// What ends a session, besides [`Router::end_session`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// It ends after [`RouterConfig::session_idle_timeout`] without
+    /// traffic: for transports whose clients may vanish without a word
+    /// (HTTP, where a session outlives its connections).
+    WhenIdle,
+    /// It lasts as long as the transport keeps it (stdio: the session is
+    /// the connection, and ends with it); idleness never ends it.
+    WithTransport,
+}
 
 impl Router {
     /// A router over `backends`, in priority order: when two backends list
@@ -142,9 +180,14 @@ impl Router {
         router
     }
 
-    /// Opens a new session.
+    /// Opens a new session of an unknown owner, ended when idle.
     pub fn create_session(&self) -> Result<Arc<Session>, TooManySessions> {
-        self.shared.sessions.create(&self.shared)
+        self.open_session(Owner::unknown(), Expiry::WhenIdle)
+    }
+
+    /// Opens a new session for `owner`, counted against its cap.
+    pub fn open_session(&self, owner: Owner, expiry: Expiry) -> Result<Arc<Session>, TooManySessions> {
+        self.shared.sessions.create(&self.shared, owner, expiry)
     }
 
     /// The session with this id, if it exists.

@@ -15,8 +15,20 @@ pub struct Closed;
 
 /// A destination for serialized messages to the client.
 pub trait Outbox: Send + Sync {
-    /// Queues one message. Must not block.
+    /// Queues one message. Must not block. A bounded outbox that is full
+    /// refuses it, as if closed: the sender learns that the client will not
+    /// see it (a server-to-client request fails instead of waiting for an
+    /// answer that cannot come).
     fn send(&self, message: String) -> Result<(), Closed>;
+
+    /// Queues a message the client can do without (a notification). Must
+    /// not block. A bounded outbox that is full drops it, counts the drop and
+    /// answers `Ok`, so one slow reader neither stalls nor unsubscribes
+    /// anyone; `Err` means the stream is gone. By default the same as
+    /// [`send`](Self::send).
+    fn send_notification(&self, message: String) -> Result<(), Closed> {
+        self.send(message)
+    }
 
     /// Ends the stream early so the client resumes it elsewhere; by default
     /// nothing happens.

@@ -31,7 +31,7 @@ impl Peer for RequestPeer {
     fn notify(&self, method: &str, params: Box<RawValue>) {
         if let Some(target) = self.target() {
             let message = Message::Notification(Notification::new(method, Some(params)));
-            let _ = target.send(message.to_json());
+            let _ = target.send_notification(message.to_json());
         }
     }
 
@@ -56,7 +56,9 @@ impl Peer for RequestPeer {
         let message = Message::Request(Request::new(RequestId::number(id), method, Some(params)));
         if target.send(message.to_json()).is_err() {
             session.pending.lock().remove(&id);
-            let err = RpcError::internal(format!("the client's stream closed before {method} could be sent"));
+            let err = RpcError::internal(format!(
+                "{method} could not be sent: the client's stream is closed, or full because the client is not reading it"
+            ));
             return Box::pin(async move { Err(err) });
         }
         let timeout = session.shared.upgrade().map(|s| s.config.client_request_timeout).unwrap_or_default();
@@ -116,7 +118,7 @@ impl Drop for Unanswered {
 fn notify_cancelled(target: &dyn crate::Outbox, id: u64) -> Result<(), Closed> {
     let params = serde_json::json!({ "requestId": id, "reason": "the request that needed this answer ended" });
     let raw = serde_json::value::to_raw_value(&params).map_err(|_| Closed)?;
-    target.send(Message::Notification(Notification::new(method::CANCELLED, Some(raw))).to_json())
+    target.send_notification(Message::Notification(Notification::new(method::CANCELLED, Some(raw))).to_json())
 }
 
 /// `params` with the handler's key for the question in

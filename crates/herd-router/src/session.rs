@@ -2,9 +2,9 @@
 //! server-to-client requests awaiting answers.
 
 use crate::outbox::SharedOutbox;
-use crate::{Shared, dispatch};
+use crate::{Expiry, Owner, Shared, dispatch};
 use herd_proto::model::Implementation;
-use herd_proto::{LogLevel, Message, Notification, ProtocolVersion, Request, RequestId, Response, RpcError, method};
+use herd_proto::{LogLevel, Notification, ProtocolVersion, Request, RequestId, Response, RpcError, method};
 use parking_lot::Mutex;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -29,6 +29,8 @@ pub(crate) struct Negotiated {
 /// A client session. Transports hold it in an `Arc`.
 pub struct Session {
     id: Arc<str>,
+    owner: Owner,
+    expiry: Expiry,
     pub(crate) shared: Weak<Shared>,
     pub(crate) negotiated: OnceLock<Negotiated>,
     log_level: AtomicU8,
@@ -44,9 +46,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(id: Arc<str>, shared: Weak<Shared>) -> Self {
+    pub(crate) fn new(id: Arc<str>, shared: Weak<Shared>, owner: Owner, expiry: Expiry) -> Self {
         Self {
             id,
+            owner,
+            expiry,
             shared,
             negotiated: OnceLock::new(),
             log_level: AtomicU8::new(0),
@@ -65,6 +69,16 @@ impl Session {
     /// The session id (the `Mcp-Session-Id` of HTTP).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Who opened the session.
+    pub fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    /// What ends the session besides [`Router::end_session`](crate::Router::end_session).
+    pub fn expiry(&self) -> Expiry {
+        self.expiry
     }
 
     /// The negotiated revision, once initialized.
@@ -154,20 +168,6 @@ impl Session {
         let Some(id) = response.id.as_u64() else { return };
         if let Some(reply) = self.pending.lock().remove(&id) {
             let _ = reply.send(response.into_result());
-        }
-    }
-
-    /// Takes any message from the client; requests are answered through
-    /// `reply`. Used by transports with a single stream (stdio).
-    pub async fn handle_message(self: &Arc<Self>, message: Message, outbox: SharedOutbox) {
-        match message {
-            Message::Request(r) => {
-                if let Some(answer) = self.handle_request(r, Some(outbox.clone())).await {
-                    let _ = outbox.send(answer);
-                }
-            }
-            Message::Notification(n) => self.handle_notification(n),
-            Message::Response(r) => self.handle_response(r),
         }
     }
 

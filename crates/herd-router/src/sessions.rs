@@ -1,6 +1,7 @@
-//! The table of open sessions and the reaper that ends idle ones.
+//! The table of open sessions, its caps (in total and per owner), and the
+//! reaper that ends idle ones.
 
-use crate::{Session, Shared, TooManySessions};
+use crate::{Expiry, Owner, Session, Shared, TooManySessions};
 use parking_lot::RwLock;
 use rand::RngCore;
 use std::collections::HashMap;
@@ -10,35 +11,62 @@ use std::time::Duration;
 
 #[derive(Default)]
 pub(crate) struct Sessions {
-    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    table: RwLock<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    map: HashMap<Arc<str>, Arc<Session>>,
+    /// Open sessions per owner; an owner with none has no entry.
+    per_owner: HashMap<Owner, usize>,
 }
 
 impl Sessions {
-    pub(crate) fn create(&self, shared: &Arc<Shared>) -> Result<Arc<Session>, TooManySessions> {
+    pub(crate) fn create(
+        &self,
+        shared: &Arc<Shared>,
+        owner: Owner,
+        expiry: Expiry,
+    ) -> Result<Arc<Session>, TooManySessions> {
+        let config = &shared.config;
         let id: Arc<str> = new_session_id().into();
-        let session = Arc::new(Session::new(id.clone(), Arc::downgrade(shared)));
-        let mut map = self.map.write();
-        if map.len() >= shared.config.max_sessions {
-            return Err(TooManySessions);
+        let mut table = self.table.write();
+        if table.map.len() >= config.max_sessions {
+            return Err(TooManySessions::Total { limit: config.max_sessions });
         }
-        map.insert(id, session.clone());
+        let owned = table.per_owner.get(&owner).copied().unwrap_or(0);
+        if owned >= config.max_sessions_per_owner {
+            tracing::warn!(%owner, limit = config.max_sessions_per_owner, "session refused: the owner holds too many");
+            return Err(TooManySessions::PerOwner { limit: config.max_sessions_per_owner });
+        }
+        let session = Arc::new(Session::new(id.clone(), Arc::downgrade(shared), owner.clone(), expiry));
+        table.per_owner.insert(owner, owned + 1);
+        table.map.insert(id, session.clone());
         Ok(session)
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.map.read().get(id).cloned()
+        self.table.read().map.get(id).cloned()
     }
 
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        self.map.write().remove(id)
+        let mut table = self.table.write();
+        let session = table.map.remove(id)?;
+        if let Some(count) = table.per_owner.get_mut(session.owner()) {
+            *count -= 1;
+            if *count == 0 {
+                table.per_owner.remove(session.owner());
+            }
+        }
+        Some(session)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.map.read().len()
+        self.table.read().map.len()
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<Session>> {
-        self.map.read().values().cloned().collect()
+        self.table.read().map.values().cloned().collect()
     }
 }
 
@@ -52,17 +80,25 @@ fn new_session_id() -> String {
     })
 }
 
-/// Ends sessions idle longer than the configured timeout. Stops when the
-/// router is dropped.
+/// How often the reaper looks: often enough that a session outlives its
+/// idle timeout by at most half of it, and at most every 30 s.
+fn reap_period(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 2).clamp(Duration::from_millis(10), Duration::from_secs(30))
+}
+
+/// Ends sessions of [`Expiry::WhenIdle`] idle longer than the configured
+/// timeout; sessions of [`Expiry::WithTransport`] are left to their
+/// transport. Stops when the router is dropped.
 pub(crate) async fn reap_idle(shared: Weak<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    let Some(period) = shared.upgrade().map(|s| reap_period(s.config.session_idle_timeout)) else { return };
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let Some(shared) = shared.upgrade() else { return };
         let limit = shared.config.session_idle_timeout;
         for session in shared.sessions.all() {
-            if session.idle_for() > limit {
+            if session.expiry() == Expiry::WhenIdle && session.idle_for() > limit {
                 tracing::debug!(session = session.id(), "ending idle session");
                 if let Some(s) = shared.sessions.remove(session.id()) {
                     s.close();
@@ -71,3 +107,6 @@ pub(crate) async fn reap_idle(shared: Weak<Shared>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -214,6 +214,9 @@ async fn duplicate_in_flight_ids_are_refused_and_ending_a_session_cancels_work()
     assert_eq!(second["error"]["code"], code::INVALID_REQUEST);
     assert!(second["error"]["message"].as_str().unwrap().contains("already in flight"));
     assert!(router.end_session(s.id()));
-    assert_eq!(first.await.unwrap(), None, "a cancelled request gets no answer");
+    // The client did not cancel: it hears that the session ended.
+    let first: Value = serde_json::from_str(&first.await.unwrap().expect("an answer")).unwrap();
+    assert_eq!(first["error"]["code"], code::REQUEST_CANCELLED, "{first}");
+    assert!(first["error"]["message"].as_str().unwrap().contains("session ended"), "{first}");
     assert!(router.session(s.id()).is_none());
 }

@@ -14,9 +14,14 @@
 //! - `DELETE`: ends the session.
 //! - `OPTIONS`: CORS preflight.
 //!
-//! Every SSE event has an id (`<stream>-<seq>`); a stream's events are kept
-//! until it ends plus a retention period, so a client that lost its
-//! connection reconnects and misses nothing.
+//! Every SSE event has an id (`<stream>-<seq>`); a stream's latest events
+//! (bounded in number and bytes) are kept until it ends plus a retention
+//! period, so a client that lost its connection reconnects and misses
+//! nothing still held, and is told what it missed beyond that (see
+//! `stream`).
+//!
+//! `initialize` opens a session for an owner (`owner`: the bearer token, or
+//! the client's address), so the router's per-owner cap applies.
 //!
 //! All failures are turned into responses in [`error`], the only place that
 //! picks HTTP statuses.
@@ -25,13 +30,14 @@ mod config;
 mod error;
 mod guard;
 mod mcp;
+mod owner;
 mod serve;
 mod stateless;
 mod stream;
 
-pub use config::{BearerAuth, HttpConfig};
+pub use config::{BearerAuth, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
 pub use guard::guarded;
-pub use mcp::app;
+pub use mcp::{app, try_app};
 pub use serve::serve;
 
 #[cfg(test)]

@@ -13,4 +13,8 @@
 
 pub mod http;
 pub mod lines;
+mod queue;
 pub mod stdio;
+
+#[cfg(test)]
+mod testing;

@@ -5,18 +5,26 @@
 //! to stderr through `tracing`). Requests run concurrently, so a slow tool
 //! does not hold up a `ping` or a `notifications/cancelled` for it.
 //!
+//! The session is the connection: it ends when stdin does, never because
+//! the client was quiet for a while. Memory stays bounded when the client
+//! stops reading stdout: messages wait in a queue of
+//! [`StdioConfig::max_queued_messages`] (a full queue drops notifications,
+//! fails server-to-client requests and holds answers back; see `queue`), and
+//! at most [`StdioConfig::max_inflight_requests`] requests run at once.
+//!
 //! A request of the stateless revision (its `_meta` names 2026-07-28) that
 //! arrives before any `initialize` is answered without the session
 //! ([`Router::handle_stateless`]); `notifications/cancelled` stops it, and
 //! its `subscriptions/listen` streams end when stdin does.
 
 use crate::lines::{read_line_capped, trim};
-use herd_proto::{Message, Notification, Request, RequestId, RpcError, check_depth, error_json};
-use herd_router::{Claims, Closed, Outbox, Router, SharedOutbox};
+use crate::queue::BoundedOutbox;
+use herd_proto::{Message, Notification, Request, RequestId, RpcError, check_depth, error_json, method};
+use herd_router::{Claims, Expiry, Owner, Router, Session, SharedOutbox};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -29,19 +37,24 @@ pub struct StdioConfig {
     pub max_json_depth: usize,
     /// After stdin closes, how long requests already received may finish.
     pub drain: std::time::Duration,
+    /// Messages queued for stdout at most. When the client stops reading,
+    /// notifications beyond this are dropped (counted in a warning),
+    /// server-to-client requests fail, and answers wait for room.
+    pub max_queued_messages: usize,
+    /// Requests running at once; a request beyond this is answered at once
+    /// with an error.
+    pub max_inflight_requests: usize,
 }
 
 impl Default for StdioConfig {
     fn default() -> Self {
-        Self { max_line_bytes: 8 * 1024 * 1024, max_json_depth: 64, drain: std::time::Duration::from_secs(10) }
-    }
-}
-
-struct LineOutbox(mpsc::UnboundedSender<String>);
-
-impl Outbox for LineOutbox {
-    fn send(&self, message: String) -> Result<(), Closed> {
-        self.0.send(message).map_err(|_| Closed)
+        Self {
+            max_line_bytes: 8 * 1024 * 1024,
+            max_json_depth: 64,
+            drain: std::time::Duration::from_secs(10),
+            max_queued_messages: 1024,
+            max_inflight_requests: 1024,
+        }
     }
 }
 
@@ -52,79 +65,138 @@ pub async fn serve_stdio(router: Router, config: StdioConfig) -> std::io::Result
 
 /// Serves one session on any reader/writer pair until the reader ends.
 ///
-/// `initialize` is answered before the next line is read, so a client that
-/// pipes its first messages without waiting still sees them in order; every
-/// other request runs concurrently. When the reader ends, requests already
-/// received get `config.drain` to finish, then are cancelled, and the writer
-/// is flushed.
+/// The session lives as long as the reader: it is never ended for being
+/// idle. `initialize` is answered before the next line is read, so a client
+/// that pipes its first messages without waiting still sees them in order;
+/// every other request runs concurrently. When the reader ends, requests
+/// already received get `config.drain` to finish, then are cancelled, and
+/// the writer is flushed.
 pub async fn serve_io<R, W>(router: Router, config: StdioConfig, input: R, output: W) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let session = router.create_session().map_err(std::io::Error::other)?;
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
+    let session = router.open_session(Owner::local(), Expiry::WithTransport).map_err(std::io::Error::other)?;
+    let (queue, rx) = BoundedOutbox::channel(config.max_queued_messages, "stdio");
     let writer = tokio::spawn(write_lines(rx, output));
-    let outbox: SharedOutbox = Arc::new(LineOutbox(tx.clone()));
+    let outbox: SharedOutbox = queue.clone();
     session.set_standalone(Some(outbox.clone()));
-    let tasks = TaskTracker::new();
-    let stateless = Stateless::default();
+    let mut conn = Connection {
+        inflight: Arc::new(Semaphore::new(config.max_inflight_requests)),
+        config,
+        router,
+        session,
+        queue,
+        outbox,
+        tasks: TaskTracker::new(),
+        stateless: Stateless::default(),
+    };
     let mut lines = BufReader::new(input);
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = read_line_capped(&mut lines, &mut line, config.max_line_bytes).await?;
+        let n = read_line_capped(&mut lines, &mut line, conn.config.max_line_bytes).await?;
         if n == 0 {
             break;
         }
-        let Some(bytes) = trim(&line) else { continue };
-        if bytes.len() > config.max_line_bytes {
-            let err = RpcError::invalid_request(format!("message longer than {} bytes", config.max_line_bytes));
-            let _ = tx.send(error_json(None, &err));
-            continue;
-        }
-        if let Err(e) = check_depth(bytes, config.max_json_depth) {
-            let _ = tx.send(error_json(None, &RpcError::invalid_request(e.to_string())));
-            continue;
-        }
-        match Message::parse(bytes) {
-            Ok(Message::Request(r)) if !session.is_initialized() && herd_router::is_stateless(&r) => {
-                stateless.spawn(&tasks, &router, r, &outbox);
-            }
-            Ok(Message::Notification(n)) if !session.is_initialized() && n.method == herd_proto::method::CANCELLED => {
-                stateless.cancel(&n);
-            }
-            Ok(Message::Request(r)) if r.method == herd_proto::method::INITIALIZE => {
-                session.handle_message(Message::Request(r), outbox.clone()).await;
-            }
-            Ok(message) => {
-                let session = session.clone();
-                let outbox = outbox.clone();
-                tasks.spawn(async move { session.handle_message(message, outbox).await });
-            }
-            Err(e) => {
-                let _ = tx.send(error_json(e.id(), &e.to_rpc_error()));
-            }
+        if let Some(bytes) = trim(&line) {
+            conn.take(bytes).await;
         }
     }
-    tasks.close();
-    stateless.listening.cancel();
-    if tokio::time::timeout(config.drain, tasks.wait()).await.is_err() {
-        tracing::warn!("stdin closed; cancelling requests still running after {:?}", config.drain);
-    }
-    router.end_session(session.id());
-    stateless.all.cancel();
-    tasks.wait().await;
-    session.set_standalone(None);
-    drop(outbox);
-    drop(tx);
+    conn.finish().await;
     writer.await.map_err(std::io::Error::other)?
 }
 
-async fn write_lines<W: AsyncWrite + Unpin>(
-    mut rx: mpsc::UnboundedReceiver<String>,
-    mut out: W,
-) -> std::io::Result<()> {
+/// One stdio session and what runs on it.
+struct Connection {
+    config: StdioConfig,
+    router: Router,
+    session: Arc<Session>,
+    queue: Arc<BoundedOutbox>,
+    outbox: SharedOutbox,
+    tasks: TaskTracker,
+    stateless: Stateless,
+    inflight: Arc<Semaphore>,
+}
+
+impl Connection {
+    /// Takes one line from the client.
+    async fn take(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.config.max_line_bytes {
+            let err = RpcError::invalid_request(format!("message longer than {} bytes", self.config.max_line_bytes));
+            return self.reply(error_json(None, &err)).await;
+        }
+        if let Err(e) = check_depth(bytes, self.config.max_json_depth) {
+            return self.reply(error_json(None, &RpcError::invalid_request(e.to_string()))).await;
+        }
+        let initialized = self.session.is_initialized();
+        match Message::parse(bytes) {
+            Ok(Message::Request(r)) => self.request(r).await,
+            Ok(Message::Notification(n)) if !initialized && n.method == method::CANCELLED => self.stateless.cancel(&n),
+            Ok(Message::Notification(n)) => self.session.handle_notification(n),
+            Ok(Message::Response(r)) => self.session.handle_response(r),
+            Err(e) => self.reply(error_json(e.id(), &e.to_rpc_error())).await,
+        }
+    }
+
+    async fn request(&mut self, r: Request) {
+        let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
+            let limit = self.config.max_inflight_requests;
+            let err = RpcError::invalid_request(format!(
+                "too many requests in flight (limit {limit}); wait for answers before sending more"
+            ));
+            return self.reply(error_json(Some(&r.id), &err)).await;
+        };
+        if !self.session.is_initialized() && herd_router::is_stateless(&r) {
+            return self.stateless.spawn(&self.tasks, &self.router, r, &self.queue, permit);
+        }
+        let answered = answer(self.session.clone(), r, self.queue.clone(), self.outbox.clone(), permit);
+        if self.session.is_initialized() {
+            self.tasks.spawn(answered);
+        } else {
+            // initialize (or a request refused for want of it) is answered
+            // before the next line is read.
+            answered.await;
+        }
+    }
+
+    /// Queues one of the transport's own answers (a line it cannot take).
+    /// Waits while the client leaves stdout unread: the backpressure a pipe
+    /// gives anyway.
+    async fn reply(&self, text: String) {
+        let _ = self.queue.send_answer(text).await;
+    }
+
+    /// Lets requests drain after stdin closed, then ends the session.
+    async fn finish(self) {
+        let Self { config, router, session, queue, outbox, tasks, stateless, .. } = self;
+        tasks.close();
+        stateless.listening.cancel();
+        if tokio::time::timeout(config.drain, tasks.wait()).await.is_err() {
+            tracing::warn!("stdin closed; cancelling requests still running after {:?}", config.drain);
+        }
+        router.end_session(session.id());
+        stateless.all.cancel();
+        tasks.wait().await;
+        session.set_standalone(None);
+        drop((outbox, queue));
+    }
+}
+
+/// Runs one request of the session and queues its answer.
+async fn answer(
+    session: Arc<Session>,
+    request: Request,
+    queue: Arc<BoundedOutbox>,
+    outbox: SharedOutbox,
+    _permit: OwnedSemaphorePermit,
+) {
+    if let Some(text) = session.handle_request(request, Some(outbox)).await {
+        let _ = queue.send_answer(text).await;
+    }
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, mut out: W) -> std::io::Result<()> {
     while let Some(mut message) = rx.recv().await {
         // One write per message: each write on tokio's stdout is a trip
         // through the blocking pool.
@@ -149,24 +221,32 @@ struct Stateless {
 }
 
 impl Stateless {
-    fn spawn(&self, tasks: &TaskTracker, router: &Router, req: Request, outbox: &SharedOutbox) {
-        let stop = if req.method == herd_proto::method::SUBSCRIPTIONS_LISTEN {
+    fn spawn(
+        &self,
+        tasks: &TaskTracker,
+        router: &Router,
+        req: Request,
+        queue: &Arc<BoundedOutbox>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let stop = if req.method == method::SUBSCRIPTIONS_LISTEN {
             self.listening.child_token()
         } else {
             self.all.child_token()
         };
         let id = req.id.clone();
         self.running.lock().insert(id.clone(), stop.clone());
-        let (router, outbox, running) = (router.clone(), outbox.clone(), self.running.clone());
+        let (router, queue, running) = (router.clone(), queue.clone(), self.running.clone());
         tasks.spawn(async move {
-            let work = router.handle_stateless(req, Claims::default(), Some(outbox.clone()));
+            let work = router.handle_stateless(req, Claims::default(), Some(queue.clone() as SharedOutbox));
             tokio::select! {
                 () = stop.cancelled() => {}
                 answer = work => if let Some(answer) = answer {
-                    let _ = outbox.send(answer.body);
+                    let _ = queue.send_answer(answer.body).await;
                 },
             }
             running.lock().remove(&id);
+            drop(permit);
         });
     }
 

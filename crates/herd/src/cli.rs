@@ -226,9 +226,14 @@ pub(crate) struct ServeArgs {
     /// where pages on loopback names (and --allowed-host names) may call.
     #[arg(long = "allowed-origin")]
     pub(crate) allowed_origins: Vec<String>,
-    /// Path of the MCP endpoint.
-    #[arg(long, default_value = "/mcp")]
+    /// Path of the MCP endpoint (not /healthz, /readyz or /metrics).
+    #[arg(long, default_value = "/mcp", value_parser = mcp_path)]
     pub(crate) path: String,
+}
+
+/// `--path`, refused before anything starts when it cannot be served.
+fn mcp_path(path: &str) -> Result<String, herd_transport::http::InvalidPath> {
+    herd_transport::http::check_path(path).map(|()| path.to_owned())
 }
 
 #[derive(Debug, Clone, Args)]

@@ -68,7 +68,7 @@ pub(crate) async fn serve_http(
     let local = listener.local_addr().context("listener has no address")?;
     let http_config = http_config(args, local)?;
     tracing::info!(role = name, url = %format!("http://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
-    let app = http::app(router, http_config.clone()).merge(http::guarded(extra, &http_config));
+    let app = http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config));
     http::serve(listener, app, &http_config, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
@@ -89,9 +89,7 @@ fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfi
             "no token: set HERD_TOKEN (or --token), or pass --insecure-no-auth to serve unauthenticated on loopback"
         ),
     };
-    if !args.path.starts_with('/') {
-        bail!("--path must start with '/': {}", args.path);
-    }
+    http::check_path(&args.path)?;
     let allowed_hosts = loopback.then(|| {
         let mut hosts = HttpConfig::loopback_hosts();
         hosts.extend(args.allowed_hosts.iter().cloned());

@@ -166,6 +166,6 @@ pub(crate) fn deliver(shared: &Shared, notification: &Notification) {
             meta.insert(SUBSCRIPTION_ID.into(), listener.subscription.clone());
         }
         let tagged = Notification::new(&notification.method, serde_json::value::to_raw_value(&params).ok());
-        listener.outbox.send(Message::Notification(tagged).to_json()).is_ok()
+        listener.outbox.send_notification(Message::Notification(tagged).to_json()).is_ok()
     });
 }

@@ -56,7 +56,7 @@ impl Peer for StatelessPeer {
         }
         if let Some(outbox) = &self.outbox {
             let message = Message::Notification(Notification::new(method, Some(params)));
-            let _ = outbox.send(message.to_json());
+            let _ = outbox.send_notification(message.to_json());
         }
     }
 

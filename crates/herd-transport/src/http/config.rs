@@ -1,4 +1,5 @@
-//! Settings of the HTTP transport and the bearer token check.
+//! Settings of the HTTP transport, the check of its MCP path, and the
+//! bearer token check.
 
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -32,6 +33,12 @@ pub struct HttpConfig {
     pub stream_retention: Duration,
     /// Events kept per stream for resumption; older ones are dropped.
     pub max_stream_events: usize,
+    /// Bytes of events kept per stream for resumption; older events are
+    /// dropped beyond this (the newest is always kept, whatever its size).
+    pub max_stream_bytes: usize,
+    /// Notifications queued for a stateless SSE answer (`subscriptions/listen`
+    /// and progress) whose client reads too slowly; more are dropped.
+    pub max_queued_notifications: usize,
     /// Time allowed to send the request head.
     pub header_read_timeout: Duration,
 }
@@ -50,6 +57,8 @@ impl Default for HttpConfig {
             sse_retry_ms: 500,
             stream_retention: Duration::from_secs(60),
             max_stream_events: 4096,
+            max_stream_bytes: 4 * 1024 * 1024,
+            max_queued_notifications: 1024,
             header_read_timeout: Duration::from_secs(30),
         }
     }
@@ -60,6 +69,41 @@ impl HttpConfig {
     pub fn loopback_hosts() -> Vec<String> {
         ["localhost", "127.0.0.1", "[::1]", "::1"].map(String::from).to_vec()
     }
+}
+
+/// Paths a herd server answers beside the MCP path (health, readiness,
+/// metrics), whether or not this process mounts each of them.
+pub const RESERVED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Longest accepted MCP path.
+const MAX_PATH_LEN: usize = 256;
+
+/// An MCP path that cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid MCP path {path:?}: {reason}")]
+pub struct InvalidPath {
+    path: String,
+    reason: &'static str,
+}
+
+/// Checks an MCP path: it starts with `/`, is not one of
+/// [`RESERVED_PATHS`], and is a plain path (letters, digits, `-._~/`, no
+/// empty segment), so it can never be read as a route pattern.
+pub fn check_path(path: &str) -> Result<(), InvalidPath> {
+    let reason = if !path.starts_with('/') {
+        "it must start with '/'"
+    } else if RESERVED_PATHS.contains(&path) {
+        "it is reserved for /healthz, /readyz and /metrics; choose another, e.g. /mcp"
+    } else if path.len() > MAX_PATH_LEN {
+        "it is longer than 256 bytes"
+    } else if path.contains("//") {
+        "it has an empty segment"
+    } else if !path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b)) {
+        "only letters, digits and - . _ ~ / may appear in it"
+    } else {
+        return Ok(());
+    };
+    Err(InvalidPath { path: path.chars().take(MAX_PATH_LEN).collect(), reason })
 }
 
 /// Accepted bearer tokens, compared in constant time.
@@ -84,5 +128,30 @@ impl BearerAuth {
 impl std::fmt::Debug for BearerAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "BearerAuth({} token(s), redacted)", self.tokens.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mcp_paths_must_be_plain_and_not_reserved() {
+        for good in ["/mcp", "/", "/api/v1/mcp", "/a-b_c.d~e"] {
+            assert_eq!(check_path(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("mcp", "start with '/'"),
+            ("/metrics", "reserved"),
+            ("/healthz", "reserved"),
+            ("/readyz", "reserved"),
+            ("/{id}", "only letters"),
+            ("/*rest", "only letters"),
+            ("/a b", "only letters"),
+            ("//mcp", "empty segment"),
+        ] {
+            let err = check_path(bad).unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains(bad), "{bad}: {err}");
+        }
     }
 }

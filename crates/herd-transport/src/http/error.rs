@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use herd_proto::{RequestId, RpcError, error_json};
-use herd_router::Verdict;
+use herd_router::{TooManySessions, Verdict};
 use http::{HeaderValue, StatusCode, header};
 
 /// A failed HTTP exchange.
@@ -34,8 +34,8 @@ pub(crate) enum HttpError {
     SessionNotFound,
     #[error("no stream matches Last-Event-ID {0}")]
     StreamNotFound(String),
-    #[error("too many open sessions; try again later")]
-    TooManySessions,
+    #[error("{0}")]
+    TooManySessions(TooManySessions),
     #[error("method not allowed")]
     MethodNotAllowed,
     /// A message that is not valid JSON-RPC (-32700/-32600), answered with the
@@ -56,7 +56,8 @@ impl HttpError {
                 StatusCode::BAD_REQUEST
             }
             Self::SessionNotFound | Self::StreamNotFound(_) => StatusCode::NOT_FOUND,
-            Self::TooManySessions => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySessions(TooManySessions::Total { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySessions(TooManySessions::PerOwner { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -64,6 +65,12 @@ impl HttpError {
     fn rpc_error(&self) -> RpcError {
         match self {
             Self::Rpc(err, _) => err.clone(),
+            Self::TooManySessions(cap) => {
+                let (TooManySessions::Total { limit } | TooManySessions::PerOwner { limit }) = *cap;
+                let scope = if matches!(cap, TooManySessions::Total { .. }) { "server" } else { "client" };
+                RpcError::invalid_request(cap.to_string())
+                    .with_data(serde_json::json!({ "limit": limit, "per": scope }))
+            }
             other => RpcError::invalid_request(other.to_string()),
         }
     }

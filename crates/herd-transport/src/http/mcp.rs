@@ -1,19 +1,22 @@
 //! The MCP path: `POST`, `GET`, `DELETE` and `OPTIONS` handlers.
 
+use super::config::{InvalidPath, check_path};
 use super::error::HttpError;
 use super::stateless;
-use super::stream::{Frame, PendingOutbox, ReplayStream, StandaloneOutbox, Streams};
-use super::{HttpConfig, guard};
+use super::stream::{Frame, PendingOutbox, ReplayLimits, ReplayStream, StandaloneOutbox, Streams};
+use super::{HttpConfig, guard, owner};
+use axum::Extension;
 use axum::Router as AxumRouter;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use bytes::Bytes;
 use herd_proto::{Message, ProtocolVersion, Request, RpcError, check_depth, error_json};
-use herd_router::{Router, Session, SharedOutbox};
+use herd_router::{Expiry, Owner, Router, Session, SharedOutbox};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -31,7 +34,19 @@ type App = State<Arc<Shared>>;
 
 /// The axum app serving MCP at `config.path` (plus `/healthz`), ready for
 /// [`super::serve`] or for `tower::ServiceExt::oneshot` in tests.
+///
+/// # Panics
+/// When `config.path` is not a valid MCP path ([`check_path`]); a path
+/// that comes from outside the program goes through [`try_app`].
 pub fn app(router: Router, config: HttpConfig) -> AxumRouter {
+    try_app(router, config).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// [`app`], or why `config.path` cannot be served: it must pass
+/// [`check_path`], so it can neither collide with `/healthz`, `/readyz` or
+/// `/metrics` (which would make axum panic) nor be read as a route pattern.
+pub fn try_app(router: Router, config: HttpConfig) -> Result<AxumRouter, InvalidPath> {
+    check_path(&config.path)?;
     let path = config.path.clone();
     let shared = Arc::new(Shared { router, config });
     let mcp = MethodRouter::new()
@@ -40,14 +55,20 @@ pub fn app(router: Router, config: HttpConfig) -> AxumRouter {
         .delete(delete)
         .options(options)
         .fallback(|| async { HttpError::MethodNotAllowed.into_response() });
-    AxumRouter::new().route(&path, mcp).route("/healthz", axum::routing::get(|| async { "ok" })).with_state(shared)
+    Ok(AxumRouter::new().route(&path, mcp).route("/healthz", axum::routing::get(|| async { "ok" })).with_state(shared))
 }
 
 // === POST ===
 
-async fn post(State(app): App, headers: HeaderMap, body: Body) -> Response {
+async fn post(
+    State(app): App,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let cors = guard::accepted_origin(&app.config, &headers);
-    let response = match post_inner(&app, &headers, body).await {
+    let client = client.map(|Extension(ConnectInfo(addr))| addr);
+    let response = match post_inner(&app, &headers, client, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -70,7 +91,12 @@ fn accepts(headers: &HeaderMap) -> Accepts {
     }
 }
 
-async fn post_inner(app: &Shared, headers: &HeaderMap, body: Body) -> Result<Response, HttpError> {
+async fn post_inner(
+    app: &Shared,
+    headers: &HeaderMap,
+    client: Option<SocketAddr>,
+    body: Body,
+) -> Result<Response, HttpError> {
     guard::check(&app.config, headers)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
@@ -85,14 +111,14 @@ async fn post_inner(app: &Shared, headers: &HeaderMap, body: Body) -> Result<Res
         .map_err(|e| HttpError::Rpc(RpcError::invalid_request(e.to_string()), None))?;
     let message = Message::parse(&bytes).map_err(|e| HttpError::Rpc(e.to_rpc_error(), e.id().cloned()))?;
     if stateless::is_stateless(headers, &message) {
-        return Ok(stateless::post(&app.router, headers, message, accept.sse, app.config.sse_keep_alive).await);
+        return Ok(stateless::post(&app.router, headers, message, accept.sse, &app.config).await);
     }
     check_version_header(headers)?;
     if let Message::Request(req) = &message
         && req.method == herd_proto::method::INITIALIZE
     {
         let Message::Request(req) = message else { unreachable!("matched above") };
-        return initialize(app, req, &accept).await;
+        return initialize(app, req, &accept, owner::of(&app.config, headers, client)).await;
     }
     let session = session_of(app, headers)?;
     match message {
@@ -139,8 +165,8 @@ fn session_of(app: &Shared, headers: &HeaderMap) -> Result<Arc<Session>, HttpErr
     app.router.session(id).ok_or(HttpError::SessionNotFound)
 }
 
-async fn initialize(app: &Shared, req: Request, accept: &Accepts) -> Result<Response, HttpError> {
-    let session = app.router.create_session().map_err(|_| HttpError::TooManySessions)?;
+async fn initialize(app: &Shared, req: Request, accept: &Accepts, owner: Owner) -> Result<Response, HttpError> {
+    let session = app.router.open_session(owner, Expiry::WhenIdle).map_err(HttpError::TooManySessions)?;
     let answer = session.handle_request(req, None).await;
     if !session.is_initialized() {
         app.router.end_session(session.id());
@@ -156,9 +182,19 @@ async fn initialize(app: &Shared, req: Request, accept: &Accepts) -> Result<Resp
 
 /// Runs a request; answers JSON if the handler finishes before sending
 /// anything, otherwise switches to an SSE stream (see the module docs).
+///
+/// A client that does not accept SSE always gets JSON: what the handler
+/// sends while it works goes to the session's standalone GET stream when
+/// one is open (as for any message without a request stream), and is
+/// dropped otherwise; a server-to-client request then fails at once.
 async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Accepts) -> Response {
+    if !accept.sse {
+        let id = req.id.clone();
+        let answer = session.handle_request(req, None).await;
+        return json_response(answer.unwrap_or_else(|| error_json(Some(&id), &RpcError::cancelled())));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let outbox: Option<SharedOutbox> = accept.sse.then(|| Arc::new(PendingOutbox(tx)) as SharedOutbox);
+    let outbox: Option<SharedOutbox> = Some(Arc::new(PendingOutbox(tx)));
     let id = req.id.clone();
     let handler_session = session.clone();
     let mut work = Box::pin(async move { handler_session.handle_request(req, outbox).await });
@@ -184,7 +220,7 @@ async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Acce
         return json_response(error_json(Some(&id), &RpcError::internal("session state unavailable")));
     };
     let prime = session.protocol_version().is_some_and(|v| v >= ProtocolVersion::V2025_11_25);
-    let stream = streams.open(app.config.max_stream_events, app.config.sse_retry_ms, prime);
+    let stream = streams.open(replay_limits(&app.config), app.config.sse_retry_ms, prime);
     for frame in early {
         apply(&stream, frame);
     }
@@ -229,6 +265,10 @@ fn apply(stream: &ReplayStream, frame: Frame) {
     }
 }
 
+fn replay_limits(config: &HttpConfig) -> ReplayLimits {
+    ReplayLimits { events: config.max_stream_events, bytes: config.max_stream_bytes }
+}
+
 fn streams_of(session: &Session) -> Option<Arc<Streams>> {
     session.extension(Streams::default)
 }
@@ -258,7 +298,7 @@ fn get_inner(app: &Shared, headers: &HeaderMap) -> Result<Response, HttpError> {
             streams.resume(last).ok_or_else(|| HttpError::StreamNotFound(last.chars().take(60).collect()))?;
         return Ok(sse(stream, after, session, app));
     }
-    let stream = streams.open(app.config.max_stream_events, app.config.sse_retry_ms, false);
+    let stream = streams.open(replay_limits(&app.config), app.config.sse_retry_ms, false);
     streams.replace_standalone(stream.clone());
     session.set_standalone(Some(Arc::new(StandaloneOutbox(stream.clone()))));
     Ok(sse(stream, 0, session, app))

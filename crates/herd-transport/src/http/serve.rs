@@ -3,6 +3,8 @@
 
 use super::HttpConfig;
 use axum::Router as AxumRouter;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -10,6 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
 
 /// How long open connections get to finish after shutdown is requested.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -42,7 +45,11 @@ pub async fn serve(listener: TcpListener, app: AxumRouter, config: &HttpConfig, 
         if let Err(err) = socket.set_nodelay(true) {
             tracing::debug!(%err, %peer, "could not set TCP_NODELAY");
         }
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers learn the client's address as axum's `ConnectInfo`.
+        let service = TowerToHyperService::new(app.clone().map_request(move |mut req: http::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        }));
         let conn = builder.serve_connection(TokioIo::new(socket), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

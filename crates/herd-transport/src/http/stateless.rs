@@ -13,10 +13,14 @@
 //! The stream is not resumable (the revision has nothing to resume with):
 //! the handler runs inside the response body, so a client that goes away
 //! drops it, and with it the work (or the `subscriptions/listen`
-//! subscription).
+//! subscription). Notifications wait for the body in a queue of
+//! `max_queued_notifications`; beyond it they are dropped and counted (see
+//! `queue`), so a listener that stops reading costs bounded memory.
 
+use super::HttpConfig;
 use super::error::status_of;
 use super::mcp::{EVENT_STREAM, PROTOCOL_VERSION, SESSION_ID, json_response};
+use crate::queue::BoundedOutbox;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -25,7 +29,6 @@ use herd_router::{Claims, Router, SharedOutbox, StatelessAnswer};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -54,8 +57,9 @@ pub(super) async fn post(
     headers: &HeaderMap,
     message: Message,
     sse: bool,
-    keep_alive: Duration,
+    config: &HttpConfig,
 ) -> Response {
+    let keep_alive = config.sse_keep_alive;
     let req = match message {
         Message::Request(req) => req,
         // Nothing to answer, and no session for it to change.
@@ -64,8 +68,10 @@ pub(super) async fn post(
     let version = claim(headers, &PROTOCOL_VERSION).map(str::to_owned);
     let method = claim(headers, &MCP_METHOD).map(str::to_owned);
     let name = claim(headers, &MCP_NAME).map(str::to_owned);
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    let outbox = sse.then(|| Arc::new(tx) as SharedOutbox);
+    // Only notifications travel here (a stateless handler's questions go
+    // back in its result): a client reading too slowly loses some, counted.
+    let (queue, mut rx) = BoundedOutbox::channel(config.max_queued_notifications, "stateless SSE");
+    let outbox = sse.then_some(queue as SharedOutbox);
     let router = router.clone();
     let mut work: Work = Box::pin(async move {
         let claims =
@@ -104,7 +110,7 @@ struct Pump {
     work: Option<Work>,
     early: Vec<String>,
     last: Option<StatelessAnswer>,
-    rx: mpsc::UnboundedReceiver<String>,
+    rx: mpsc::Receiver<String>,
     keep_alive: Duration,
 }
 

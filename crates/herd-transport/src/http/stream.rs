@@ -6,8 +6,22 @@
 //! `Last-Event-ID` picks up right after the last event it saw, and a handler
 //! keeps working while no connection is attached.
 //!
+//! A log is bounded in events and in bytes ([`ReplayLimits`]); the oldest
+//! events go first, the newest always stays (a request's answer is the last
+//! event of its stream, so it is never dropped before it could be read). A
+//! reader that asks for events no longer held (a resume from an old
+//! `Last-Event-ID`, or a reader slower than the log's bounds) is told so in
+//! band: it gets a `notifications/message` at level `warning` from logger
+//! `herd` naming the lost event ids, carrying the id of the last lost event,
+//! then the events still held. An HTTP error status was the alternative, but
+//! the SDK clients retry a failed resume a couple of times and then give up
+//! silently, leaving the request hanging; a notification is valid on any
+//! stream of any revision, and a client that resumes from the notice's id
+//! is not told twice.
+//!
 //! Each session's streams live in its [`Streams`] (attached to the router's
-//! session as a transport extension).
+//! session as a transport extension). A new standalone (GET) stream
+//! replaces the previous one, whose log is freed at once.
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -34,9 +48,9 @@ const MAX_STREAMS_PER_SESSION: usize = 1024;
 impl Streams {
     /// Opens a stream; `prime` writes an empty first event with the retry
     /// advice so the client can reconnect even before the first message.
-    pub(crate) fn open(&self, max_events: usize, retry_ms: u64, prime: bool) -> Arc<ReplayStream> {
+    pub(crate) fn open(&self, limits: ReplayLimits, retry_ms: u64, prime: bool) -> Arc<ReplayStream> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let stream = Arc::new(ReplayStream::new(id, max_events, retry_ms));
+        let stream = Arc::new(ReplayStream::new(id, limits, retry_ms));
         if prime {
             stream.push_priming();
         }
@@ -76,10 +90,13 @@ impl Streams {
         });
     }
 
-    /// Replaces the standalone stream; the previous one ends.
+    /// Replaces the standalone stream; the previous one ends, and its log
+    /// is forgotten at once (its reader, if any, sends what it has left).
     pub(crate) fn replace_standalone(&self, stream: Arc<ReplayStream>) {
-        if let Some(old) = self.standalone.lock().replace(stream) {
+        let old = self.standalone.lock().replace(stream);
+        if let Some(old) = old {
             old.finish();
+            self.open.lock().remove(&old.id);
         }
     }
 
@@ -99,24 +116,62 @@ pub(crate) struct ReplayStream {
     retry_ms: u64,
 }
 
+/// How much of a stream is kept for resumption.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReplayLimits {
+    /// Events at most.
+    pub(crate) events: usize,
+    /// Bytes of events at most (the newest event is kept whatever its size).
+    pub(crate) bytes: usize,
+}
+
 struct State {
     events: VecDeque<(u64, Bytes)>,
+    /// Bytes held in `events`.
+    bytes: usize,
+    limits: ReplayLimits,
     next_seq: u64,
-    max_events: usize,
+    /// Event 1 is the priming event, which carries nothing to miss.
+    primed: bool,
     finished: bool,
     /// The last event before the latest early close: connections that began
     /// before it end there, and the client resumes after it.
     cut: u64,
 }
 
+impl State {
+    /// Appends an event, then drops the oldest beyond the limits.
+    fn append(&mut self, frame: Bytes) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.bytes += frame.len();
+        self.events.push_back((seq, frame));
+        while self.events.len() > 1 && (self.events.len() > self.limits.events || self.bytes > self.limits.bytes) {
+            if let Some((_, old)) = self.events.pop_front() {
+                self.bytes -= old.len();
+            }
+        }
+    }
+
+    /// The events after `cursor` that are no longer held, if any.
+    fn lost_after(&self, cursor: u64) -> Option<(u64, u64)> {
+        let first_held = self.events.front().map_or(self.next_seq, |(seq, _)| *seq);
+        let from = if self.primed && cursor == 0 { 2 } else { cursor + 1 };
+        (from < first_held).then(|| (from, first_held - 1))
+    }
+}
+
 impl ReplayStream {
-    fn new(id: u64, max_events: usize, retry_ms: u64) -> Self {
+    fn new(id: u64, limits: ReplayLimits, retry_ms: u64) -> Self {
+        let limits = ReplayLimits { events: limits.events.max(1), bytes: limits.bytes };
         Self {
             id,
             state: Mutex::new(State {
                 events: VecDeque::new(),
+                bytes: 0,
+                limits,
                 next_seq: 1,
-                max_events: max_events.max(1),
+                primed: false,
                 finished: false,
                 cut: 0,
             }),
@@ -127,10 +182,9 @@ impl ReplayStream {
 
     fn push_priming(&self) {
         let mut state = self.state.lock();
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        let frame = format!("id: {}-{seq}\nretry: {}\ndata: \n\n", self.id, self.retry_ms);
-        state.events.push_back((seq, Bytes::from(frame)));
+        let frame = format!("id: {}-{}\nretry: {}\ndata: \n\n", self.id, state.next_seq, self.retry_ms);
+        state.primed = state.next_seq == 1;
+        state.append(Bytes::from(frame));
     }
 
     /// Appends one JSON-RPC message as an event.
@@ -140,16 +194,11 @@ impl ReplayStream {
             if state.finished {
                 return Err(Closed);
             }
-            let seq = state.next_seq;
-            state.next_seq += 1;
             let mut frame = String::with_capacity(message.len() + 32);
-            let _ = write!(frame, "id: {}-{seq}\ndata: ", self.id);
+            let _ = write!(frame, "id: {}-{}\ndata: ", self.id, state.next_seq);
             frame.push_str(message);
             frame.push_str("\n\n");
-            state.events.push_back((seq, Bytes::from(frame)));
-            while state.events.len() > state.max_events {
-                state.events.pop_front();
-            }
+            state.append(Bytes::from(frame));
         }
         self.changed.notify_waiters();
         Ok(())
@@ -208,6 +257,16 @@ impl Reader {
             notified.as_mut().enable();
             {
                 let state = self.stream.state.lock();
+                if let Some((from, to)) = state.lost_after(self.cursor) {
+                    self.cursor = to;
+                    tracing::debug!(
+                        session = self.session.id(),
+                        stream = self.stream.id,
+                        lost = to - from + 1,
+                        "a reader asked for events no longer held; telling the client"
+                    );
+                    return Some(lost_notice(self.stream.id, from, to));
+                }
                 let cut_applies = state.cut > self.start;
                 let limit = if cut_applies { state.cut } else { u64::MAX };
                 let pending: Vec<&(u64, Bytes)> =
@@ -238,6 +297,29 @@ impl Reader {
             }
         }
     }
+}
+
+/// The event that tells a reader events `from..=to` of stream `id` are gone.
+/// It carries the id of the last of them, so a client that resumes from it
+/// goes on after the gap instead of hearing of it again.
+fn lost_notice(id: u64, from: u64, to: u64) -> Bytes {
+    let count = to - from + 1;
+    let notice = serde_json::json!({
+        "jsonrpc": "2.0",
+        "method": herd_proto::method::LOG_MESSAGE,
+        "params": {
+            "level": "warning",
+            "logger": "herd",
+            "data": {
+                "message": format!(
+                    "{count} event(s) of this stream (ids {id}-{from} to {id}-{to}) were dropped before they could be \
+                     sent: more than the server keeps for resumption; notifications or requests among them are lost"
+                ),
+                "lostEvents": { "first": format!("{id}-{from}"), "last": format!("{id}-{to}"), "count": count },
+            },
+        },
+    });
+    Bytes::from(format!("id: {id}-{to}\ndata: {notice}\n\n"))
 }
 
 /// The outbox of a request whose answer is still undecided between JSON and

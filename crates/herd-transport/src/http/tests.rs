@@ -1,6 +1,7 @@
 //! The HTTP transport driven through `oneshot`, without sockets.
 
 mod origins;
+mod limits;
 mod support;
 
 use herd_proto::code;

@@ -3,10 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use super::{StdioConfig, serve_io};
-use herd_proto::model::{CallToolResult, Tool};
+use crate::testing::tool;
+use herd_proto::model::CallToolResult;
 use herd_router::{Router, RouterConfig};
 use herd_tools::Catalog;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::oneshot;
@@ -24,16 +25,8 @@ fn router(dropped: oneshot::Sender<()>) -> Router {
         }
     }
     let dropped = Arc::new(parking_lot::Mutex::new(Some(dropped)));
-    let tool = Tool {
-        name: "hang".into(),
-        title: None,
-        description: "never ends".into(),
-        input_schema: json!({"type":"object"}),
-        output_schema: None,
-        annotations: None,
-    };
     let mut b = Catalog::builder();
-    b.tool(tool, move |_, _| {
+    b.tool(tool("hang"), move |_, _| {
         let fire = Fire(dropped.lock().take());
         async move {
             let _fire = fire;
@@ -73,6 +66,85 @@ async fn stateless_requests_are_answered_and_cancelled_without_initialize() {
     assert_eq!(answer["id"], 2);
     assert!(answer["error"]["message"].as_str().unwrap().contains("initialize"), "{answer}");
 
+    drop(client);
+    server.await.unwrap().unwrap();
+}
+
+/// A router over a catalog whose `echo` answers at once and whose `chatty`
+/// sends `n` progress notifications before answering.
+fn chatty_router(config: RouterConfig) -> Router {
+    let mut b = Catalog::builder();
+    b.tool(tool("echo"), |_, _| async { Ok(CallToolResult::text("echoed")) });
+    b.tool(tool("chatty"), |args, cx| async move {
+        let n = args["n"].as_u64().unwrap_or(0);
+        for i in 0..n {
+            cx.progress(i as f64, None, None);
+        }
+        Ok(CallToolResult::text("talked"))
+    });
+    Router::new(config, vec![Arc::new(b.build())])
+}
+
+/// The next line, or a failure naming what was awaited if none comes.
+async fn next_within(lines: &mut tokio::io::Lines<BufReader<DuplexStream>>, what: &str) -> Value {
+    match tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line()).await {
+        Ok(line) => serde_json::from_str(&line.unwrap().expect("stdout open")).unwrap(),
+        Err(_) => panic!("no answer to {what}"),
+    }
+}
+
+const INIT: &str =
+    r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}"#;
+
+#[tokio::test]
+async fn a_quiet_session_still_answers_after_the_idle_timeout() {
+    let config = RouterConfig { session_idle_timeout: std::time::Duration::from_millis(20), ..RouterConfig::default() };
+    let router = chatty_router(config);
+    let (mut client, server_in) = tokio::io::duplex(1 << 16);
+    let (server_out, client_out) = tokio::io::duplex(1 << 16);
+    let server = tokio::spawn(serve_io(router.clone(), StdioConfig::default(), server_in, server_out));
+    let mut lines = BufReader::new(client_out).lines();
+    client.write_all(format!("{INIT}\n").as_bytes()).await.unwrap();
+    assert_eq!(next_within(&mut lines, "initialize").await["id"], 0);
+
+    // An idle-expiring session opened after the stdio one went quiet: once
+    // the reaper has ended it, it has judged the stdio session too.
+    let witness = router.create_session().unwrap();
+    witness.closed().await;
+
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#;
+    client.write_all(format!("{call}\n").as_bytes()).await.unwrap();
+    let answer = next_within(&mut lines, "tools/call after the idle timeout").await;
+    assert_eq!(answer["result"]["content"][0]["text"], "echoed", "{answer}");
+    drop(client);
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_client_not_reading_stdout_costs_a_bounded_queue_and_still_gets_its_answer() {
+    let router = chatty_router(RouterConfig::default());
+    let config = StdioConfig { max_queued_messages: 4, ..StdioConfig::default() };
+    let (mut client, server_in) = tokio::io::duplex(1 << 16);
+    // A pipe that holds less than one message: the writer stalls at once.
+    let (server_out, client_out) = tokio::io::duplex(64);
+    let server = tokio::spawn(serve_io(router, config, server_in, server_out));
+    let mut lines = BufReader::new(client_out).lines();
+    client.write_all(format!("{INIT}\n").as_bytes()).await.unwrap();
+    assert_eq!(next_within(&mut lines, "initialize").await["id"], 0);
+
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"chatty","arguments":{"n":500},"_meta":{"progressToken":"p"}}}"#;
+    client.write_all(format!("{call}\n").as_bytes()).await.unwrap();
+    let mut progress = 0;
+    let answer = loop {
+        let message = next_within(&mut lines, "the chatty call").await;
+        if message["method"] == "notifications/progress" {
+            progress += 1;
+        } else {
+            break message;
+        }
+    };
+    assert_eq!(answer["result"]["content"][0]["text"], "talked", "{answer}");
+    assert!(progress > 0 && progress < 500, "{progress} of 500 notifications queued behind a stalled pipe");
     drop(client);
     server.await.unwrap().unwrap();
 }

@@ -6,26 +6,17 @@
 use crate::http::{BearerAuth, HttpConfig, app};
 use axum::body::Body;
 use futures_util::StreamExt;
-use herd_proto::model::{CallToolResult, Tool};
+use herd_proto::model::CallToolResult;
 use herd_proto::{Backend, LogLevel};
 use herd_router::{Router, RouterConfig};
 use herd_tools::Catalog;
 use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tower::ServiceExt;
 
-pub(super) fn tool(name: &str) -> Tool {
-    Tool {
-        name: name.into(),
-        title: None,
-        description: format!("test tool {name}"),
-        input_schema: json!({"type":"object"}),
-        output_schema: None,
-        annotations: None,
-    }
-}
+pub(super) use crate::testing::tool;
 
 /// Drops a message into `probe` when dropped: proves a handler was stopped.
 struct DropProbe(mpsc::UnboundedSender<String>);
@@ -36,7 +27,14 @@ impl Drop for DropProbe {
     }
 }
 
-fn catalog(probe: mpsc::UnboundedSender<String>) -> Catalog {
+/// Hands a `burst` call its go, and hears when it is done.
+#[derive(Clone, Default)]
+pub(super) struct Burst {
+    pub(super) go: Arc<Notify>,
+    pub(super) done: Arc<Notify>,
+}
+
+fn catalog(probe: mpsc::UnboundedSender<String>, burst: Burst) -> Catalog {
     Catalog::builder()
         .tool(tool("echo"), |args, _| async move {
             Ok(CallToolResult::text(args.get("text").and_then(Value::as_str).unwrap_or_default()))
@@ -62,6 +60,21 @@ fn catalog(probe: mpsc::UnboundedSender<String>) -> Catalog {
                 Ok(CallToolResult::text("unreachable"))
             }
         })
+        .tool(tool("burst"), move |args, cx| {
+            let burst = burst.clone();
+            async move {
+                // One event, a closed connection, then `n` more events
+                // while the client is away.
+                cx.progress(0.0, None, None);
+                cx.close_stream();
+                burst.go.notified().await;
+                for i in 1..=args["n"].as_u64().unwrap_or(0) {
+                    cx.progress(i as f64, None, None);
+                }
+                burst.done.notify_one();
+                Ok(CallToolResult::text("burst over"))
+            }
+        })
         .tool(tool("reconnect"), |_, cx| async move {
             cx.close_stream();
             tokio::task::yield_now().await;
@@ -75,7 +88,8 @@ pub(super) struct Client {
     app: axum::Router,
     pub(super) session: Option<String>,
     pub(super) catalog: Catalog,
-    token: Option<String>,
+    pub(super) burst: Burst,
+    pub(super) token: Option<String>,
 }
 
 pub(super) fn init_body(version: &str) -> String {
@@ -98,18 +112,24 @@ impl Client {
         (Self::build(None, tx), rx)
     }
 
+    /// A client of a server with these settings (loopback hosts allowed).
+    pub(super) fn with_config(router: RouterConfig, http: HttpConfig) -> Self {
+        Self::build_with(router, http, mpsc::unbounded_channel().0)
+    }
+
     fn build(token: Option<String>, probe: mpsc::UnboundedSender<String>) -> Self {
-        let catalog = catalog(probe);
-        let backend: Arc<dyn Backend> = Arc::new(catalog.clone());
-        let router = Router::new(RouterConfig::default(), vec![backend]);
-        let config = HttpConfig {
-            auth: token.clone().map(|t| BearerAuth::new([t])),
-            allowed_hosts: Some(HttpConfig::loopback_hosts()),
-            ..HttpConfig::default()
-        };
         // The token is known to the server only; requests add it explicitly.
-        let _ = token;
-        Self { app: app(router, config), session: None, catalog, token: None }
+        let http = HttpConfig { auth: token.map(|t| BearerAuth::new([t])), ..HttpConfig::default() };
+        Self::build_with(RouterConfig::default(), http, probe)
+    }
+
+    fn build_with(router: RouterConfig, http: HttpConfig, probe: mpsc::UnboundedSender<String>) -> Self {
+        let burst = Burst::default();
+        let catalog = catalog(probe, burst.clone());
+        let backend: Arc<dyn Backend> = Arc::new(catalog.clone());
+        let router = Router::new(router, vec![backend]);
+        let config = HttpConfig { allowed_hosts: Some(HttpConfig::loopback_hosts()), ..http };
+        Self { app: app(router, config), session: None, catalog, burst, token: None }
     }
 
     pub(super) async fn initialize(&mut self, version: &str) -> Value {
