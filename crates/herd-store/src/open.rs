@@ -1,0 +1,209 @@
+//! Opening a store: which database a target names, how its connections are
+//! pooled and bounded, and bringing its schema up to date.
+//!
+//! A target is a `postgres://` (or `postgresql://`) URL, a `sqlite:` URL, or
+//! a plain file path (SQLite). A SQLite file is created if missing (mode
+//! 0600, its directory 0700), runs in WAL mode with `synchronous = FULL`
+//! (a committed record survives power loss, not only a crash), enforces
+//! foreign keys and waits for a busy lock instead of failing at once.
+//!
+//! Every operation has a deadline ([`StoreOptions::timeout`]): waiting for a
+//! pooled connection, SQLite's busy wait and PostgreSQL's `statement_timeout`
+//! are each bounded by it, and the whole operation (including a half-open
+//! connection to PostgreSQL) by [`Store::bounded`].
+
+mod migrations;
+
+use crate::{Result, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The file name of the SQLite database inside `$HERD_HOME`.
+pub const DEFAULT_FILE_NAME: &str = "herd.db";
+
+/// Where the SQLite database lives inside a state directory.
+pub fn default_path(home: &Path) -> PathBuf {
+    home.join(DEFAULT_FILE_NAME)
+}
+
+/// How a store pools and bounds its connections.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections open at once (default 8 for SQLite, 10 for PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// Longest any one operation may take, waiting for a connection included
+    /// (default 30 s).
+    pub timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: None, timeout: Duration::from_secs(30) }
+    }
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// herd's persistent state: a handle to a pool of connections, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+    timeout: Duration,
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's concrete pool, whichever
+/// backend it is. SQL is written once: both databases accept `$1`-style
+/// parameters, `RETURNING` and `ON CONFLICT`, and the schema uses the same
+/// column types in both (`BIGINT`, `TEXT`, `BOOLEAN`; `BLOB`/`BYTEA`).
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::open::Db::Sqlite($pool) => $body,
+            $crate::open::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend()).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database `target` names and runs its
+    /// migrations, with default [`StoreOptions`].
+    pub async fn open(target: &str) -> Result<Store> {
+        Self::open_with(target, &StoreOptions::default()).await
+    }
+
+    /// [`Store::open`] with explicit options.
+    pub async fn open_with(target: &str, options: &StoreOptions) -> Result<Store> {
+        let timeout = options.timeout;
+        let lock_wait = timeout.min(Duration::from_secs(10));
+        let db = if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            let (ms, lock_ms) = (timeout.as_millis().to_string(), lock_wait.as_millis().to_string());
+            let connect = PgConnectOptions::from_str(target)?.application_name("herd").options([
+                ("statement_timeout", ms.as_str()),
+                ("lock_timeout", lock_ms.as_str()),
+                ("idle_in_transaction_session_timeout", ms.as_str()),
+            ]);
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.unwrap_or(10))
+                .min_connections(0)
+                .acquire_timeout(lock_wait)
+                .idle_timeout(Duration::from_secs(600))
+                .connect_with(connect);
+            Db::Postgres(within(timeout, pool).await??)
+        } else {
+            let in_memory = target.contains(":memory:") || target.contains("mode=memory");
+            let connect = if target.starts_with("sqlite:") {
+                SqliteConnectOptions::from_str(target)?
+            } else if target.contains("://") {
+                return Err(StoreError::invalid("database", "use a postgres:// or sqlite: URL, or a file path"));
+            } else {
+                SqliteConnectOptions::new().filename(target)
+            };
+            if !in_memory {
+                prepare_file(connect.get_filename())?;
+            }
+            let connect = connect
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(lock_wait);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.unwrap_or(8))
+                .min_connections(1)
+                .acquire_timeout(lock_wait)
+                .connect_with(connect);
+            Db::Sqlite(within(timeout, pool).await??)
+        };
+        let store = Store { db, timeout };
+        store.bounded(store.migrate()).await?;
+        Ok(store)
+    }
+
+    /// Brings the schema up to date. On PostgreSQL the migrator holds an
+    /// advisory lock, so replicas starting together take turns. SQLite has
+    /// no such lock: two processes opening a new file at once can both try
+    /// a migration, and the loser's transaction fails and rolls back. A
+    /// second run then finds it applied; a real failure fails again.
+    async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let migrator = migrations::sqlite();
+                let mut attempts = 0;
+                while let Err(e) = migrator.run(pool).await {
+                    attempts += 1;
+                    if attempts == 3 {
+                        return Err(e.into());
+                    }
+                }
+            }
+            Db::Postgres(pool) => migrations::postgres().run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await);
+    }
+
+    /// Runs `op` under the store's deadline.
+    pub(crate) async fn bounded<T>(&self, op: impl Future<Output = Result<T>>) -> Result<T> {
+        within(self.timeout, op).await?
+    }
+}
+
+async fn within<T>(limit: Duration, op: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(limit, op).await.map_err(|_| StoreError::Timeout(limit))
+}
+
+/// Creates the database file (0600) and its directory (0700) if missing, so
+/// SQLite never creates them with the process umask. SQLite gives the WAL and
+/// shared-memory files the database file's mode.
+fn prepare_file(path: &Path) -> Result<()> {
+    let io = |path: &Path, e: std::io::Error| StoreError::Io { path: path.display().to_string(), source: Arc::new(e) };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io(dir, e))?;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io(path, e))?;
+    Ok(())
+}
