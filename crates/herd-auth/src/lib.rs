@@ -26,6 +26,7 @@
 //! This crate depends on no other herd crate.
 
 mod grant;
+#[cfg(feature = "oauth")]
 pub mod oauth;
 pub mod policy;
 mod principal;

@@ -13,6 +13,7 @@
 //! backend once.
 
 use crate::{Notification, ProtocolVersion, Request, RequestId, RpcError};
+use herd_auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -202,6 +203,27 @@ pub struct RequestMeta {
     pub progress_token: Option<Box<RawValue>>,
     /// The negotiated revision.
     pub version: Option<ProtocolVersion>,
+    /// The session the request belongs to (its `Mcp-Session-Id`), when it
+    /// has one. Backends key per-session limits on it; it is not for logs.
+    pub session_id: Option<Arc<str>>,
+    /// Who makes the request, as the transport authenticated it: a herd
+    /// user, an OAuth subject, or the anonymous admin of a server without
+    /// authentication. `None` only for herd's own background work (probes,
+    /// routing tables), which sees everything and is never audited.
+    pub principal: Option<Principal>,
+    /// The client behind the request, for audit records.
+    pub client: Option<Arc<ClientFacts>>,
+}
+
+/// What herd knows of the client that sent a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFacts {
+    /// `clientInfo.name` from initialize (or the request's `_meta`).
+    pub name: Option<String>,
+    /// `clientInfo.version`.
+    pub version: Option<String>,
+    /// The peer address of the connection, when the transport has one.
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// What a backend gets with each request.

@@ -33,9 +33,12 @@ mod redact;
 mod tool_name;
 mod version;
 
-pub use backend::{Backend, BoxFuture, Context, INPUT_KEY_META, ListKind, LogLevel, Notifier, Peer, RequestMeta};
+pub use backend::{
+    Backend, BoxFuture, ClientFacts, Context, INPUT_KEY_META, ListKind, LogLevel, Notifier, Peer, RequestMeta,
+};
 pub use depth::{DepthError, check_depth};
 pub use error::{RpcError, code};
+pub use herd_auth::Principal;
 pub use id::RequestId;
 pub use message::{Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json};
 pub use name::MemberName;

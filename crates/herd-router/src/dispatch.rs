@@ -7,8 +7,8 @@ use crate::session::Negotiated;
 use crate::{Session, Shared, lists};
 use herd_proto::model::Implementation;
 use herd_proto::{
-    Context, ListKind, LogLevel, Message, Notification, ProtocolVersion, Request, RequestMeta, RpcError, code,
-    error_json, method, result_json,
+    Context, ListKind, LogLevel, Message, Notification, Principal, ProtocolVersion, Request, RequestMeta, RpcError,
+    code, error_json, method, result_json,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -18,7 +18,12 @@ use tokio::sync::mpsc;
 
 const EMPTY: &str = "{}";
 
-pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option<SharedOutbox>) -> Option<String> {
+pub(crate) async fn request(
+    session: &Arc<Session>,
+    req: Request,
+    outbox: Option<SharedOutbox>,
+    principal: Option<Principal>,
+) -> Option<String> {
     let Some(shared) = session.shared.upgrade() else {
         return Some(error_json(Some(&req.id), &RpcError::internal("server is shutting down")));
     };
@@ -46,6 +51,9 @@ pub(crate) async fn request(session: &Arc<Session>, req: Request, outbox: Option
         request_id: Some(req.id.clone()),
         progress_token: progress_token(&req),
         version: session.protocol_version(),
+        session_id: Some(session.id_arc()),
+        principal,
+        client: Some(session.client_facts()),
     };
     let peer = Arc::new(RequestPeer::new(session.clone(), outbox));
     let cx = Context::new(peer, meta, cancel.clone());

@@ -36,6 +36,7 @@ mod stateless;
 pub use outbox::{Closed, Outbox, SharedOutbox};
 pub use owner::Owner;
 pub use session::Session;
+
 pub use stateless::{Claims, StateKey, StatelessAnswer, Verdict, is_stateless};
 
 use herd_proto::Backend;
@@ -129,6 +130,17 @@ fn merge_value(into: &mut serde_json::Value, from: serde_json::Value) {
     }
 }
 
+/// Who opened a session or sent a stateless request, as the transport
+/// authenticated it.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The principal; `None` on transports that authenticate nobody (a
+    /// stdio pipe is its own authentication: whoever spawned the process).
+    pub principal: Option<herd_proto::Principal>,
+    /// The client's address, when the transport has one.
+    pub address: Option<std::net::IpAddr>,
+}
+
 /// No session can be opened: a cap is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TooManySessions {
@@ -187,7 +199,18 @@ impl Router {
 
     /// Opens a new session for `owner`, counted against its cap.
     pub fn open_session(&self, owner: Owner, expiry: Expiry) -> Result<Arc<Session>, TooManySessions> {
-        self.shared.sessions.create(&self.shared, owner, expiry)
+        self.open_session_as(owner, expiry, Caller::default())
+    }
+
+    /// Opens a new session for `owner` on behalf of `caller`: the principal
+    /// the session belongs to, whose requests it answers by default.
+    pub fn open_session_as(
+        &self,
+        owner: Owner,
+        expiry: Expiry,
+        caller: Caller,
+    ) -> Result<Arc<Session>, TooManySessions> {
+        self.shared.sessions.create(&self.shared, owner, expiry, caller)
     }
 
     /// The session with this id, if it exists.

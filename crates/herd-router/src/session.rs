@@ -2,9 +2,11 @@
 //! server-to-client requests awaiting answers.
 
 use crate::outbox::SharedOutbox;
-use crate::{Expiry, Owner, Shared, dispatch};
+use crate::{Caller, Expiry, Owner, Shared, dispatch};
 use herd_proto::model::Implementation;
-use herd_proto::{LogLevel, Notification, ProtocolVersion, Request, RequestId, Response, RpcError, method};
+use herd_proto::{
+    ClientFacts, LogLevel, Notification, Principal, ProtocolVersion, Request, RequestId, Response, RpcError, method,
+};
 use parking_lot::Mutex;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -31,6 +33,8 @@ pub struct Session {
     id: Arc<str>,
     owner: Owner,
     expiry: Expiry,
+    caller: Caller,
+    client: OnceLock<Arc<ClientFacts>>,
     pub(crate) shared: Weak<Shared>,
     pub(crate) negotiated: OnceLock<Negotiated>,
     log_level: AtomicU8,
@@ -46,11 +50,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(id: Arc<str>, shared: Weak<Shared>, owner: Owner, expiry: Expiry) -> Self {
+    pub(crate) fn new(id: Arc<str>, shared: Weak<Shared>, owner: Owner, expiry: Expiry, caller: Caller) -> Self {
         Self {
             id,
             owner,
             expiry,
+            caller,
+            client: OnceLock::new(),
             shared,
             negotiated: OnceLock::new(),
             log_level: AtomicU8::new(0),
@@ -69,6 +75,10 @@ impl Session {
     /// The session id (the `Mcp-Session-Id` of HTTP).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    pub(crate) fn id_arc(&self) -> Arc<str> {
+        self.id.clone()
     }
 
     /// Who opened the session.
@@ -132,7 +142,49 @@ impl Session {
     /// Dropping the future cancels the request's handler.
     pub async fn handle_request(self: &Arc<Self>, request: Request, outbox: Option<SharedOutbox>) -> Option<String> {
         self.touch();
-        dispatch::request(self, request, outbox).await
+        dispatch::request(self, request, outbox, self.caller.principal.clone()).await
+    }
+
+    /// [`Session::handle_request`] on behalf of `principal`: the transport
+    /// authenticates every request again (so a revoked token stops at its
+    /// next request) and hands over the principal it found, which must be
+    /// the session's own (see [`Session::belongs_to`]).
+    ///
+    /// # Cancel safety
+    /// As [`Session::handle_request`].
+    pub async fn handle_request_as(
+        self: &Arc<Self>,
+        request: Request,
+        outbox: Option<SharedOutbox>,
+        principal: Principal,
+    ) -> Option<String> {
+        self.touch();
+        dispatch::request(self, request, outbox, Some(principal)).await
+    }
+
+    /// The principal the session was opened for.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.caller.principal.as_ref()
+    }
+
+    /// Whether `principal` may use this session: the same subject that
+    /// opened it (a session opened without a principal is anyone's).
+    pub fn belongs_to(&self, principal: &Principal) -> bool {
+        self.caller.principal.as_ref().is_none_or(|own| own.same_subject(principal))
+    }
+
+    /// What the session knows of its client, for audit: `clientInfo` once
+    /// initialized, and the address it connected from.
+    pub(crate) fn client_facts(&self) -> Arc<ClientFacts> {
+        let facts = || {
+            let info = self.client_info();
+            Arc::new(ClientFacts {
+                name: info.map(|i| i.name.clone()),
+                version: info.map(|i| i.version.clone()),
+                address: self.caller.address,
+            })
+        };
+        if self.is_initialized() { self.client.get_or_init(facts).clone() } else { facts() }
     }
 
     /// Takes a notification from the client.

@@ -1,7 +1,7 @@
 //! The table of open sessions, its caps (in total and per owner), and the
 //! reaper that ends idle ones.
 
-use crate::{Expiry, Owner, Session, Shared, TooManySessions};
+use crate::{Caller, Expiry, Owner, Session, Shared, TooManySessions};
 use parking_lot::RwLock;
 use rand::RngCore;
 use std::collections::HashMap;
@@ -27,6 +27,7 @@ impl Sessions {
         shared: &Arc<Shared>,
         owner: Owner,
         expiry: Expiry,
+        caller: Caller,
     ) -> Result<Arc<Session>, TooManySessions> {
         let config = &shared.config;
         let id: Arc<str> = new_session_id().into();
@@ -39,7 +40,7 @@ impl Sessions {
             tracing::warn!(%owner, limit = config.max_sessions_per_owner, "session refused: the owner holds too many");
             return Err(TooManySessions::PerOwner { limit: config.max_sessions_per_owner });
         }
-        let session = Arc::new(Session::new(id.clone(), Arc::downgrade(shared), owner.clone(), expiry));
+        let session = Arc::new(Session::new(id.clone(), Arc::downgrade(shared), owner.clone(), expiry, caller));
         table.per_owner.insert(owner, owned + 1);
         table.map.insert(id, session.clone());
         Ok(session)

@@ -37,10 +37,11 @@ pub use envelope::Claims;
 pub use inputs::StateKey;
 pub(crate) use listen::{Listeners, deliver};
 
-use crate::{Router, Shared, dispatch};
+use crate::{Caller, Router, Shared, dispatch};
 use envelope::Envelope;
 use herd_proto::{
-    Context, ProtocolVersion, Request, RequestId, RequestMeta, RpcError, code, error_json, method, result_json,
+    ClientFacts, Context, ProtocolVersion, Request, RequestId, RequestMeta, RpcError, code, error_json, method,
+    result_json,
 };
 use inputs::Inputs;
 use serde_json::value::RawValue;
@@ -140,14 +141,21 @@ impl Router {
             }
             _ => {}
         }
-        Some(run(shared, req, envelope, outbox).await)
+        let caller = Caller { principal: claims.principal.cloned(), address: claims.address };
+        Some(run(shared, req, envelope, outbox, caller).await)
     }
 }
 
 /// Runs a request through the backends, answering questions from the
 /// client's `inputResponses` or turning them into an `input_required`
 /// result.
-async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Option<SharedOutbox>) -> StatelessAnswer {
+async fn run(
+    shared: &Arc<Shared>,
+    req: Request,
+    envelope: Envelope,
+    outbox: Option<SharedOutbox>,
+    caller: Caller,
+) -> StatelessAnswer {
     let (req, inputs) = match Inputs::take(req, &shared.config.state_key) {
         Ok(taken) => taken,
         Err((id, err)) => return StatelessAnswer::error(&id, &err),
@@ -158,6 +166,9 @@ async fn run(shared: &Arc<Shared>, req: Request, envelope: Envelope, outbox: Opt
         request_id: Some(req.id.clone()),
         progress_token: envelope.progress_token.clone(),
         version: Some(ProtocolVersion::V2026_07_28),
+        session_id: None,
+        client: Some(Arc::new(ClientFacts { address: caller.address, ..ClientFacts::default() })),
+        principal: caller.principal,
     };
     let peer = peer::StatelessPeer::new(envelope, inputs.clone(), outbox);
     let cx = Context::new(Arc::new(peer), meta, CancellationToken::new());

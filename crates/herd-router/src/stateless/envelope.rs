@@ -30,6 +30,10 @@ pub struct Claims<'a> {
     pub name: Option<&'a str>,
     /// Whether the method and name claims are mandatory (HTTP).
     pub required: bool,
+    /// Who sends the request, as the transport authenticated it.
+    pub principal: Option<&'a herd_proto::Principal>,
+    /// The client's address, when the transport has one.
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// The checked `_meta` of one request.

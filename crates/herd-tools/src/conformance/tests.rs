@@ -28,6 +28,7 @@ fn context(peer: &Arc<TestPeer>, progress_token: Option<&str>) -> Context {
         request_id: Some(RequestId::number(7)),
         progress_token: progress_token.map(|t| RawValue::from_string(t.to_owned()).unwrap()),
         version: None,
+        ..RequestMeta::default()
     };
     Context::new(peer.clone(), meta, CancellationToken::new())
 }

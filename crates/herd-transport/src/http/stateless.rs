@@ -74,8 +74,13 @@ pub(super) async fn post(
     let outbox = sse.then_some(queue as SharedOutbox);
     let router = router.clone();
     let mut work: Work = Box::pin(async move {
-        let claims =
-            Claims { version: version.as_deref(), method: method.as_deref(), name: name.as_deref(), required: true };
+        let claims = Claims {
+            version: version.as_deref(),
+            method: method.as_deref(),
+            name: name.as_deref(),
+            required: true,
+            ..Claims::default()
+        };
         router.handle_stateless(req, claims, outbox).await
     });
     tokio::select! {

@@ -1,7 +1,7 @@
 //! The HTTP transport driven through `oneshot`, without sockets.
 
-mod origins;
 mod limits;
+mod origins;
 mod support;
 
 use herd_proto::code;
