@@ -29,7 +29,7 @@ mod serve;
 mod stateless;
 mod stream;
 
-pub use config::{BearerAuth, HttpConfig};
+pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig};
 pub use mcp::app;
 pub use serve::serve;
 
