@@ -2,6 +2,7 @@
 //! that opens or resumes a stream, status checks and error wording.
 
 use super::client::{Body, SendError, read_prefix};
+use super::replay::Replay;
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use bytes::Bytes;
@@ -71,9 +72,10 @@ impl Inner {
                 "clientInfo": { "name": "herd", "version": env!("CARGO_PKG_VERSION") }
             }
         });
-        let response = tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None))
-            .await
-            .map_err(|_| self.timeout())??;
+        let response =
+            tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None, Replay::Idempotent))
+                .await
+                .map_err(|_| self.timeout())??;
         let session_id = response.headers().get(SESSION_ID).cloned();
         let (tx, _rx) = mpsc::unbounded_channel();
         let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
@@ -111,7 +113,7 @@ impl Inner {
     }
 
     async fn post_in(&self, body: String, session: Option<&Arc<Handshake>>) -> Result<(), UpstreamError> {
-        let response = self.post(body, session).await?;
+        let response = self.post(body, session, Replay::AtMostOnce).await?;
         self.check_status(response).await.map(drop)
     }
 
@@ -119,11 +121,12 @@ impl Inner {
         &self,
         body: impl Into<Bytes>,
         session: Option<&Arc<Handshake>>,
+        replay: Replay,
     ) -> Result<Response<Body>, UpstreamError> {
         let mut headers = self.headers(session);
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(ACCEPT, JSON_OR_EVENTS);
-        self.client.send(Method::POST, headers, body.into()).await.map_err(|e| self.send_error(e))
+        self.client.send(Method::POST, headers, body.into(), replay).await.map_err(|e| self.send_error(e))
     }
 
     /// A GET for an SSE stream on `session`: the session's own stream, or
@@ -141,7 +144,8 @@ impl Inner {
             let id = HeaderValue::from_str(id).map_err(|_| self.protocol(format!("unusable event id {id:?}")))?;
             headers.insert(LAST_EVENT_ID, id);
         }
-        let send = self.client.send(Method::GET, headers, Bytes::new());
+        // Opening or resuming a stream changes nothing: safe to send twice.
+        let send = self.client.send(Method::GET, headers, Bytes::new(), Replay::Idempotent);
         match tokio::time::timeout(self.config.exchange_timeout, send).await {
             Ok(sent) => sent.map_err(|e| self.send_error(e)),
             Err(_) => Err(self.timeout()),
