@@ -26,8 +26,10 @@ use std::borrow::Cow;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Tools that change nothing, so running one twice is harmless.
-const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
+/// Tools that change nothing, so running one twice is harmless: a call
+/// that may have reached the agent is run again over the fallback, and one
+/// lost with a connection the agent closed is sent again on a fresh one.
+pub(crate) const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
 
 /// A call that some path answered (the tool itself may still have failed:
 /// see [`Served::is_error`]).
