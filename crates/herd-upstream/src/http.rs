@@ -45,9 +45,10 @@ pub struct HttpUpstreamConfig {
     pub token: Option<String>,
     /// TCP connect limit.
     pub connect_timeout: Duration,
-    /// Limit for the handshake and for small exchanges (notifications,
-    /// answers, the response head of a stream); tool calls are bounded by
-    /// the caller.
+    /// Limit for the whole handshake (connection, `initialize` and its
+    /// answer, `notifications/initialized`) and for small exchanges
+    /// (notifications, answers, the response head of a stream); tool calls
+    /// are bounded by the caller.
     pub exchange_timeout: Duration,
     /// Largest message accepted from the upstream.
     pub max_message_bytes: usize,

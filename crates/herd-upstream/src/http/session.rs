@@ -36,7 +36,14 @@ impl Inner {
     /// Opens a session (one attempt at a time). Callers that queued behind
     /// an attempt that failed get its error at once instead of each trying
     /// again in turn: against a blackholed upstream, N waiting calls cost
-    /// one timeout, not N.
+    /// one timeout, not N. The whole handshake (connection, both exchanges,
+    /// every body) is bounded by the exchange timeout, so an upstream that
+    /// answers a head and then stalls holds the queue no longer than that.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a caller dropped while queued leaves the queue, and one
+    /// dropped while opening abandons its attempt (the next in line starts
+    /// its own).
     pub(super) async fn open(&self, stale: Option<&Arc<Handshake>>) -> Result<Value, UpstreamError> {
         if stale.is_none() && self.current().is_some() {
             // Already open: the common case costs no lock.
@@ -54,7 +61,10 @@ impl Inner {
         {
             return Err(err.clone());
         }
-        let outcome = self.handshake().await;
+        let outcome = match tokio::time::timeout(self.config.exchange_timeout, self.handshake()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.timeout()),
+        };
         if let Err(err) = &outcome {
             *last_failure = Some((tokio::time::Instant::now(), err.clone()));
         }
@@ -72,10 +82,7 @@ impl Inner {
                 "clientInfo": { "name": "herd", "version": env!("CARGO_PKG_VERSION") }
             }
         });
-        let response =
-            tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None, Replay::Idempotent))
-                .await
-                .map_err(|_| self.timeout())??;
+        let response = self.post(init.to_string(), None, Replay::Idempotent).await?;
         let session_id = response.headers().get(SESSION_ID).cloned();
         let (tx, _rx) = mpsc::unbounded_channel();
         let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
@@ -90,9 +97,7 @@ impl Inner {
             .map_err(|_| self.protocol(format!("unusable protocolVersion {version:?}")))?;
         let handshake = Arc::new(Handshake { session_id, version });
         let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned();
-        tokio::time::timeout(self.config.exchange_timeout, self.post_in(initialized, Some(&handshake)))
-            .await
-            .map_err(|_| self.timeout())??;
+        self.post_in(initialized, Some(&handshake)).await?;
         self.session.send_replace(Some(handshake));
         Ok(result)
     }
