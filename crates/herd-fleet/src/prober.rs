@@ -40,6 +40,9 @@ pub struct McpProber {
     /// Connect and exchange limits of sessions opened from now on.
     timeouts: Mutex<(Duration, Duration)>,
     count_tools: bool,
+    /// Tools whose calls the sessions may send twice (see
+    /// [`McpProber::read_only_tools`]).
+    read_only_tools: Vec<String>,
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -64,6 +67,7 @@ impl McpProber {
         Self {
             timeouts: Mutex::new((config.connect_timeout, config.budget + PAST_BUDGET)),
             count_tools: true,
+            read_only_tools: Vec::new(),
             sessions: Mutex::new(HashMap::new()),
         }
     }
@@ -72,6 +76,14 @@ impl McpProber {
     /// many there are; without it a warm session is checked with `ping`.
     pub fn count_tools(mut self, yes: bool) -> Self {
         self.count_tools = yes;
+        self
+    }
+
+    /// Names the agent tools that only read: a call to one sent through
+    /// these sessions that meets a connection the agent closed under it is
+    /// sent once more on a fresh connection, as probes are.
+    pub fn read_only_tools(mut self, tools: &[&str]) -> Self {
+        self.read_only_tools = tools.iter().map(|&tool| tool.to_owned()).collect();
         self
     }
 
@@ -110,6 +122,7 @@ impl McpProber {
             token: host.token.as_ref().map(|t| t.expose().to_owned()),
             connect_timeout,
             exchange_timeout,
+            read_only_tools: self.read_only_tools.clone(),
             ..HttpUpstreamConfig::new(url)
         };
         let upstream = Arc::new(HttpUpstream::new(config).map_err(|e| e.to_string())?);

@@ -17,11 +17,15 @@ const BUDGET: Duration = Duration::from_secs(2);
 
 /// A herd HTTP server serving the conformance catalog; stops when dropped.
 async fn healthy(auth: Option<&str>) -> (String, DropGuard) {
+    let config = HttpConfig { auth: auth.map(|t| BearerAuth::new([t.to_owned()])), ..HttpConfig::default() };
+    serving(config).await
+}
+
+async fn serving(config: HttpConfig) -> (String, DropGuard) {
     let router = Router::new(RouterConfig::default(), vec![Arc::new(herd_tools::conformance::catalog())]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    let config = HttpConfig { auth: auth.map(|t| BearerAuth::new([t.to_owned()])), ..HttpConfig::default() };
     let (app, token) = (app(router, config.clone()), stop.clone());
     tokio::spawn(async move { serve(listener, app, &config, token).await });
     (url, stop.drop_guard())
@@ -105,4 +109,33 @@ async fn tokens_are_presented_and_warm_sessions_are_pinged() {
             assert!(error.contains("refused the credentials (HTTP 401)"), "{name}: {error}");
         }
     }
+}
+
+/// The agent closes a keep-alive connection once it has been idle for its
+/// header read timeout. A probe sent on such a connection just as the agent
+/// closes it must not make a healthy agent DOWN. Here the agent's timeout
+/// is shortened to 100 ms, far below the client's idle limit, so probes
+/// keep meeting connections the agent is closing: many hosts (each its own
+/// session and connection) are probed again and again after waits swept
+/// across that timeout, where the close and the request race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_racing_the_agents_keep_alive_close_never_report_it_down() {
+    const KEEP_ALIVE: Duration = Duration::from_millis(100);
+    let (url, _server) = serving(HttpConfig { header_read_timeout: KEEP_ALIVE, ..HttpConfig::default() }).await;
+    let hosts: Vec<Host> = (0..16).map(|i| host(&format!("h{i}"), &url, None)).collect();
+    let health = Health::new(config(), hosts, Arc::new(McpProber::new(&config())));
+    assert!(health.probe_all(true).await.values().all(HostState::is_up));
+    let mut downs = Vec::new();
+    let mut probes = 0;
+    // Waits from 20 ms short of the agent's timeout (a round's own work
+    // adds to the idle time of the connections that finished first) to
+    // 1 ms past it.
+    for step in -100..=5 {
+        let wait = KEEP_ALIVE.as_micros() as i64 + step * 200;
+        tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+        let snap = health.probe_all(true).await;
+        probes += snap.len();
+        downs.extend(snap.into_iter().filter_map(|(name, state)| Some((name, state.error()?.to_owned()))));
+    }
+    assert!(downs.is_empty(), "{} of {probes} probes found the healthy agent DOWN: {downs:?}", downs.len());
 }

@@ -61,7 +61,7 @@ impl Fleet {
     /// settings, falling back to `fallback` when an agent is down.
     pub fn new(registry: Registry, fallback: Option<Arc<dyn Fallback>>, config: CallConfig) -> Self {
         let health_config = registry.health().clone();
-        let prober = Arc::new(McpProber::new(&health_config));
+        let prober = Arc::new(McpProber::new(&health_config).read_only_tools(crate::path::READ_ONLY));
         let health = Health::new(health_config, registry.hosts().iter().cloned(), prober.clone());
         Self { registry: ArcSwap::from_pointee(registry), health, prober, fallback, config }
     }

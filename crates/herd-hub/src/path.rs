@@ -11,6 +11,10 @@
 //!    read-only tools are retried over the fallback: re-running a `shell`
 //!    or a write could do the work twice.
 //!
+//! The call's timeout bounds the whole route: opening the agent session
+//! (which another call may be doing already), the call over it, and the
+//! fallback after it, which gets what time is left.
+//!
 //! Every call ends in one log line (tool, host, path, elapsed, outcome) and
 //! in the call metrics.
 
@@ -24,10 +28,12 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::time::Duration;
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout_at};
 
-/// Tools that change nothing, so running one twice is harmless.
-const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
+/// Tools that change nothing, so running one twice is harmless: a call
+/// that may have reached the agent is run again over the fallback, and one
+/// lost with a connection the agent closed is sent again on a fresh one.
+pub(crate) const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"];
 
 /// A call that some path answered (the tool itself may still have failed:
 /// see [`Served::is_error`]).
@@ -127,6 +133,7 @@ impl Fleet {
         cx: &Context,
         timeout: Duration,
     ) -> Result<Served, Failure> {
+        let deadline = Instant::now() + timeout;
         let mut attempts = Vec::new();
         let fallback = self.fallback().filter(|f| f.supports(tool) && host.ssh.is_some());
         let state = self.health().state(&host.name);
@@ -137,7 +144,7 @@ impl Fleet {
         match (&host.url, known_down) {
             (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
             (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
-            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, timeout, was_up).await {
+            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up).await {
                 Ok(result) => return Ok(Served::new(&host.name, "agent", None, result)),
                 Err((error, retry)) => {
                     attempts.push(("agent", error));
@@ -156,10 +163,14 @@ impl Fleet {
             attempts.push(("ssh", why));
             return Err(Failure { host: host.name.clone(), attempts });
         };
+        if Instant::now() >= deadline {
+            attempts.push((fallback.name(), format!("not tried: the call's {:.1}s were spent", timeout.as_secs_f64())));
+            return Err(Failure { host: host.name.clone(), attempts });
+        }
         let destination = host.ssh.as_deref().unwrap_or_default();
         let call = fallback.call_tool(destination, tool, &arguments);
         let outcome = tokio::select! {
-            outcome = tokio::time::timeout(timeout, call) => outcome,
+            outcome = timeout_at(deadline, call) => outcome,
             () = cx.cancelled() => Ok(Err("cancelled by the client".to_owned())),
         };
         match outcome {
@@ -180,22 +191,33 @@ impl Fleet {
     }
 
     /// `Err((why, fallback may run it))`. `was_up`: the health cache
-    /// already says UP, so a success need not be reported.
+    /// already says UP, so a success need not be reported. Opening the
+    /// session and the call share the call's `deadline` (`limit` after it
+    /// started).
     async fn via_agent(
         &self,
         host: &Host,
         tool: &str,
         arguments: &Map<String, Value>,
         cx: &Context,
-        timeout: Duration,
+        (deadline, limit): (Instant, Duration),
         was_up: bool,
     ) -> Result<Box<RawValue>, (String, bool)> {
         let upstream = self.prober().upstream(host).map_err(|e| (e, true))?;
-        if let Err(e) = upstream.connect().await {
-            self.health().report(&host.name, Err(e.to_string()));
-            return Err((e.to_string(), true));
+        // Bounded here as well as by the session's own exchange limit: a
+        // call queued behind another call's open waits no longer than it may.
+        match timeout_at(deadline, upstream.connect()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                self.health().report(&host.name, Err(e.to_string()));
+                return Err((e.to_string(), true));
+            }
+            Err(_) => {
+                let why = format!("no MCP session opened within the call's {:.1}s", limit.as_secs_f64());
+                return Err((why, true));
+            }
         }
-        let relay = crate::fleet::relay_over(upstream, timeout);
+        let relay = crate::fleet::relay_over(upstream, deadline.saturating_duration_since(Instant::now()));
         #[derive(serde::Serialize)]
         struct Params<'a> {
             name: &'a str,

@@ -6,28 +6,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/agent.rs"]
+mod agent;
+
+use agent::conformance_server;
 use herd_fleet::{ProbeOk, Registry};
 use herd_hub::{CallConfig, Hub};
 use herd_proto::{Backend, Context, ListKind, Notifier, Request, RequestId, method};
-use herd_router::{Router, RouterConfig};
-use herd_transport::http::{HttpConfig, app, serve};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_util::sync::{CancellationToken, DropGuard};
-
-async fn conformance_server() -> (String, DropGuard) {
-    let backend: Arc<dyn Backend> = Arc::new(herd_tools::conformance::catalog());
-    let router = Router::new(RouterConfig::default(), vec![backend]);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let stop = CancellationToken::new();
-    let config = HttpConfig::default();
-    let (app, token) = (app(router, config.clone()), stop.clone());
-    tokio::spawn(async move { serve(listener, app, &config, token).await });
-    (url, stop.drop_guard())
-}
 
 async fn names(backend: &dyn Backend, kind: ListKind, key: &str) -> Vec<String> {
     let list = backend.list(kind, Context::detached()).await.unwrap();

@@ -35,7 +35,7 @@ mod serve;
 mod stateless;
 mod stream;
 
-pub use config::{BearerAuth, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
+pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
 pub use guard::guarded;
 pub use mcp::{app, try_app};
 pub use serve::serve;

@@ -13,13 +13,15 @@
 //! The parts: `session` opens the session and sends POSTs, `answer` reads
 //! the answer to a request, `events` turns an SSE body into messages for
 //! both, and `listen` keeps the GET stream; `client` and `pool` carry the
-//! HTTP exchanges under them.
+//! HTTP exchanges under them, and `replay` says which requests they may
+//! send a second time.
 
 mod answer;
 mod client;
 mod events;
 mod listen;
 mod pool;
+mod replay;
 mod session;
 
 use crate::UpstreamError;
@@ -44,9 +46,10 @@ pub struct HttpUpstreamConfig {
     pub token: Option<String>,
     /// TCP connect limit.
     pub connect_timeout: Duration,
-    /// Limit for the handshake and for small exchanges (notifications,
-    /// answers, the response head of a stream); tool calls are bounded by
-    /// the caller.
+    /// Limit for the whole handshake (connection, `initialize` and its
+    /// answer, `notifications/initialized`) and for small exchanges
+    /// (notifications, answers, the response head of a stream); tool calls
+    /// are bounded by the caller.
     pub exchange_timeout: Duration,
     /// Largest message accepted from the upstream.
     pub max_message_bytes: usize,
@@ -61,6 +64,11 @@ pub struct HttpUpstreamConfig {
     pub reconnect_delay: Duration,
     /// Longest wait between attempts to open the GET stream.
     pub max_reconnect_delay: Duration,
+    /// Tools that only read. A call to one that meets a pooled connection
+    /// closed under it, before any answer, is sent once more on a fresh
+    /// connection, as reads (`tools/list`, `ping`, ...) are; a call to any
+    /// other tool is not, since it may have run.
+    pub read_only_tools: Vec<String>,
 }
 
 impl HttpUpstreamConfig {
@@ -76,6 +84,7 @@ impl HttpUpstreamConfig {
             listen_idle_timeout: Duration::from_secs(60),
             reconnect_delay: Duration::from_millis(250),
             max_reconnect_delay: Duration::from_secs(30),
+            read_only_tools: Vec::new(),
         }
     }
 }
@@ -168,12 +177,13 @@ impl Upstream for HttpUpstream {
         events: mpsc::UnboundedSender<Message>,
     ) -> Call {
         let id = RequestId::number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let replay = replay::Replay::of(method, params.as_deref(), &self.inner.config.read_only_tools);
         let mut request = Request::new(id.clone(), method, params);
         request.extra = extra;
         let body = Message::Request(request).to_json();
         let inner = self.inner.clone();
         let call_id = id.clone();
-        Call { id, response: Box::pin(async move { inner.call(&call_id, body, &events).await }) }
+        Call { id, response: Box::pin(async move { inner.call(&call_id, body, replay, &events).await }) }
     }
 
     fn notify(&self, notification: Notification) -> BoxFuture<'static, Result<(), UpstreamError>> {

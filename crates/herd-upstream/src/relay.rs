@@ -116,7 +116,8 @@ async fn forward(
                 };
             }
             () = &mut deadline => {
-                let message = format!("{} did not answer {} within {}s", upstream.describe(), req.method, timeout.as_secs());
+                let seconds = timeout.as_secs_f64();
+                let message = format!("{} did not answer {} within {seconds:.1}s", upstream.describe(), req.method);
                 return Err(RpcError::new(code::UPSTREAM_UNAVAILABLE, message));
             }
         }

@@ -4,6 +4,15 @@
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
+/// How long a client gets to send a request head, and with it how long an
+/// idle keep-alive connection is kept: hyper starts the header read timer
+/// the moment a connection goes idle and closes the connection when it
+/// fires. A client that pools connections must give up idle ones sooner, or
+/// it will now and then send a request on a connection being closed under
+/// it (herd's own client keeps idle connections for less: herd-upstream's
+/// `IDLE_TIMEOUT`).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Settings of the Streamable HTTP transport.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -39,7 +48,8 @@ pub struct HttpConfig {
     /// Notifications queued for a stateless SSE answer (`subscriptions/listen`
     /// and progress) whose client reads too slowly; more are dropped.
     pub max_queued_notifications: usize,
-    /// Time allowed to send the request head.
+    /// Time allowed to send the request head; also how long an idle
+    /// keep-alive connection is kept open (see [`HEADER_READ_TIMEOUT`]).
     pub header_read_timeout: Duration,
 }
 
@@ -59,7 +69,7 @@ impl Default for HttpConfig {
             max_stream_events: 4096,
             max_stream_bytes: 4 * 1024 * 1024,
             max_queued_notifications: 1024,
-            header_read_timeout: Duration::from_secs(30),
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::client::{Body, ReadError, read_to_end};
 use super::events::{End, Events, is_sse};
+use super::replay::Replay;
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use herd_proto::{Message, RequestId, Response};
@@ -17,17 +18,18 @@ impl Inner {
         &self,
         id: &RequestId,
         body: String,
+        replay: Replay,
         events: &mpsc::UnboundedSender<Message>,
     ) -> Result<Response, UpstreamError> {
         let mut session = self.session().await?;
         // Kept for a resend on a fresh session; cloning it copies nothing.
         let body = bytes::Bytes::from(body);
-        let mut response = self.post(body.clone(), Some(&session)).await?;
+        let mut response = self.post(body.clone(), Some(&session), replay).await?;
         if response.status() == StatusCode::NOT_FOUND && session.session_id.is_some() {
             tracing::debug!(upstream = %self.shown, "upstream forgot the session; opening a new one");
             self.open(Some(&session)).await?;
             session = self.session().await?;
-            response = self.post(body, Some(&session)).await?;
+            response = self.post(body, Some(&session), replay).await?;
         }
         self.read_answer(response, id, events, Some(&session)).await
     }

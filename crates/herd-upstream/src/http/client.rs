@@ -5,9 +5,16 @@
 //! through herd's own connection pool (`pool`), which is lean on the hub's
 //! hot path. `https://` upstreams go through reqwest with rustls, which
 //! brings certificate verification against the platform's roots.
+//!
+//! Both give up idle connections before a herd server would close them
+//! (`IDLE_TIMEOUT`), and both send an idempotent request once more on a
+//! fresh connection when a pooled one broke under it (see `pool`; reqwest
+//! does not say whether a connection was reused or the answer had begun,
+//! so there any such request that got no response head is sent again).
 
 use super::HttpUpstreamConfig;
 use super::pool::{Dial, Pool};
+use super::replay::Replay;
 use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
@@ -37,16 +44,26 @@ pub(super) enum SendError {
     Timeout,
 }
 
-/// How keepalive probes and idle connections are timed.
+/// How long a connection stays quiet before TCP keepalive probes start.
 const KEEPALIVE: Duration = Duration::from_secs(30);
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an idle connection is kept for another request. A server closes
+/// idle keep-alive connections on its own clock, and a request sent just as
+/// it does fails for nothing; keeping them for less makes that race
+/// impossible. herd's agents close them after
+/// `herd_transport::http::HEADER_READ_TIMEOUT` (30 s); this stays well
+/// below it, so a timer that fires late or a request still on its way
+/// cannot reach it. (A probe every 30 s finds no connection to reuse; a
+/// new one costs a round trip.)
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub(super) enum Client {
     /// `http://`: herd's pool, with the request target and `Host` value
     /// worked out once.
     Plain { pool: Arc<Pool>, target: Uri, host: HeaderValue },
-    /// `https://`: reqwest.
-    Tls { client: reqwest::Client, url: reqwest::Url },
+    /// `https://`: reqwest; `fresh` keeps no idle connections, for a
+    /// request sent again after a pooled connection broke under it.
+    Tls { client: reqwest::Client, fresh: reqwest::Client, url: reqwest::Url },
 }
 
 impl Client {
@@ -76,25 +93,30 @@ impl Client {
                 Ok(Self::Plain { pool: Pool::new(dial), target, host: host_header })
             }
             "https" => {
-                let client = reqwest::Client::builder()
-                    .connect_timeout(config.connect_timeout)
-                    .tcp_nodelay(true)
-                    .tcp_keepalive(KEEPALIVE)
-                    .pool_idle_timeout(IDLE_TIMEOUT)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                Ok(Self::Tls { client, url })
+                let builder = || {
+                    reqwest::Client::builder()
+                        .connect_timeout(config.connect_timeout)
+                        .tcp_nodelay(true)
+                        .tcp_keepalive(KEEPALIVE)
+                        .pool_idle_timeout(IDLE_TIMEOUT)
+                };
+                let client = builder().build().map_err(|e| e.to_string())?;
+                let fresh = builder().pool_max_idle_per_host(0).build().map_err(|e| e.to_string())?;
+                Ok(Self::Tls { client, fresh, url })
             }
             other => Err(format!("unsupported scheme {other:?} (use http or https)")),
         }
     }
 
-    /// Sends one request and waits for the response head.
+    /// Sends one request and waits for the response head; `replay` says
+    /// whether it may be sent again when a pooled connection breaks under
+    /// it.
     pub(super) async fn send(
         &self,
         method: Method,
         headers: HeaderMap,
         body: Bytes,
+        replay: Replay,
     ) -> Result<Response<Body>, SendError> {
         match self {
             Self::Plain { pool, target, host } => {
@@ -103,21 +125,34 @@ impl Client {
                 *request.uri_mut() = target.clone();
                 *request.headers_mut() = headers;
                 request.headers_mut().insert(HOST, host.clone());
-                let response = pool.send(request).await?;
+                let response = pool.send(request, replay).await?;
                 Ok(response.map(|body| body.map_err(boxed).boxed_unsync()))
             }
-            Self::Tls { client, url } => {
-                let response = client
-                    .request(method, url.clone())
-                    .headers(headers)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(from_reqwest)?;
-                Ok(http::Response::from(response).map(|body| body.map_err(boxed).boxed_unsync()))
+            Self::Tls { client, fresh, url } => {
+                let again = (replay == Replay::Idempotent).then(|| (method.clone(), headers.clone(), body.clone()));
+                let sent = send_tls(client, url, method, headers, body).await;
+                match (sent, again) {
+                    (Err(SendError::Lost(err)), Some((method, headers, body))) => {
+                        tracing::debug!(%err, "a connection broke before any answer; sending again on a fresh one");
+                        send_tls(fresh, url, method, headers, body).await
+                    }
+                    (sent, _) => sent,
+                }
             }
         }
     }
+}
+
+async fn send_tls(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response<Body>, SendError> {
+    let response =
+        client.request(method, url.clone()).headers(headers).body(body).send().await.map_err(from_reqwest)?;
+    Ok(http::Response::from(response).map(|body| body.map_err(boxed).boxed_unsync()))
 }
 
 /// Why a body could not be read to its end.

@@ -9,13 +9,24 @@
 //! connection back once its response has been read to the end.
 //!
 //! A response dropped before its end takes its connection with it: HTTP/1.1
-//! cannot abandon a response and keep the connection. A request that meets
-//! a pooled connection the server has closed meanwhile is sent again on a
-//! fresh one, but only when hyper hands it back unsent, so nothing ever runs
-//! twice.
+//! cannot abandon a response and keep the connection.
+//!
+//! A server closes a connection that stayed idle too long, and a request
+//! may go out on it at that moment. Idle connections are therefore given
+//! up before a herd server would close them (`Dial::idle_timeout`), and a
+//! request that meets a pooled connection closed under it is sent again:
+//! - on another connection, when hyper hands it back unsent (it never
+//!   left);
+//! - once, on a fresh connection, when it failed before a single byte of
+//!   answer came and running it twice is harmless (`Replay::Idempotent`).
+//!
+//! Any other request that failed that way gets an error saying it may have
+//! reached the server: only the caller knows whether to try again.
 
 use super::client::{SendError, with_causes};
+use super::replay::Replay;
 use bytes::Bytes;
+use counted::{Counted, ReadCount};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
@@ -30,10 +41,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
+mod counted;
+
 /// Idle connections beyond this many are closed instead of kept.
 const MAX_IDLE: usize = 256;
 
-type Sender = SendRequest<Full<Bytes>>;
+/// One connection: its request sender and how much it has read.
+#[derive(Debug)]
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    read: ReadCount,
+}
 
 /// Where and how to dial.
 #[derive(Debug, Clone)]
@@ -55,7 +73,7 @@ pub(super) struct Pool {
 }
 
 struct Idle {
-    sender: Sender,
+    conn: Conn,
     since: Instant,
 }
 
@@ -66,49 +84,75 @@ impl Pool {
 
     /// Sends `request` (origin-form URI, `Host` set) on an idle connection
     /// or a new one; the response's body gives the connection back when it
-    /// has been read to the end.
+    /// has been read to the end. A request that meets a connection closed
+    /// under it is sent again as `replay` allows (see the module docs).
     ///
     /// # Cancel safety
     /// Dropping the future closes the connection the request was on.
     pub(super) async fn send(
         self: &Arc<Self>,
         mut request: Request<Full<Bytes>>,
+        replay: Replay,
     ) -> Result<Response<PooledBody>, SendError> {
+        let mut fresh_only = false;
         loop {
-            let (mut sender, reused) = match self.checkout().await {
-                Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+            let idle = if fresh_only { None } else { self.checkout().await };
+            let (mut conn, idle_for) = match idle {
+                Some((conn, idle_for)) => (conn, Some(idle_for)),
+                None => (self.connect().await?, None),
             };
-            match sender.try_send_request(request).await {
+            // Kept for a second attempt, but only when one may follow.
+            let spare = (idle_for.is_some() && replay == Replay::Idempotent).then(|| copy(&request));
+            let read_before = conn.read.get();
+            let err = match conn.sender.try_send_request(request).await {
                 Ok(response) => {
-                    let back = Some((sender, Arc::downgrade(self)));
+                    let back = Some((conn, Arc::downgrade(self)));
                     return Ok(response.map(|body| PooledBody { body, back }));
                 }
-                Err(mut err) => match err.take_message() {
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(SendError::Lost(with_causes(&err.into_error()))),
+                Err(mut err) => match (err.take_message(), idle_for) {
+                    (Some(unsent), Some(_)) => {
+                        request = unsent;
+                        continue;
+                    }
+                    _ => with_causes(&err.into_error()),
                 },
-            }
+            };
+            let Some(idle_for) = idle_for.filter(|_| conn.read.get() == read_before) else {
+                // A fresh connection, or the server had begun to answer.
+                return Err(SendError::Lost(err));
+            };
+            let Some(spare) = spare else {
+                return Err(SendError::Lost(format!(
+                    "{err} (a connection idle for {:.1}s closed before any answer; the request may have reached \
+                     the server, so it was not sent again)",
+                    idle_for.as_secs_f64()
+                )));
+            };
+            tracing::debug!(%err, "a reused connection closed before any answer; sending again on a fresh one");
+            request = spare;
+            fresh_only = true;
         }
     }
 
-    /// The most recently used idle connection that is still open.
-    async fn checkout(&self) -> Option<Sender> {
+    /// The most recently used idle connection that is still open, and how
+    /// long it was idle.
+    async fn checkout(&self) -> Option<(Conn, Duration)> {
         loop {
-            let Idle { mut sender, since } = self.idle.lock().pop_back()?;
-            if sender.is_closed() || since.elapsed() > self.dial.idle_timeout {
+            let Idle { mut conn, since } = self.idle.lock().pop_back()?;
+            let idle_for = since.elapsed();
+            if conn.sender.is_closed() || idle_for > self.dial.idle_timeout {
                 continue;
             }
             // It turns ready as soon as its connection has finished the
             // previous response; an error means the server closed it.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            if conn.sender.ready().await.is_ok() {
+                return Some((conn, idle_for));
             }
         }
     }
 
-    fn checkin(&self, sender: Sender) {
-        if sender.is_closed() {
+    fn checkin(&self, conn: Conn) {
+        if conn.sender.is_closed() {
             return;
         }
         let now = Instant::now();
@@ -117,11 +161,11 @@ impl Pool {
             idle.pop_front();
         }
         if idle.len() < MAX_IDLE {
-            idle.push_back(Idle { sender, since: now });
+            idle.push_back(Idle { conn, since: now });
         }
     }
 
-    async fn connect(&self) -> Result<Sender, SendError> {
+    async fn connect(&self) -> Result<Conn, SendError> {
         let dial = &self.dial;
         let stream = tokio::time::timeout(dial.connect_timeout, TcpStream::connect((dial.host.as_str(), dial.port)))
             .await
@@ -133,6 +177,7 @@ impl Pool {
         let _ = stream.set_nodelay(true);
         let keepalive = socket2::TcpKeepalive::new().with_time(dial.keepalive);
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+        let (stream, read) = Counted::new(stream);
         let (sender, connection) =
             http1::handshake(TokioIo::new(stream)).await.map_err(|e| SendError::Connect(with_causes(&e)))?;
         tokio::spawn(async move {
@@ -140,15 +185,25 @@ impl Pool {
                 tracing::debug!(%err, "upstream connection ended with an error");
             }
         });
-        Ok(sender)
+        Ok(Conn { sender, read })
     }
+}
+
+/// A copy of `request` to send a second time.
+fn copy(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    let mut copy = Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 /// A response body that returns its connection to the pool at its end.
 #[derive(Debug)]
 pub(super) struct PooledBody {
     body: Incoming,
-    back: Option<(Sender, Weak<Pool>)>,
+    back: Option<(Conn, Weak<Pool>)>,
 }
 
 impl Body for PooledBody {
@@ -158,10 +213,10 @@ impl Body for PooledBody {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(None) = polled
-            && let Some((sender, pool)) = self.back.take()
+            && let Some((conn, pool)) = self.back.take()
             && let Some(pool) = pool.upgrade()
         {
-            pool.checkin(sender);
+            pool.checkin(conn);
         }
         polled
     }

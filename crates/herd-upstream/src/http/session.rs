@@ -2,6 +2,7 @@
 //! that opens or resumes a stream, status checks and error wording.
 
 use super::client::{Body, SendError, read_prefix};
+use super::replay::Replay;
 use super::{Handshake, Inner};
 use crate::UpstreamError;
 use bytes::Bytes;
@@ -35,7 +36,14 @@ impl Inner {
     /// Opens a session (one attempt at a time). Callers that queued behind
     /// an attempt that failed get its error at once instead of each trying
     /// again in turn: against a blackholed upstream, N waiting calls cost
-    /// one timeout, not N.
+    /// one timeout, not N. The whole handshake (connection, both exchanges,
+    /// every body) is bounded by the exchange timeout, so an upstream that
+    /// answers a head and then stalls holds the queue no longer than that.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a caller dropped while queued leaves the queue, and one
+    /// dropped while opening abandons its attempt (the next in line starts
+    /// its own).
     pub(super) async fn open(&self, stale: Option<&Arc<Handshake>>) -> Result<Value, UpstreamError> {
         if stale.is_none() && self.current().is_some() {
             // Already open: the common case costs no lock.
@@ -53,7 +61,10 @@ impl Inner {
         {
             return Err(err.clone());
         }
-        let outcome = self.handshake().await;
+        let outcome = match tokio::time::timeout(self.config.exchange_timeout, self.handshake()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.timeout()),
+        };
         if let Err(err) = &outcome {
             *last_failure = Some((tokio::time::Instant::now(), err.clone()));
         }
@@ -71,9 +82,7 @@ impl Inner {
                 "clientInfo": { "name": "herd", "version": env!("CARGO_PKG_VERSION") }
             }
         });
-        let response = tokio::time::timeout(self.config.exchange_timeout, self.post(init.to_string(), None))
-            .await
-            .map_err(|_| self.timeout())??;
+        let response = self.post(init.to_string(), None, Replay::Idempotent).await?;
         let session_id = response.headers().get(SESSION_ID).cloned();
         let (tx, _rx) = mpsc::unbounded_channel();
         let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
@@ -88,9 +97,7 @@ impl Inner {
             .map_err(|_| self.protocol(format!("unusable protocolVersion {version:?}")))?;
         let handshake = Arc::new(Handshake { session_id, version });
         let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned();
-        tokio::time::timeout(self.config.exchange_timeout, self.post_in(initialized, Some(&handshake)))
-            .await
-            .map_err(|_| self.timeout())??;
+        self.post_in(initialized, Some(&handshake)).await?;
         self.session.send_replace(Some(handshake));
         Ok(result)
     }
@@ -111,7 +118,7 @@ impl Inner {
     }
 
     async fn post_in(&self, body: String, session: Option<&Arc<Handshake>>) -> Result<(), UpstreamError> {
-        let response = self.post(body, session).await?;
+        let response = self.post(body, session, Replay::AtMostOnce).await?;
         self.check_status(response).await.map(drop)
     }
 
@@ -119,11 +126,12 @@ impl Inner {
         &self,
         body: impl Into<Bytes>,
         session: Option<&Arc<Handshake>>,
+        replay: Replay,
     ) -> Result<Response<Body>, UpstreamError> {
         let mut headers = self.headers(session);
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(ACCEPT, JSON_OR_EVENTS);
-        self.client.send(Method::POST, headers, body.into()).await.map_err(|e| self.send_error(e))
+        self.client.send(Method::POST, headers, body.into(), replay).await.map_err(|e| self.send_error(e))
     }
 
     /// A GET for an SSE stream on `session`: the session's own stream, or
@@ -141,7 +149,8 @@ impl Inner {
             let id = HeaderValue::from_str(id).map_err(|_| self.protocol(format!("unusable event id {id:?}")))?;
             headers.insert(LAST_EVENT_ID, id);
         }
-        let send = self.client.send(Method::GET, headers, Bytes::new());
+        // Opening or resuming a stream changes nothing: safe to send twice.
+        let send = self.client.send(Method::GET, headers, Bytes::new(), Replay::Idempotent);
         match tokio::time::timeout(self.config.exchange_timeout, send).await {
             Ok(sent) => sent.map_err(|e| self.send_error(e)),
             Err(_) => Err(self.timeout()),
