@@ -6,9 +6,9 @@
 //! back atomically, keeping its mode.
 
 use super::HostConfig;
-use super::atomic::{resolve_target, write_atomic};
+use super::atomic::Target;
 use super::blocking::run_blocking;
-use super::shape::args::{failed, io_failed};
+use super::shape::args::failed;
 use super::shape::edit_file::Args;
 use crate::catalog::ToolResult;
 use herd_proto::Context;
@@ -24,7 +24,8 @@ pub(super) fn tool() -> Tool {
         description: "Replaces old_string with new_string in a UTF-8 text file, literally (no patterns, \
                       whitespace must match exactly). Fails when old_string does not occur, or occurs more than \
                       once and replace_all is not set: quote more surrounding text to make it unique. The file \
-                      is rewritten atomically and keeps its permissions."
+                      is rewritten atomically and keeps its permissions (except setuid and setgid). A symlink at path \
+                      is followed to the regular file it names."
             .into(),
         input_schema: json!({
             "type": "object",
@@ -62,19 +63,18 @@ pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Con
     let max = cfg.max_edit_bytes;
     let (target, edit) = run_blocking("edit_file", &cx, move |_| {
         let shown = a.path.display();
-        let (target, meta) = resolve_target("edit_file", &a.path)?;
-        let Some(meta) = meta else {
+        // Read and written through one directory handle: the file edited is
+        // the file read.
+        let target = Target::resolve("edit_file", &a.path, false)?;
+        let Some(len) = target.existing_len() else {
             return Err(failed(format!("edit_file {shown}: No such file or directory")));
         };
-        if meta.len() > max {
-            return Err(failed(format!(
-                "edit_file {shown}: {} bytes is more than the {max} bytes it edits",
-                meta.len()
-            )));
+        if len > max {
+            return Err(failed(format!("edit_file {shown}: {len} bytes is more than the {max} bytes it edits")));
         }
-        let data = std::fs::read(&target).map_err(|e| io_failed(format_args!("edit_file {shown}"), &e))?;
+        let data = target.read()?;
         let edit = a.apply(&shown.to_string(), &data)?;
-        let w = write_atomic("edit_file", &target, edit.text.as_bytes(), None, false)?;
+        let w = target.replace(edit.text.as_bytes(), None)?;
         Ok((w.target, edit))
     })
     .await?;
