@@ -5,9 +5,8 @@
 //! file is read whole (up to [`HostConfig::max_edit_bytes`]) and written
 //! back atomically, keeping its mode.
 
-use super::HostConfig;
+use super::Host;
 use super::atomic::Target;
-use super::blocking::run_blocking;
 use super::shape::args::failed;
 use super::shape::edit_file::Args;
 use crate::catalog::ToolResult;
@@ -58,26 +57,29 @@ pub(super) fn tool() -> Tool {
 }
 
 /// Runs `edit_file`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let a = Args::parse(args)?;
-    let max = cfg.max_edit_bytes;
-    let (target, edit) = run_blocking("edit_file", &cx, move |_| {
-        let shown = a.path.display();
-        // Read and written through one directory handle: the file edited is
-        // the file read.
-        let target = Target::resolve("edit_file", &a.path, false)?;
-        let Some(len) = target.existing_len() else {
-            return Err(failed(format!("edit_file {shown}: No such file or directory")));
-        };
-        if len > max {
-            return Err(failed(format!("edit_file {shown}: {len} bytes is more than the {max} bytes it edits")));
-        }
-        let data = target.read()?;
-        let edit = a.apply(&shown.to_string(), &data)?;
-        let w = target.replace(edit.text.as_bytes(), None)?;
-        Ok((w.target, edit))
-    })
-    .await?;
+    let max = host.config.max_edit_bytes;
+    let what = format!("edit_file {}", a.path.display());
+    let (target, edit) = host
+        .files
+        .run(&what, &cx, move |_| {
+            let shown = a.path.display();
+            // Read and written through one directory handle: the file edited is
+            // the file read.
+            let target = Target::resolve("edit_file", &a.path, false)?;
+            let Some(len) = target.existing_len() else {
+                return Err(failed(format!("edit_file {shown}: No such file or directory")));
+            };
+            if len > max {
+                return Err(failed(format!("edit_file {shown}: {len} bytes is more than the {max} bytes it edits")));
+            }
+            let data = target.read()?;
+            let edit = a.apply(&shown.to_string(), &data)?;
+            let w = target.replace(edit.text.as_bytes(), None)?;
+            Ok((w.target, edit))
+        })
+        .await?;
     Ok(edit.result(&target.to_string_lossy()))
 }
 

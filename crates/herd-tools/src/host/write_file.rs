@@ -6,9 +6,8 @@
 //! keeps its permission bits (not setuid/setgid) and owner, where
 //! permitted, unless the call sets `mode`.
 
-use super::HostConfig;
+use super::Host;
 use super::atomic::write_atomic;
-use super::blocking::run_blocking;
 use super::shape::write_file::{Args, result};
 use crate::catalog::ToolResult;
 use herd_proto::Context;
@@ -61,13 +60,13 @@ pub(super) fn tool() -> Tool {
 }
 
 /// Runs `write_file`.
-pub(super) async fn call(_cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let a = Args::parse(args)?;
     let mode = a.mode()?;
     let data = a.encoding.decode("write_file", a.content)?;
     let path = a.path;
-    let w =
-        run_blocking("write_file", &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
+    let what = format!("write_file {}", path.display());
+    let w = host.files.run(&what, &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
     Ok(result(&w.target.to_string_lossy(), w.bytes, w.mode, w.created))
 }
 
