@@ -64,12 +64,12 @@ fn listing(servers: &[Status]) -> CallToolResult {
 
 async fn load(runner: Runner, args: Map<String, Value>, cx: Context) -> ToolResult {
     let mut args = args;
-    let wait = args.remove("wait").and_then(|w| w.as_f64()).filter(|w| w.is_finite() && *w >= 0.0).unwrap_or(600.0);
+    let (wait, secs) = wait(args.remove("wait"))?;
     let spec: ServerSpec = parse(args)?;
     let name = spec.name.clone();
     let server = runner.load_server(spec).await.map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
     let mut step = 0.0;
-    let status = Runner::settle(&server, Duration::from_secs_f64(wait), |s| {
+    let status = Runner::settle(&server, wait, |s| {
         step += 1.0;
         cx.progress(step, None, Some(&format!("{name}: {}", s.state.as_str())));
     })
@@ -78,7 +78,7 @@ async fn load(runner: Runner, args: Map<String, Value>, cx: Context) -> ToolResu
     match status.state {
         State::Running | State::Stopped => Ok(CallToolResult::structured(line(&status), structured)),
         State::Installing | State::Restarting => {
-            Ok(CallToolResult::structured(format!("{} (still going after {wait}s)", line(&status)), structured))
+            Ok(CallToolResult::structured(format!("{} (still going after {secs}s)", line(&status)), structured))
         }
         State::Crashed | State::Failed => {
             let (tail, _) = server.ring.tail(20);
@@ -86,6 +86,21 @@ async fn load(runner: Runner, args: Map<String, Value>, cx: Context) -> ToolResu
             Ok(CallToolResult { is_error: true, ..CallToolResult::structured(text, structured) })
         }
     }
+}
+
+/// The longest `wait` of `servers_load` (an hour; installs take minutes).
+const MAX_WAIT: f64 = 3600.0;
+
+/// How long `servers_load` waits for the outcome: `wait` seconds (default
+/// 600), checked before anything is loaded.
+fn wait(value: Option<Value>) -> Result<(Duration, f64), ToolError> {
+    let secs = match value {
+        None | Some(Value::Null) => 600.0,
+        Some(v) => v.as_f64().ok_or_else(|| ToolError::InvalidArguments(format!("wait must be a number, not {v}")))?,
+    };
+    crate::spec::seconds("wait", secs, true, MAX_WAIT).map_err(ToolError::InvalidArguments)?;
+    let wait = Duration::try_from_secs_f64(secs).map_err(|e| ToolError::InvalidArguments(format!("wait: {e}")))?;
+    Ok((wait, secs))
 }
 
 #[derive(Deserialize)]
@@ -122,3 +137,6 @@ fn logs(runner: &Runner, args: Map<String, Value>) -> ToolResult {
     let text = if tail.is_empty() { format!("{name}: no output yet") } else { tail.join("\n") };
     Ok(CallToolResult::structured(text, json!({ "name": name, "lines": tail, "dropped": dropped })))
 }
+
+#[cfg(test)]
+mod tests;

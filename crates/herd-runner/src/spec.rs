@@ -12,6 +12,8 @@ mod check;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use check::seconds;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,10 +62,12 @@ pub struct ServerSpec {
     /// Restarts in a row before giving up (state `crashed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_restarts: Option<u32>,
-    /// Seconds before the first restart; doubles each time (default 1).
+    /// Seconds before the first restart; doubles each time, up to a
+    /// minute (default 1; 0 to 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_delay: Option<f64>,
-    /// Seconds one call may take (default: the agent's setting).
+    /// Seconds one call may take (default: the agent's setting; more than
+    /// 0, at most 86 400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_timeout: Option<f64>,
 }
@@ -163,7 +167,14 @@ impl ServerSpec {
     /// minute.
     pub fn restart_delay(&self, n: u32) -> Duration {
         let first = self.restart_delay.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
-        Duration::from_secs_f64((first * 2f64.powi(n.min(16) as i32)).min(60.0))
+        let secs = (first * 2f64.powi(n.min(16) as i32)).min(check::MAX_RESTART_DELAY);
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(1))
+    }
+
+    /// How long one call may take, when the spec says (validation keeps it
+    /// within a day; a value that is no duration counts as unset).
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.call_timeout.and_then(|s| Duration::try_from_secs_f64(s).ok()).filter(|d| !d.is_zero())
     }
 
     /// Keys of `env` (values may be secrets and are never shown).

@@ -225,7 +225,7 @@ async fn life(
             return Life::Stopped;
         }
     };
-    let call_timeout = server.spec.call_timeout.map(Duration::from_secs_f64).unwrap_or(config.call_timeout);
+    let call_timeout = server.spec.call_timeout().unwrap_or(config.call_timeout);
     let relay = Relay::new(upstream.clone(), RelayConfig { call_timeout, ..RelayConfig::default() });
     server.link.store(Some(Arc::new(Link { relay, upstream: upstream.clone(), capabilities })));
     server.set(State::Running, pid, None);

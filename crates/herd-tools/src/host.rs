@@ -26,7 +26,9 @@
 //!
 //! Blocking file system work runs on a few threads of the agent's own,
 //! which stay awake briefly between jobs, and stops early when the call is
-//! cancelled or dropped.
+//! cancelled or dropped. Every file tool call has a deadline, each session
+//! a share of the threads, and the pool grows around threads stuck on a
+//! hung file system up to a hard cap (see `blocking`).
 //!
 //! The arguments and results of these tools are defined in [`shape`], which
 //! the hub's SSH fallback uses too, so a result reads the same whichever
@@ -87,12 +89,31 @@ pub struct HostConfig {
     pub default_read_lines: u64,
     /// Largest file `edit_file` loads (16 MiB).
     pub max_edit_bytes: u64,
-    /// Most entries `list_dir` returns (5000).
+    /// Most entries `list_dir` reads and returns (5000); a larger
+    /// directory is listed only that far, and the result says so.
     pub max_list_entries: usize,
     /// `search_files` results when the call sets no `max_results` (200).
     pub default_search_results: usize,
     /// The largest `max_results` a `search_files` call may ask for (10 000).
     pub max_search_results: usize,
+    /// Directory entries one `search_files` walk reads at most (200 000).
+    pub max_search_entries: usize,
+    /// Longest one `search_files` walk runs before it returns what it
+    /// found so far (10 s).
+    pub search_time_limit: Duration,
+    /// Longest a file tool call (`read_file`, `write_file`, `edit_file`,
+    /// `list_dir`, `search_files`, the file work of `shell_bg`) may take,
+    /// waiting for a thread included (30 s). Past it the call fails with a
+    /// timeout error; work stuck in the kernel keeps its thread.
+    pub file_timeout: Duration,
+    /// Threads running file system work under the usual load (8).
+    pub file_threads: usize,
+    /// Threads for file system work in all, those stuck on a hung file
+    /// system included (64).
+    pub max_file_threads: usize,
+    /// File system jobs one session may have in flight, stuck ones
+    /// included (4).
+    pub file_jobs_per_session: usize,
 }
 
 impl Default for HostConfig {
@@ -113,26 +134,46 @@ impl Default for HostConfig {
             max_list_entries: 5000,
             default_search_results: 200,
             max_search_results: 10_000,
+            max_search_entries: 200_000,
+            search_time_limit: Duration::from_secs(10),
+            file_timeout: Duration::from_secs(30),
+            file_threads: 8,
+            max_file_threads: 64,
+            file_jobs_per_session: 4,
         }
+    }
+}
+
+/// What every host tool call gets: the limits, and the file system threads.
+struct Host {
+    config: HostConfig,
+    files: blocking::Files,
+}
+
+impl Host {
+    fn new(config: HostConfig) -> Self {
+        let files = blocking::Files::new(&config);
+        Self { config, files }
     }
 }
 
 /// The host tools as one catalog: `shell`, `shell_bg`, `read_file`,
 /// `write_file`, `edit_file`, `list_dir`, `search_files`.
 pub fn catalog(config: HostConfig) -> Catalog {
-    let cfg = Arc::new(config);
+    let host = Arc::new(Host::new(config));
+    let cfg = &host.config;
     let mut builder = Catalog::builder();
-    let mut add = |tool: Tool, call: fn(Arc<HostConfig>, Map<String, Value>, Context) -> BoxedCall| {
-        let cfg = cfg.clone();
-        builder.tool(tool, move |args, cx| call(cfg.clone(), args, cx));
+    let mut add = |tool: Tool, call: fn(Arc<Host>, Map<String, Value>, Context) -> BoxedCall| {
+        let host = host.clone();
+        builder.tool(tool, move |args, cx| call(host.clone(), args, cx));
     };
-    add(shell::tool(&cfg), |c, a, cx| Box::pin(shell::call(c, a, cx)));
+    add(shell::tool(cfg), |c, a, cx| Box::pin(shell::call(c, a, cx)));
     add(shell_bg::tool(), |c, a, cx| Box::pin(shell_bg::call(c, a, cx)));
-    add(read_file::tool(&cfg), |c, a, cx| Box::pin(read_file::call(c, a, cx)));
+    add(read_file::tool(cfg), |c, a, cx| Box::pin(read_file::call(c, a, cx)));
     add(write_file::tool(), |c, a, cx| Box::pin(write_file::call(c, a, cx)));
     add(edit_file::tool(), |c, a, cx| Box::pin(edit_file::call(c, a, cx)));
-    add(list_dir::tool(&cfg), |c, a, cx| Box::pin(list_dir::call(c, a, cx)));
-    add(search_files::tool(&cfg), |c, a, cx| Box::pin(search_files::call(c, a, cx)));
+    add(list_dir::tool(cfg), |c, a, cx| Box::pin(list_dir::call(c, a, cx)));
+    add(search_files::tool(cfg), |c, a, cx| Box::pin(search_files::call(c, a, cx)));
     builder.build()
 }
 

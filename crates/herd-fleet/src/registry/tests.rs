@@ -210,3 +210,23 @@ fn url_credentials_stay_out_of_errors_and_debug_output() {
     assert!(shown.contains("http://alice:***@a/mcp"), "{shown}");
     assert!(!shown.contains("pa55") && !shown.contains("s3cr3t"), "{shown}");
 }
+
+#[test]
+fn durations_beyond_their_range_are_refused_naming_the_field() {
+    for (text, needle) in [
+        ("[ssh]\nconnect_timeout = 1e19\n", "ssh.connect_timeout must be more than 0 s and at most 3600 s"),
+        ("[ssh]\nkeepalive = \"2h\"\n", "ssh.keepalive must be more than 0 s and at most 3600 s"),
+        ("[ssh]\ncall_timeout = 1e300\n", "ssh.call_timeout must be more than 0 s and at most 86400 s"),
+        ("[health]\nup_ttl = 1e19\n", "health.up_ttl must be from 0 s to 86400 s"),
+        ("[health]\ndown_max = -1\n", "health.down_max must be from 0 s to 86400 s"),
+        ("[health]\nconnect_timeout = 3601\n", "health.connect_timeout must be more than 0 s and at most 3600 s"),
+    ] {
+        let (_, message) = error(text);
+        assert!(message.contains(needle), "{text:?}: {message}");
+    }
+    let r = parse("[ssh]\nconnect_timeout = \"1h\"\ncall_timeout = 86400\n[health]\nup_ttl = 0\n").unwrap();
+    assert_eq!(
+        (r.ssh().connect_timeout, r.ssh().call_timeout),
+        (Duration::from_secs(3600), Duration::from_secs(86_400))
+    );
+}

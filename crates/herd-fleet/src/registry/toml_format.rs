@@ -2,8 +2,9 @@
 //! table.
 //!
 //! ```toml
-//! [health]            # all optional; durations in seconds
-//! up_ttl = 30
+//! [health]            # all optional; durations in seconds (or "500ms", "15m")
+//! up_ttl = 30         # up_ttl, down_min, down_max: 0 to 86400; the others more than 0
+//!                     # and at most 3600 (ssh.call_timeout: 86400)
 //! down_min = 60
 //! down_max = 900
 //! budget = 3
@@ -126,10 +127,33 @@ impl<'de> Deserialize<'de> for Seconds {
     }
 }
 
+/// The range a duration of the file must fall in.
+#[derive(Clone, Copy)]
+struct Range {
+    /// 0 is allowed (else it must be more than 0).
+    zero_ok: bool,
+    /// The longest allowed.
+    max: Duration,
+}
+
+/// A day: the longest cache lifetime or call cap the file may set.
+const DAY: Range = Range { zero_ok: true, max: Duration::from_secs(86_400) };
+/// More than 0, at most a day.
+const POSITIVE_DAY: Range = Range { zero_ok: false, ..DAY };
+/// More than 0, at most an hour: connect timeouts, intervals, budgets.
+const POSITIVE_HOUR: Range = Range { zero_ok: false, max: Duration::from_secs(3600) };
+
 impl Seconds {
-    fn get(self, key: &str) -> Result<Duration, String> {
-        Duration::try_from_secs_f64(self.0)
-            .map_err(|_| format!("{key} must be a non-negative number of seconds, not {}", self.0))
+    /// The duration, when it lies in `range`; else an error naming `key`
+    /// and the range, so nothing later computes with an absurd duration.
+    fn get(self, key: &str, range: Range) -> Result<Duration, String> {
+        let max = range.max.as_secs();
+        let (low_ok, low) =
+            if range.zero_ok { (self.0 >= 0.0, "from 0 s to") } else { (self.0 > 0.0, "more than 0 s and at most") };
+        match Duration::try_from_secs_f64(self.0) {
+            Ok(d) if low_ok && d <= range.max => Ok(d),
+            _ => Err(format!("{key} must be {low} {max} s, not {}", self.0)),
+        }
     }
 }
 
@@ -202,16 +226,13 @@ fn exposure(table: ExposeTable) -> Result<Exposure, String> {
 fn ssh(table: SshTable) -> Result<SshSettings, String> {
     let mut settings = SshSettings { config_file: table.config, ..SshSettings::default() };
     let fields = [
-        ("ssh.connect_timeout", table.connect_timeout, &mut settings.connect_timeout),
-        ("ssh.call_timeout", table.call_timeout, &mut settings.call_timeout),
-        ("ssh.keepalive", table.keepalive, &mut settings.keepalive),
+        ("ssh.connect_timeout", table.connect_timeout, POSITIVE_HOUR, &mut settings.connect_timeout),
+        ("ssh.call_timeout", table.call_timeout, POSITIVE_DAY, &mut settings.call_timeout),
+        ("ssh.keepalive", table.keepalive, POSITIVE_HOUR, &mut settings.keepalive),
     ];
-    for (key, value, slot) in fields {
+    for (key, value, range, slot) in fields {
         if let Some(value) = value {
-            *slot = value.get(key)?;
-            if slot.is_zero() {
-                return Err(format!("{key} must be more than 0 s"));
-            }
+            *slot = value.get(key, range)?;
         }
     }
     Ok(settings)
@@ -220,15 +241,15 @@ fn ssh(table: SshTable) -> Result<SshSettings, String> {
 fn health(table: HealthTable) -> Result<HealthConfig, String> {
     let mut config = HealthConfig::default();
     let fields = [
-        ("health.up_ttl", table.up_ttl, &mut config.up_ttl),
-        ("health.down_min", table.down_min, &mut config.down_min),
-        ("health.down_max", table.down_max, &mut config.down_max),
-        ("health.budget", table.budget, &mut config.budget),
-        ("health.connect_timeout", table.connect_timeout, &mut config.connect_timeout),
+        ("health.up_ttl", table.up_ttl, DAY, &mut config.up_ttl),
+        ("health.down_min", table.down_min, DAY, &mut config.down_min),
+        ("health.down_max", table.down_max, DAY, &mut config.down_max),
+        ("health.budget", table.budget, POSITIVE_HOUR, &mut config.budget),
+        ("health.connect_timeout", table.connect_timeout, POSITIVE_HOUR, &mut config.connect_timeout),
     ];
-    for (key, value, slot) in fields {
+    for (key, value, range, slot) in fields {
         if let Some(value) = value {
-            *slot = value.get(key)?;
+            *slot = value.get(key, range)?;
         }
     }
     if let Some(n) = table.max_in_flight {

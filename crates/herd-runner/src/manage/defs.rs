@@ -70,9 +70,12 @@ pub(super) fn load() -> Tool {
                 "autostart": {"type": "boolean", "description": "Start now (default true)."},
                 "restart": {"type": "string", "enum": ["on-failure", "never"], "description": "Default on-failure."},
                 "max_restarts": {"type": "integer", "minimum": 0, "description": "Restarts in a row (default 5)."},
-                "restart_delay": {"type": "number", "minimum": 0, "description": "Seconds before the first restart; doubles (default 1)."},
-                "call_timeout": {"type": "number", "minimum": 0, "description": "Seconds one call may take."},
-                "wait": {"type": "number", "minimum": 0, "description": "Seconds to wait for the outcome (default 600)."}
+                "restart_delay": {"type": "number", "minimum": 0, "maximum": 60,
+                                  "description": "Seconds before the first restart; doubles up to 60 (default 1)."},
+                "call_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400,
+                                 "description": "Seconds one call may take."},
+                "wait": {"type": "number", "minimum": 0, "maximum": 3600,
+                         "description": "Seconds to wait for the outcome (default 600)."}
             },
             "required": ["name"],
             "additionalProperties": false

@@ -6,6 +6,12 @@ use super::{ServerSpec, Source};
 /// Longest server name: names prefix tool names, which clients cap at 64.
 pub(crate) const MAX_NAME: usize = 32;
 
+/// The longest `restart_delay`: restarts never wait longer than this anyway.
+pub(crate) const MAX_RESTART_DELAY: f64 = 60.0;
+
+/// The longest `call_timeout` (a day).
+pub(crate) const MAX_CALL_TIMEOUT: f64 = 86_400.0;
+
 pub(super) fn spec(s: &ServerSpec) -> Result<Source, String> {
     name(&s.name)?;
     for (key, value) in &s.env {
@@ -18,10 +24,11 @@ pub(super) fn spec(s: &ServerSpec) -> Result<Source, String> {
     if let Some(bin) = &s.bin {
         word("bin", bin)?;
     }
-    for (field, value) in [("restart_delay", s.restart_delay), ("call_timeout", s.call_timeout)] {
-        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            return Err(format!("{field} must be a non-negative number of seconds"));
-        }
+    if let Some(delay) = s.restart_delay {
+        seconds("restart_delay", delay, true, MAX_RESTART_DELAY)?;
+    }
+    if let Some(timeout) = s.call_timeout {
+        seconds("call_timeout", timeout, false, MAX_CALL_TIMEOUT)?;
     }
     if let Some(command) = &s.command {
         program(command)?;
@@ -79,6 +86,19 @@ pub(crate) fn name(name: &str) -> Result<(), String> {
     } else {
         Err(format!("name must be 1-{MAX_NAME} letters, digits, '_' or '-', start with a letter or digit, no '__'"))
     }
+}
+
+/// A number of seconds that becomes a `Duration`: finite, at most `max`,
+/// and more than 0 (or 0 itself when `zero_ok`). Anything else is refused
+/// here, naming the field and the range, so no later conversion can fail.
+pub(crate) fn seconds(field: &str, value: f64, zero_ok: bool, max: f64) -> Result<(), String> {
+    let low_ok = if zero_ok { value >= 0.0 } else { value > 0.0 };
+    if value.is_finite() && low_ok && value <= max {
+        return Ok(());
+    }
+    let low = if zero_ok { "from 0" } else { "more than 0 and" };
+    let up_to = if zero_ok { "to" } else { "at most" };
+    Err(format!("{field} must be a number of seconds {low} {up_to} {max}, not {value}"))
 }
 
 fn env_key(key: &str) -> Result<(), String> {

@@ -102,3 +102,23 @@ fn git_credentials_are_hidden_from_descriptions_and_errors() {
     let reason = refused(serde_json::json!({"name": "g", "git": "https://alice:pa55word@h/x.git --upload-pack=id"}));
     assert!(!reason.contains("pa55word"), "{reason}");
 }
+
+#[test]
+fn durations_outside_their_range_are_refused_naming_the_field() {
+    for bad in [1e300, -1.0, 86_400.5, 0.0] {
+        let reason = refused(serde_json::json!({"name": "a", "command": "true", "call_timeout": bad}));
+        assert!(reason.contains("call_timeout") && reason.contains("86400"), "{bad}: {reason}");
+    }
+    for bad in [1e300, -0.5, 61.0] {
+        let reason = refused(serde_json::json!({"name": "a", "command": "true", "restart_delay": bad}));
+        assert!(reason.contains("restart_delay") && reason.contains("60"), "{bad}: {reason}");
+    }
+    let ok = spec(serde_json::json!({"name": "a", "command": "true", "call_timeout": 86_400, "restart_delay": 0}));
+    assert!(ok.validate().is_ok());
+    assert_eq!(ok.call_timeout(), Some(Duration::from_secs(86_400)));
+    assert_eq!(ok.restart_delay(3), Duration::ZERO);
+    // A spec that skipped validation still yields durations, never a panic.
+    let unchecked = ServerSpec { call_timeout: Some(f64::NAN), restart_delay: Some(1e300), ..ok };
+    assert_eq!(unchecked.call_timeout(), None);
+    assert_eq!(unchecked.restart_delay(0), Duration::from_secs(60));
+}

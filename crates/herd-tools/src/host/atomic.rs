@@ -3,17 +3,58 @@
 //! Readers of a file must see the old content or the new, never half of
 //! each, and a crash must not leave a truncated file. So content goes to a
 //! temporary file in the same directory, is flushed to disk, gets the right
-//! mode (and owner, where permitted), and is renamed over the target.
-//! A symlink at the path is followed, so the link stays a link and its target
-//! gets the new content, as `echo > link` would do.
+//! owner and mode, and is renamed over the target; then the directory is
+//! flushed so the rename itself survives a crash.
+//!
+//! # What is followed
+//!
+//! A write is resolved once, into a [`Target`]: a handle on the directory
+//! that holds the file, and the file's name in it.
+//!
+//! - The directory part of the path is opened once (`O_DIRECTORY`);
+//!   symlinks in it are followed by the kernel at that moment, as for any
+//!   path. Every later step (inspecting the file, creating the temporary
+//!   file, the rename, the directory flush) is relative to that handle, with
+//!   `O_NOFOLLOW` on the names inside it. Someone who swaps a directory of
+//!   the path for a symlink while the write runs cannot move the write: it
+//!   lands in the directory the handle opened.
+//! - The final component is inspected without following it. A regular file
+//!   is replaced. A symlink is followed only when it leads to a regular
+//!   file: its target is read from the handle and resolved relative to it
+//!   (at most 40 links), and that file is replaced, so the link stays a link
+//!   as with `echo > link`. A symlink to anything else, a dangling one
+//!   included, is refused: a write never creates a file where a link points.
+//! - Directories, FIFOs, devices and sockets are refused.
+//!
+//! # Mode and owner
+//!
+//! The permission bits are `mode` when the call gives one (setuid, setgid
+//! and sticky bits included). Otherwise an existing file keeps its
+//! permission bits and sticky bit but loses setuid and setgid: new content
+//! is a new program and must not inherit the old one's privileges (the
+//! kernel drops them too when a non-owner writes such a file). A new file
+//! gets 0666 less the umask. An existing file's owner and group are kept
+//! where permitted (root, or a file of our own); they are set before the
+//! mode, since changing the owner clears setuid and setgid.
+
+mod temp;
 
 use super::shape::args::{failed, io_failed};
 use crate::catalog::ToolError;
-use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, openat, readlinkat, renameat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstatat};
+use nix::unistd::fsync;
+use std::ffi::OsString;
+use std::fs::{File, Permissions};
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use temp::TempFile;
+
+/// Symlinks followed at most at the final component, as the kernel does.
+const MAX_LINKS: usize = 40;
 
 /// What an atomic write did.
 #[derive(Debug)]
@@ -26,38 +67,196 @@ pub(super) struct Written {
     pub(super) mode: u32,
     /// The file did not exist before.
     pub(super) created: bool,
+    /// The directory was flushed after the rename (false only where the
+    /// file system cannot flush directories). Callers need not care; tests
+    /// check it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) dir_synced: bool,
 }
 
-/// Follows symlinks at `path` to the file a write should replace, and that
-/// file's metadata if it exists.
-pub(super) fn resolve_target(tool: &str, path: &Path) -> Result<(PathBuf, Option<Metadata>), ToolError> {
-    let mut current = path.to_path_buf();
-    for _ in 0..40 {
-        match fs::symlink_metadata(&current) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link =
-                    fs::read_link(&current).map_err(|e| io_failed(format_args!("{tool} {}", current.display()), &e))?;
-                current = match current.parent() {
-                    Some(parent) if link.is_relative() => parent.join(link),
-                    _ => link,
-                };
-            }
-            Ok(m) if m.is_dir() => return Err(failed(format!("{tool} {}: Is a directory", path.display()))),
-            Ok(m) if !m.is_file() => {
-                return Err(failed(format!("{tool} {}: not a regular file", path.display())));
-            }
-            Ok(m) => return Ok((current, Some(m))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((current, None)),
-            Err(e) => return Err(io_failed(format_args!("{tool} {}", path.display()), &e)),
-        }
+/// A file to replace, resolved once: the directory holding it, as a handle,
+/// and its name there.
+#[derive(Debug)]
+pub(super) struct Target {
+    tool: String,
+    /// The path as the call gave it, for messages.
+    asked: PathBuf,
+    dir: File,
+    /// The directory as a path, for messages and the result only.
+    dir_path: PathBuf,
+    name: OsString,
+    existing: Option<Existing>,
+}
+
+/// What a write keeps of the file it replaces.
+#[derive(Debug, Clone, Copy)]
+struct Existing {
+    uid: u32,
+    gid: u32,
+    /// Mode bits, file type included.
+    mode: u32,
+    len: u64,
+}
+
+impl From<&FileStat> for Existing {
+    #[allow(clippy::useless_conversion, reason = "mode_t is u16 on some systems")]
+    fn from(s: &FileStat) -> Self {
+        let len = u64::try_from(s.st_size).unwrap_or(0);
+        Self { uid: s.st_uid, gid: s.st_gid, mode: u32::from(s.st_mode), len }
     }
-    Err(failed(format!("{tool} {}: Too many levels of symbolic links", path.display())))
 }
 
-/// Replaces (or creates) the file at `path` with `data`.
-///
-/// The permission bits are `mode` when given, else those of the existing
-/// file, else the default for new files (0666 less the umask).
+impl Target {
+    /// Opens the directory of `path` (creating it first when `create_dirs`)
+    /// and resolves the final component as the module doc says.
+    pub(super) fn resolve(tool: &str, path: &Path, create_dirs: bool) -> Result<Self, ToolError> {
+        let shown = path.display();
+        let name = path.file_name().ok_or_else(|| failed(format!("{tool} {shown}: not a file path")))?;
+        let dir_path = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let opened = if dir_path.as_os_str().is_empty() { Path::new(".") } else { dir_path.as_path() };
+        if create_dirs {
+            std::fs::create_dir_all(opened).map_err(|e| io_failed(format_args!("{tool} {}", opened.display()), &e))?;
+        }
+        let dir = open_dir(AT_FDCWD, opened).map_err(|e| {
+            let hint = if e == Errno::ENOENT { " (set create_dirs to create it)" } else { "" };
+            failed(format!("{tool} {shown}: parent directory {}: {}{hint}", opened.display(), io::Error::from(e)))
+        })?;
+        let mut target = Self {
+            tool: tool.to_owned(),
+            asked: path.to_path_buf(),
+            dir,
+            dir_path,
+            name: name.to_owned(),
+            existing: None,
+        };
+        target.settle()?;
+        Ok(target)
+    }
+
+    /// Follows symlinks at the name until it is a regular file or missing.
+    fn settle(&mut self) -> Result<(), ToolError> {
+        for links in 0..=MAX_LINKS {
+            let stat = match fstatat(&self.dir, self.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(stat) => stat,
+                Err(Errno::ENOENT) if links > 0 => {
+                    return Err(self.refuse(&format!("a symlink to {}, which does not exist", self.path().display())));
+                }
+                Err(Errno::ENOENT) => return Ok(()),
+                Err(e) => return Err(self.os_error(e)),
+            };
+            match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+                SFlag::S_IFREG => {
+                    self.existing = Some(Existing::from(&stat));
+                    return Ok(());
+                }
+                SFlag::S_IFLNK => self.follow()?,
+                SFlag::S_IFDIR => return Err(self.refuse("Is a directory")),
+                _ => return Err(self.refuse("not a regular file")),
+            }
+        }
+        Err(self.os_error(Errno::ELOOP))
+    }
+
+    /// Moves to where the symlink at the name points, read and resolved
+    /// relative to the directory handle.
+    fn follow(&mut self) -> Result<(), ToolError> {
+        let link = PathBuf::from(readlinkat(&self.dir, self.name.as_os_str()).map_err(|e| self.os_error(e))?);
+        let Some(name) = link.file_name() else {
+            return Err(self.refuse(&format!("a symlink to {}, which is not a file", link.display())));
+        };
+        if let Some(parent) = link.parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.dir = open_dir(&self.dir, parent).map_err(|e| self.os_error(e))?;
+            self.dir_path = self.dir_path.join(parent);
+        }
+        self.name = name.to_owned();
+        Ok(())
+    }
+
+    /// The file this target writes (symlinks resolved), for messages.
+    pub(super) fn path(&self) -> PathBuf {
+        self.dir_path.join(&self.name)
+    }
+
+    /// The size of the existing file, if there is one.
+    pub(super) fn existing_len(&self) -> Option<u64> {
+        self.existing.map(|e| e.len)
+    }
+
+    /// The existing file's content, read through the directory handle.
+    pub(super) fn read(&self) -> Result<Vec<u8>, ToolError> {
+        // O_NONBLOCK: should the name have become a FIFO, opening it must
+        // not wait for a writer; it is refused below as not a regular file.
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = openat(&self.dir, self.name.as_os_str(), flags, Mode::empty()).map_err(|e| self.os_error(e))?;
+        let mut file = File::from(fd);
+        let meta = file.metadata().map_err(|e| self.io_error(&e))?;
+        if !meta.is_file() {
+            return Err(self.refuse("not a regular file"));
+        }
+        let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut data).map_err(|e| self.io_error(&e))?;
+        Ok(data)
+    }
+
+    /// Replaces the file with `data`, with permission bits `mode` when
+    /// given (see the module doc for the rest).
+    pub(super) fn replace(&self, data: &[u8], mode: Option<u32>) -> Result<Written, ToolError> {
+        let keep = self.existing.map(|e| e.mode & 0o1777);
+        let bits = mode.or(keep);
+        let temp = TempFile::create(&self.dir, &self.name, bits.is_some()).map_err(|e| {
+            let dir = self.dir_path.display();
+            failed(format!("{} {}: creating a temporary file in {dir}: {}", self.tool, self.asked.display(), e))
+        })?;
+        let mut file = &temp.file;
+        file.write_all(data).map_err(|e| self.io_error(&e))?;
+        if let Some(existing) = &self.existing {
+            // Kept when permitted; a plain user replacing a file they may
+            // write keeps ownership of the copy.
+            let _ = std::os::unix::fs::fchown(file, Some(existing.uid), Some(existing.gid));
+        }
+        if let Some(bits) = bits {
+            file.set_permissions(Permissions::from_mode(bits)).map_err(|e| self.io_error(&e))?;
+        }
+        file.sync_all().map_err(|e| self.io_error(&e))?;
+        let mode_now = file.metadata().map(|m| m.mode() & 0o7777).map_err(|e| self.io_error(&e))?;
+        renameat(&self.dir, temp.name.as_os_str(), &self.dir, self.name.as_os_str()).map_err(|e| self.os_error(e))?;
+        temp.disarm();
+        let dir_synced = match fsync(&self.dir) {
+            Ok(()) => true,
+            // Some file systems cannot flush a directory; the rename stands.
+            Err(Errno::EINVAL | Errno::ENOTSUP) => {
+                tracing::debug!(dir = %self.dir_path.display(), "this file system cannot flush a directory");
+                false
+            }
+            Err(e) => {
+                let why = io::Error::from(e);
+                return Err(failed(format!(
+                    "{} {}: the new content is in place, but flushing {} failed: {why}",
+                    self.tool,
+                    self.asked.display(),
+                    self.dir_path.display()
+                )));
+            }
+        };
+        let bytes = data.len() as u64;
+        Ok(Written { target: self.path(), bytes, mode: mode_now, created: self.existing.is_none(), dir_synced })
+    }
+
+    fn refuse(&self, why: &str) -> ToolError {
+        failed(format!("{} {}: {why}", self.tool, self.asked.display()))
+    }
+
+    fn os_error(&self, e: Errno) -> ToolError {
+        self.io_error(&io::Error::from(e))
+    }
+
+    fn io_error(&self, e: &io::Error) -> ToolError {
+        io_failed(format_args!("{} {}", self.tool, self.asked.display()), e)
+    }
+}
+
+/// Replaces (or creates) the file at `path` with `data`: [`Target::resolve`]
+/// then [`Target::replace`].
 pub(super) fn write_atomic(
     tool: &str,
     path: &Path,
@@ -65,83 +264,14 @@ pub(super) fn write_atomic(
     mode: Option<u32>,
     create_dirs: bool,
 ) -> Result<Written, ToolError> {
-    let (target, existing) = resolve_target(tool, path)?;
-    let name = target.file_name().ok_or_else(|| failed(format!("{tool} {}: not a file path", path.display())))?;
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if create_dirs {
-        fs::create_dir_all(&parent).map_err(|e| io_failed(format_args!("{tool} {}", parent.display()), &e))?;
-    } else if let Err(e) = fs::metadata(&parent) {
-        let hint = if e.kind() == io::ErrorKind::NotFound { " (set create_dirs to create it)" } else { "" };
-        return Err(failed(format!("{tool} {}: parent directory {}: {e}{hint}", path.display(), parent.display())));
-    }
-
-    let keep = existing.as_ref().map(|m| m.mode() & 0o7777);
-    let (mut file, temp) = create_temp(&parent, name, mode.or(keep).is_some()).map_err(|e| {
-        io_failed(format_args!("{tool} {}: creating a temporary file in {}", path.display(), parent.display()), &e)
-    })?;
-    let fail = |e: io::Error| io_failed(format_args!("{tool} {}", path.display()), &e);
-    file.write_all(data).map_err(fail)?;
-    if let Some(m) = mode.or(keep) {
-        file.set_permissions(fs::Permissions::from_mode(m)).map_err(fail)?;
-    }
-    if let Some(m) = &existing {
-        // Keeps the owner when permitted (root, or our own file); a plain
-        // user replacing a file they may write keeps ownership of the copy.
-        let _ = std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()));
-    }
-    file.sync_all().map_err(fail)?;
-    let final_mode = file.metadata().map(|m| m.mode() & 0o7777).map_err(fail)?;
-    drop(file);
-    fs::rename(&temp.path, &target).map_err(fail)?;
-    temp.disarm();
-    if let Ok(dir) = File::open(&parent) {
-        let _ = dir.sync_all();
-    }
-    Ok(Written { target, bytes: data.len() as u64, mode: final_mode, created: existing.is_none() })
+    Target::resolve(tool, path, create_dirs)?.replace(data, mode)
 }
 
-/// Removes the temporary file unless it was renamed into place.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
+/// Opens the directory `path`, relative to `at`.
+fn open_dir(at: impl AsFd, path: &Path) -> Result<File, Errno> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    openat(at, path, flags, Mode::empty()).map(File::from)
 }
 
-impl TempFile {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn create_temp(dir: &Path, name: &std::ffi::OsStr, private: bool) -> io::Result<(File, TempFile)> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let pid = std::process::id();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".herd-{pid}-{seq}.tmp"));
-        let path = dir.join(temp_name);
-        // When the final mode is known the copy starts private and is
-        // chmod-ed before the rename; otherwise the umask decides, as for
-        // any new file.
-        let create_mode = if private { 0o600 } else { 0o666 };
-        match OpenOptions::new().write(true).create_new(true).mode(create_mode).open(&path) {
-            Ok(file) => return Ok((file, TempFile { path, armed: true })),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

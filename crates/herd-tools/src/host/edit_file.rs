@@ -5,10 +5,9 @@
 //! file is read whole (up to [`HostConfig::max_edit_bytes`]) and written
 //! back atomically, keeping its mode.
 
-use super::HostConfig;
-use super::atomic::{resolve_target, write_atomic};
-use super::blocking::run_blocking;
-use super::shape::args::{failed, io_failed};
+use super::Host;
+use super::atomic::Target;
+use super::shape::args::failed;
 use super::shape::edit_file::Args;
 use crate::catalog::ToolResult;
 use herd_proto::Context;
@@ -24,7 +23,8 @@ pub(super) fn tool() -> Tool {
         description: "Replaces old_string with new_string in a UTF-8 text file, literally (no patterns, \
                       whitespace must match exactly). Fails when old_string does not occur, or occurs more than \
                       once and replace_all is not set: quote more surrounding text to make it unique. The file \
-                      is rewritten atomically and keeps its permissions."
+                      is rewritten atomically and keeps its permissions (except setuid and setgid). A symlink at path \
+                      is followed to the regular file it names."
             .into(),
         input_schema: json!({
             "type": "object",
@@ -57,27 +57,29 @@ pub(super) fn tool() -> Tool {
 }
 
 /// Runs `edit_file`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let a = Args::parse(args)?;
-    let max = cfg.max_edit_bytes;
-    let (target, edit) = run_blocking("edit_file", &cx, move |_| {
-        let shown = a.path.display();
-        let (target, meta) = resolve_target("edit_file", &a.path)?;
-        let Some(meta) = meta else {
-            return Err(failed(format!("edit_file {shown}: No such file or directory")));
-        };
-        if meta.len() > max {
-            return Err(failed(format!(
-                "edit_file {shown}: {} bytes is more than the {max} bytes it edits",
-                meta.len()
-            )));
-        }
-        let data = std::fs::read(&target).map_err(|e| io_failed(format_args!("edit_file {shown}"), &e))?;
-        let edit = a.apply(&shown.to_string(), &data)?;
-        let w = write_atomic("edit_file", &target, edit.text.as_bytes(), None, false)?;
-        Ok((w.target, edit))
-    })
-    .await?;
+    let max = host.config.max_edit_bytes;
+    let what = format!("edit_file {}", a.path.display());
+    let (target, edit) = host
+        .files
+        .run(&what, &cx, move |_| {
+            let shown = a.path.display();
+            // Read and written through one directory handle: the file edited is
+            // the file read.
+            let target = Target::resolve("edit_file", &a.path, false)?;
+            let Some(len) = target.existing_len() else {
+                return Err(failed(format!("edit_file {shown}: No such file or directory")));
+            };
+            if len > max {
+                return Err(failed(format!("edit_file {shown}: {len} bytes is more than the {max} bytes it edits")));
+            }
+            let data = target.read()?;
+            let edit = a.apply(&shown.to_string(), &data)?;
+            let w = target.replace(edit.text.as_bytes(), None)?;
+            Ok((w.target, edit))
+        })
+        .await?;
     Ok(edit.result(&target.to_string_lossy()))
 }
 

@@ -2,18 +2,23 @@
 //!
 //! Entries are described without following them (a symlink is reported as a
 //! symlink, with its target), sorted by name so repeated calls compare
-//! cleanly, and capped at [`HostConfig::max_list_entries`].
+//! cleanly, and capped at [`HostConfig::max_list_entries`]: reading stops one
+//! entry past the cap, so a directory of millions of entries costs no more
+//! than a small one, and the result says it was cut (the entries shown are
+//! then the first the directory yielded, not the first by name).
 
-use super::HostConfig;
-use super::blocking::{cancelled, run_blocking};
+use super::blocking::cancelled;
 use super::shape::args::{failed, io_failed};
 use super::shape::list_dir::{Args, Entry, Kind, result};
+use super::{Host, HostConfig};
 use crate::catalog::ToolResult;
 use herd_proto::Context;
 use herd_proto::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 use std::fs;
+use std::io;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The definition of `list_dir`.
 pub(super) fn tool(cfg: &HostConfig) -> Tool {
@@ -59,41 +64,63 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 }
 
 /// Runs `list_dir`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let path = Args::parse(args)?.dir();
     let shown = path.display().to_string();
-    let entries = run_blocking("list_dir", &cx, move |token| {
-        let what = format!("list_dir {}", path.display());
-        let meta = fs::metadata(&path).map_err(|e| io_failed(&what, &e))?;
-        if !meta.is_dir() {
-            return Err(failed(format!("{what}: Not a directory")));
-        }
-        let mut entries = Vec::new();
-        for dirent in fs::read_dir(&path).map_err(|e| io_failed(&what, &e))? {
-            if token.is_cancelled() {
-                return Err(cancelled("list_dir"));
+    let max = host.config.max_list_entries;
+    let what = format!("list_dir {shown}");
+    let entries = host
+        .files
+        .run(&what, &cx, move |token| {
+            let what = format!("list_dir {}", path.display());
+            let meta = fs::metadata(&path).map_err(|e| io_failed(&what, &e))?;
+            if !meta.is_dir() {
+                return Err(failed(format!("{what}: Not a directory")));
             }
-            let dirent = dirent.map_err(|e| io_failed(&what, &e))?;
-            let name = dirent.file_name().to_string_lossy().into_owned();
-            // An entry that vanished or cannot be inspected is still listed.
-            let meta = dirent.path().symlink_metadata().ok();
-            let file_type = meta.as_ref().map(fs::Metadata::file_type);
-            let kind = match file_type {
-                Some(t) if t.is_symlink() => Kind::Symlink,
-                Some(t) if t.is_dir() => Kind::Dir,
-                Some(t) if t.is_file() => Kind::File,
-                _ => Kind::Other,
-            };
-            let target = (kind == Kind::Symlink)
-                .then(|| fs::read_link(dirent.path()).ok())
-                .flatten()
-                .map(|t| t.to_string_lossy().into_owned());
-            entries.push(Entry { name, kind, size: meta.map_or(0, |m| m.len()), target });
+            let listing = fs::read_dir(&path).map_err(|e| io_failed(&what, &e))?;
+            collect(listing, max, token, describe)
+                .map_err(|e| io_failed(&what, &e))?
+                .ok_or_else(|| cancelled("list_dir"))
+        })
+        .await?;
+    Ok(result(&shown, entries, max, false))
+}
+
+/// Describes the entries `listing` yields, reading at most `max + 1` of
+/// them: one past the cap tells the result it was cut. `None` once the
+/// token is cancelled.
+fn collect<T>(
+    listing: impl Iterator<Item = io::Result<T>>,
+    max: usize,
+    token: &CancellationToken,
+    describe: impl Fn(T) -> Entry,
+) -> io::Result<Option<Vec<Entry>>> {
+    let mut entries = Vec::new();
+    for item in listing.take(max.saturating_add(1)) {
+        if token.is_cancelled() {
+            return Ok(None);
         }
-        Ok(entries)
-    })
-    .await?;
-    Ok(result(&shown, entries, cfg.max_list_entries, false))
+        entries.push(describe(item?));
+    }
+    Ok(Some(entries))
+}
+
+/// One directory entry, not followed; an entry that vanished or cannot be
+/// inspected is still listed.
+fn describe(dirent: fs::DirEntry) -> Entry {
+    let name = dirent.file_name().to_string_lossy().into_owned();
+    let meta = dirent.path().symlink_metadata().ok();
+    let kind = match meta.as_ref().map(fs::Metadata::file_type) {
+        Some(t) if t.is_symlink() => Kind::Symlink,
+        Some(t) if t.is_dir() => Kind::Dir,
+        Some(t) if t.is_file() => Kind::File,
+        _ => Kind::Other,
+    };
+    let target = (kind == Kind::Symlink)
+        .then(|| fs::read_link(dirent.path()).ok())
+        .flatten()
+        .map(|t| t.to_string_lossy().into_owned());
+    Entry { name, kind, size: meta.map_or(0, |m| m.len()), target }
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 //! [`super::shape::read_file`]; lines before the requested one are counted,
 //! not stored, so reading the end of a large log costs a scan but no memory.
 
-use super::HostConfig;
-use super::blocking::{cancelled, run_blocking};
+use super::blocking::cancelled;
 use super::shape::args::{Encoding, failed, io_failed};
 use super::shape::read_file::{Args, base64_result, lines, text_result};
+use super::{Host, HostConfig};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
 use herd_proto::model::{Tool, ToolAnnotations};
@@ -73,24 +73,28 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 }
 
 /// Runs `read_file`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let a = Args::parse(args)?;
-    run_blocking("read_file", &cx, move |token| {
-        let (file, size) = open(&a.path)?;
-        let max = usize::try_from(cfg.max_read_bytes).unwrap_or(usize::MAX);
-        match a.encoding {
-            Encoding::Utf8 => {
-                let first = a.offset.unwrap_or(1).max(1);
-                let limit = a.limit.unwrap_or(cfg.default_read_lines);
-                read_text(&a.path, file, size, first, limit, max, token)
+    let what = format!("read_file {}", a.path.display());
+    let job_host = host.clone();
+    host.files
+        .run(&what, &cx, move |token| {
+            let cfg = &job_host.config;
+            let (file, size) = open(&a.path)?;
+            let max = usize::try_from(cfg.max_read_bytes).unwrap_or(usize::MAX);
+            match a.encoding {
+                Encoding::Utf8 => {
+                    let first = a.offset.unwrap_or(1).max(1);
+                    let limit = a.limit.unwrap_or(cfg.default_read_lines);
+                    read_text(&a.path, file, size, first, limit, max, token)
+                }
+                Encoding::Base64 => {
+                    let limit = a.limit.unwrap_or(cfg.max_read_bytes).min(cfg.max_read_bytes);
+                    read_base64(&a.path, file, size, a.offset.unwrap_or(0), limit)
+                }
             }
-            Encoding::Base64 => {
-                let limit = a.limit.unwrap_or(cfg.max_read_bytes).min(cfg.max_read_bytes);
-                read_base64(&a.path, file, size, a.offset.unwrap_or(0), limit)
-            }
-        }
-    })
-    .await
+        })
+        .await
 }
 
 /// Lines `first..first+limit` as text, at most `max` bytes.

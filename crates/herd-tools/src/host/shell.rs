@@ -9,9 +9,9 @@
 
 mod run;
 
-use super::HostConfig;
 use super::shape::args::{failed, io_failed};
 use super::shape::shell::{Args, brief, result};
+use super::{Host, HostConfig};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
 use herd_proto::model::{Tool, ToolAnnotations};
@@ -76,7 +76,8 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
 }
 
 /// Runs `shell`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
+    let cfg = &host.config;
     let a = Args::parse(args)?;
     let timeout = a.timeout(cfg.default_timeout, cfg.max_timeout)?;
     if let Some(cwd) = &a.cwd {
@@ -113,7 +114,7 @@ pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Con
     };
     // From here on, however the call ends, the group is killed.
     let group = ProcessGroup(Pid::from_raw(pid));
-    let outcome = run::supervise(&mut child, &group, timeout, &cfg, &cx).await.map_err(|e| match e {
+    let outcome = run::supervise(&mut child, &group, timeout, cfg, &cx).await.map_err(|e| match e {
         ToolError::Failed(why) => failed(format!("shell `{}`: {why}", brief(&a.command))),
         other => other,
     })?;

@@ -9,8 +9,7 @@
 //! command line. The call returns at once with the pid and the log path; a
 //! background task reaps the process when it exits, so no zombie is left.
 
-use super::HostConfig;
-use super::blocking::run_blocking;
+use super::Host;
 use super::shape::args::{failed, io_failed, parse};
 use crate::catalog::{ToolError, ToolResult};
 use herd_proto::Context;
@@ -74,27 +73,31 @@ pub(super) fn tool() -> Tool {
 }
 
 /// Runs `shell_bg`.
-pub(super) async fn call(cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
+    let cfg = &host.config;
     let a: Args = parse("shell_bg", args)?;
     if a.command.trim().is_empty() {
         return Err(ToolError::InvalidArguments("shell_bg: command is empty".into()));
     }
     let log_dir = cfg.bg_log_dir.clone();
     let (cwd, log) = (a.cwd.clone(), a.log.clone());
-    let (file, log, setsid) = run_blocking("shell_bg", &cx, move |_| {
-        if let Some(cwd) = &cwd {
-            let meta = fs::metadata(cwd).map_err(|e| io_failed(format_args!("shell_bg: cwd {}", cwd.display()), &e))?;
-            if !meta.is_dir() {
-                return Err(failed(format!("shell_bg: cwd {}: Not a directory", cwd.display())));
+    let (file, log, setsid) = host
+        .files
+        .run("shell_bg", &cx, move |_| {
+            if let Some(cwd) = &cwd {
+                let meta =
+                    fs::metadata(cwd).map_err(|e| io_failed(format_args!("shell_bg: cwd {}", cwd.display()), &e))?;
+                if !meta.is_dir() {
+                    return Err(failed(format!("shell_bg: cwd {}: Not a directory", cwd.display())));
+                }
             }
-        }
-        let (file, log) = match log {
-            Some(path) => (open_given_log(&path)?, path),
-            None => new_log(&log_dir)?,
-        };
-        Ok((file, log, find_setsid()))
-    })
-    .await?;
+            let (file, log) = match log {
+                Some(path) => (open_given_log(&path)?, path),
+                None => new_log(&log_dir)?,
+            };
+            Ok((file, log, find_setsid()))
+        })
+        .await?;
     let err_file = file.try_clone().map_err(|e| io_failed(format_args!("shell_bg: log {}", log.display()), &e))?;
 
     let mut cmd = match &setsid {

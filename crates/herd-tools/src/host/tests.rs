@@ -37,4 +37,6 @@ fn defaults_are_sensible() {
     assert_eq!(c.default_timeout.as_secs(), 120);
     assert!(c.shell.is_absolute() || !c.shell.as_os_str().is_empty());
     assert!(c.bg_log_dir.ends_with(format!("herd-bg-{}", nix::unistd::getuid())));
+    // One session's share leaves threads for others, even before the pool grows.
+    assert!(c.file_jobs_per_session < c.file_threads && c.file_threads < c.max_file_threads, "{c:?}");
 }

@@ -1,13 +1,13 @@
 //! The `write_file` tool: create or replace a whole file, atomically.
 //!
 //! Content arrives as text or base64; the write goes through
-//! [`super::atomic`], so readers never see a half-written file and an
-//! existing file keeps its permission bits (and owner, where permitted)
-//! unless the call sets `mode`.
+//! [`super::atomic`], so readers never see a half-written file, the write
+//! stays in the directory resolved when it started, and an existing file
+//! keeps its permission bits (not setuid/setgid) and owner, where
+//! permitted, unless the call sets `mode`.
 
-use super::HostConfig;
+use super::Host;
 use super::atomic::write_atomic;
-use super::blocking::run_blocking;
 use super::shape::write_file::{Args, result};
 use crate::catalog::ToolResult;
 use herd_proto::Context;
@@ -22,8 +22,9 @@ pub(super) fn tool() -> Tool {
         title: Some("Write a file".into()),
         description: "Creates or replaces a whole file atomically (temporary file in the same directory, flushed, \
                       then renamed over the target), so readers never see partial content. A symlink at path is \
-                      followed. An existing file keeps its permissions unless mode is given; new files get the \
-                      usual default (0666 less the umask). Use edit_file to change part of a file."
+                      followed when it leads to a regular file; a dangling one is refused. An existing file keeps \
+                      its permissions, except setuid and setgid, unless mode is given; new files get the usual \
+                      default (0666 less the umask). Use edit_file to change part of a file."
             .into(),
         input_schema: json!({
             "type": "object",
@@ -59,13 +60,13 @@ pub(super) fn tool() -> Tool {
 }
 
 /// Runs `write_file`.
-pub(super) async fn call(_cfg: Arc<HostConfig>, args: Map<String, Value>, cx: Context) -> ToolResult {
+pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context) -> ToolResult {
     let a = Args::parse(args)?;
     let mode = a.mode()?;
     let data = a.encoding.decode("write_file", a.content)?;
     let path = a.path;
-    let w =
-        run_blocking("write_file", &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
+    let what = format!("write_file {}", path.display());
+    let w = host.files.run(&what, &cx, move |_| write_atomic("write_file", &path, &data, mode, a.create_dirs)).await?;
     Ok(result(&w.target.to_string_lossy(), w.bytes, w.mode, w.created))
 }
 

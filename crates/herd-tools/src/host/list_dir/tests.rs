@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::host::shape::list_dir::{Entry, Kind};
 use crate::host::testutil::{call, config, host, is_error, text};
 use crate::host::{HostConfig, catalog};
 use serde_json::json;
@@ -46,4 +47,34 @@ async fn missing_paths_and_files_are_errors() {
     fs::write(dir.path().join("f"), "").unwrap();
     let r = call(&c, "list_dir", json!({"path": dir.path().join("f")})).await;
     assert!(is_error(&r) && text(&r).contains("Not a directory"), "{r}");
+}
+
+#[test]
+fn reading_stops_one_entry_past_the_cap() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pulled = AtomicUsize::new(0);
+    // A directory of a million entries, as far as the listing can tell.
+    let listing = (0..1_000_000).map(|i| {
+        pulled.fetch_add(1, Ordering::SeqCst);
+        Ok(i)
+    });
+    let describe = |i: u32| Entry { name: i.to_string(), kind: Kind::File, size: 0, target: None };
+    let token = tokio_util::sync::CancellationToken::new();
+    let entries = super::collect(listing, 100, &token, describe).unwrap().unwrap();
+    assert_eq!(entries.len(), 101);
+    assert_eq!(pulled.load(Ordering::SeqCst), 101, "entries past the cap were read");
+}
+
+#[tokio::test]
+async fn a_directory_larger_than_the_cap_is_listed_only_that_far() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        fs::write(dir.path().join(format!("f{i:04}")), "").unwrap();
+    }
+    let c = catalog(HostConfig { max_list_entries: 50, ..config() });
+    let r = call(&c, "list_dir", json!({"path": dir.path()})).await;
+    assert!(!is_error(&r), "{r}");
+    assert_eq!(r["structuredContent"]["entries"].as_array().unwrap().len(), 50);
+    assert_eq!(r["structuredContent"]["truncated"], true);
+    assert!(text(&r).ends_with("[only the first 50 entries are shown]"), "{r}");
 }

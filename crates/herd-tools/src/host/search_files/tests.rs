@@ -3,11 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::host::testutil::{call, host, is_error, text};
+use crate::host::testutil::{call, config, host, is_error, text};
+use crate::host::{HostConfig, catalog};
 use serde_json::{Value, json};
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::time::Duration;
 
 fn matches(r: &Value) -> Vec<String> {
     let m = r["structuredContent"]["matches"].as_array().unwrap_or_else(|| panic!("{r}"));
@@ -98,4 +100,44 @@ async fn bad_roots_and_patterns_are_errors() {
     assert!(is_error(&r) && text(&r).contains("invalid arguments"), "{r}");
     let r = call(&c, "search_files", json!({"pattern": "*", "max_results": 0})).await;
     assert!(is_error(&r) && text(&r).contains("max_results"), "{r}");
+}
+
+/// `root/d0 .. d9`, each with `files` files named `f<n>.rs`.
+fn wide_tree(root: &Path, files: usize) {
+    for d in 0..10 {
+        let dir = root.join(format!("d{d}"));
+        fs::create_dir(&dir).unwrap();
+        for f in 0..files {
+            fs::write(dir.join(format!("f{f}.rs")), "").unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_walk_stops_after_its_budget_of_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    wide_tree(dir.path(), 10);
+    let c = catalog(HostConfig { max_search_entries: 35, ..config() });
+    let r = call(&c, "search_files", json!({"pattern": "*.rs", "path": dir.path()})).await;
+    assert!(!is_error(&r), "{r}");
+    let found = matches(&r).len();
+    assert!(found > 0 && found < 100, "{found} matches: the walk did not stop at its budget");
+    assert_eq!(r["structuredContent"]["truncated"], true);
+    assert_eq!(r["structuredContent"]["stopped"], "read 35 directory entries");
+    assert!(text(&r).contains("[stopped early: read 35 directory entries; search a narrower path]"), "{r}");
+    let r = call(&host(), "search_files", json!({"pattern": "*.rs", "path": dir.path()})).await;
+    assert_eq!((matches(&r).len(), r["structuredContent"]["stopped"].clone()), (100, Value::Null));
+}
+
+#[tokio::test]
+async fn a_walk_stops_after_its_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    wide_tree(dir.path(), 30);
+    // With no time at all the walk stops at its first look at the clock.
+    let c = catalog(HostConfig { search_time_limit: Duration::ZERO, ..config() });
+    let r = call(&c, "search_files", json!({"pattern": "*.rs", "path": dir.path(), "max_results": 1000})).await;
+    assert!(!is_error(&r), "{r}");
+    assert!(matches(&r).len() < 300, "the walk did not stop at its time limit");
+    assert_eq!(r["structuredContent"]["stopped"], "searched for 0s");
+    assert_eq!(r["structuredContent"]["truncated"], true);
 }

@@ -81,8 +81,12 @@ impl Args {
 pub struct Found {
     /// The matching paths, root included, shallowest first.
     pub matches: Vec<String>,
-    /// More matches exist than were returned.
+    /// More matches exist than were returned, or may exist: the walk
+    /// stopped early.
     pub truncated: bool,
+    /// Why the walk stopped before it had looked everywhere (its budget of
+    /// entries or time ran out).
+    pub stopped: Option<String>,
     /// Directories that could not be read.
     pub skipped: usize,
     /// Why (the first ten), as `path: reason`.
@@ -97,7 +101,9 @@ impl Found {
         if self.matches.is_empty() {
             text = format!("[nothing under {root} matches {pattern:?}]");
         }
-        if self.truncated {
+        if let Some(why) = &self.stopped {
+            text.push_str(&format!("\n[stopped early: {why}; search a narrower path]"));
+        } else if self.truncated {
             text.push_str(&format!("\n[stopped after {max} matches; narrow the pattern or raise max_results]"));
         }
         if self.skipped > 0 {
@@ -109,6 +115,7 @@ impl Found {
             "pattern": pattern,
             "matches": self.matches,
             "truncated": self.truncated,
+            "stopped": self.stopped,
             "skipped_dirs": self.skipped,
             "errors": self.errors,
         });

@@ -47,7 +47,10 @@ impl Args {
     pub fn timeout(&self, default: Duration, max: Duration) -> Result<Duration, ToolError> {
         match self.timeout {
             None => Ok(default),
-            Some(t) if t.is_finite() && t > 0.0 && t <= max.as_secs_f64() => Ok(Duration::from_secs_f64(t)),
+            Some(t) if t.is_finite() && t > 0.0 && t <= max.as_secs_f64() => match Duration::try_from_secs_f64(t) {
+                Ok(timeout) => Ok(timeout.min(max)),
+                Err(_) => Ok(max),
+            },
             Some(t) => {
                 let max = max.as_secs_f64();
                 Err(ToolError::InvalidArguments(format!(

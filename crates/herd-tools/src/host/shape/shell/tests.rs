@@ -71,3 +71,18 @@ fn arguments_are_checked() {
     let err = parse(json!({"cmd": "x"})).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with("invalid arguments: shell: unknown field `cmd`"), "{err}");
 }
+
+#[test]
+fn timeouts_become_durations_without_panicking() {
+    let args = |t: f64| Args { command: "true".into(), cwd: None, timeout: Some(t), env: None };
+    let (default, max) = (Duration::from_secs(120), Duration::from_secs(3600));
+    assert_eq!(args(1.5).timeout(default, max).ok(), Some(Duration::from_millis(1500)));
+    for bad in [0.0, -1.0, 3600.5, 1e300, f64::NAN, f64::INFINITY] {
+        let err = args(bad).timeout(default, max).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("timeout") && err.contains("3600"), "{bad}: {err}");
+    }
+    // At the very top of the range the seconds round past what a Duration
+    // holds: the largest timeout allowed is the answer, not a panic.
+    let top = Duration::MAX.as_secs_f64();
+    assert_eq!(args(top).timeout(default, Duration::MAX).ok(), Some(Duration::MAX));
+}
