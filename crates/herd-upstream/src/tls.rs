@@ -65,19 +65,18 @@ impl std::fmt::Debug for TrustedCa {
 pub(crate) fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut next = Some(error);
     while let Some(e) = next {
-        // tokio-rustls hands rustls's error up inside an io::Error, whose
-        // `source` skips it.
-        let inner = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|i| i as &(dyn std::error::Error + 'static));
-        if let Some(tls) = e.downcast_ref::<rustls::Error>().or_else(|| inner?.downcast_ref::<rustls::Error>()) {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return Some(match tls {
                 rustls::Error::InvalidCertificate(why) => format!("TLS certificate verify failed: {why}"),
                 other => format!("TLS handshake failed: {other}"),
             });
         }
-        next = e.source();
+        // tokio-rustls hands rustls's error up inside an io::Error (itself
+        // wrapped in another), whose `source` skips what it wraps.
+        next = match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
     }
     None
 }
@@ -103,7 +102,7 @@ mod tests {
     fn a_certificate_failure_inside_an_io_error_is_found() {
         let rustls_error = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls_error);
-        let said = tls_failure(&io).unwrap();
+        let said = tls_failure(&std::io::Error::other(io)).unwrap();
         assert!(said.starts_with("TLS certificate verify failed: UnknownIssuer"), "{said}");
         assert_eq!(tls_failure(&std::io::Error::other("refused")), None);
     }
