@@ -56,7 +56,8 @@ pub(crate) struct UpArgs {
     /// State directory (token, hosts.toml); default: the platform data dir.
     #[arg(long, env = "HERD_HOME")]
     pub(crate) home: Option<std::path::PathBuf>,
-    /// HTTPS for the hub (the local agent stays on loopback HTTP).
+    /// HTTPS for the hub. The local agent serves plain HTTP on
+    /// --agent-listen for the hub in this process: keep that on loopback.
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
 }

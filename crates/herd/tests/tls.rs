@@ -1,8 +1,9 @@
 //! Transport security end to end, with certificates from a CA the test
 //! makes: hub and agent both serve HTTPS and the hub reaches the agent over
 //! HTTP/2 with the registry's `ca`; a wrong CA is a clear error naming the
-//! host; a plaintext agent beyond loopback is refused at load; and a renewed
-//! certificate is served to new connections without a restart.
+//! host; a plaintext agent beyond loopback is refused at load; a renewed
+//! certificate is served to new connections without a restart; and
+//! `herd up` serves HTTPS that the client verbs check against `--ca`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,9 +20,11 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use support::{Herd, herd_bin, run_bounded};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
 const HUB_TOKEN: &str = "hub-test-token";
@@ -228,4 +231,57 @@ async fn a_renewed_certificate_is_served_to_new_connections() {
     std::fs::write(&cert, "not a certificate\n").unwrap();
     agent.wait_for_log("cannot reload the TLS certificate; the previous one stays in use", LOG_LIMIT).await;
     assert_eq!(served_certificate(&ca.pem, &addr).await, second, "a broken file keeps the certificate in use");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn herd_up_serves_https_that_client_verbs_check_against_their_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let ca = Ca::new(dir.path(), "up-ca");
+    let (cert, key, _) = ca.issue(dir.path(), "hub");
+    let up_args = ["up", "--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0", "--tls-cert", &cert];
+    let mut up = Command::new(herd_bin())
+        .args(up_args)
+        .args(["--tls-key", &key])
+        .env("HERD_HOME", &home)
+        .env_remove("HERD_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    // claude mcp add --transport http herd URL --header "Authorization: Bearer TOKEN"
+    let printed = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.trim_start().starts_with("claude mcp add") {
+                return line;
+            }
+        }
+        panic!("herd up ended without printing its configuration");
+    })
+    .await
+    .expect("herd up printed its configuration in time");
+    let url = printed.split_whitespace().nth(6).unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{printed}");
+
+    let verb = |ca: Option<&Path>| {
+        let mut cmd = Command::new(herd_bin());
+        cmd.args(["hosts", "--json"]).env("HERD_URL", &url).env("HERD_HOME", &home).env_remove("HERD_TOKEN");
+        match ca {
+            Some(ca) => cmd.env("HERD_CA", ca),
+            None => cmd.env_remove("HERD_CA"),
+        };
+        run_bounded(cmd, Duration::from_secs(60))
+    };
+    let hosts = verb(Some(&ca.pem)).await;
+    assert!(hosts.status.success(), "{hosts:?}");
+    let hosts: Value = serde_json::from_str(&hosts.stdout).unwrap();
+    assert_eq!((hosts[0]["name"].as_str(), hosts[0]["state"].as_str()), (Some("local"), Some("up")), "{hosts}");
+
+    // The system's roots do not know the test's CA.
+    let refused = verb(None).await;
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(refused.stderr.contains("certificate verify failed"), "{}", refused.stderr);
 }
