@@ -9,7 +9,7 @@
 
 use crate::{HealthConfig, Host, Secret};
 use herd_proto::{BoxFuture, Message};
-use herd_upstream::{HttpUpstream, HttpUpstreamConfig, Upstream};
+use herd_upstream::{HttpUpstream, HttpUpstreamConfig, TrustedCa, Upstream};
 use parking_lot::Mutex;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -49,7 +49,15 @@ pub struct McpProber {
 struct Session {
     url: String,
     token: Option<Secret>,
+    ca: Option<TrustedCa>,
     upstream: Arc<HttpUpstream>,
+}
+
+impl Session {
+    /// Whether this session reaches `host` as it is configured now.
+    fn serves(&self, host: &Host) -> bool {
+        host.url.as_deref() == Some(self.url.as_str()) && self.token == host.token && self.ca == host.ca
+    }
 }
 
 /// Most `tools/list` pages followed when counting tools.
@@ -96,12 +104,12 @@ impl McpProber {
 
     /// The session the probes keep for `host` as it is configured now, if
     /// there is one; never makes one. A host value from an older registry
-    /// (another url or token) finds nothing, so it cannot displace the
+    /// (another url, token or CA) finds nothing, so it cannot displace the
     /// session of the host that replaced it.
     pub fn existing(&self, host: &Host) -> Option<Arc<HttpUpstream>> {
         let sessions = self.sessions.lock();
         let s = sessions.get(&host.name)?;
-        (host.url.as_deref() == Some(s.url.as_str()) && s.token == host.token).then(|| s.upstream.clone())
+        s.serves(host).then(|| s.upstream.clone())
     }
 
     /// Forgets the session of a host that left the registry.
@@ -112,21 +120,22 @@ impl McpProber {
     fn session(&self, host: &Host, url: &str) -> Result<Arc<HttpUpstream>, String> {
         let mut sessions = self.sessions.lock();
         if let Some(s) = sessions.get(&host.name)
-            && s.url == url
-            && s.token == host.token
+            && s.serves(host)
         {
             return Ok(s.upstream.clone());
         }
         let (connect_timeout, exchange_timeout) = *self.timeouts.lock();
         let config = HttpUpstreamConfig {
             token: host.token.as_ref().map(|t| t.expose().to_owned()),
+            ca: host.ca.clone(),
             connect_timeout,
             exchange_timeout,
             read_only_tools: self.read_only_tools.clone(),
             ..HttpUpstreamConfig::new(url)
         };
         let upstream = Arc::new(HttpUpstream::new(config).map_err(|e| e.to_string())?);
-        let session = Session { url: url.to_owned(), token: host.token.clone(), upstream: upstream.clone() };
+        let session =
+            Session { url: url.to_owned(), token: host.token.clone(), ca: host.ca.clone(), upstream: upstream.clone() };
         sessions.insert(host.name.clone(), session);
         Ok(upstream)
     }

@@ -4,7 +4,8 @@
 //! `[health]` settings) and, for migration, the seed hub's whitespace
 //! format (`name ssh_host lmcp_url token`). The format is told from the
 //! content; both end in the same checks (valid and unique names, usable
-//! URLs and ssh targets), and every error names the file and line.
+//! URLs and ssh targets, no plaintext agent beyond loopback unless the host
+//! allows it), and every error names the file and line.
 
 mod check;
 mod plain;
@@ -14,6 +15,7 @@ mod toml_format;
 mod tests;
 
 use crate::{HealthConfig, Secret};
+use herd_upstream::TrustedCa;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -34,6 +36,12 @@ pub struct Host {
     /// Which of the agent's tools, resources and prompts the hub offers
     /// first-class, if any.
     pub expose: Option<Exposure>,
+    /// For an `https://` agent: the CA its certificate is checked against
+    /// (the host's `ca`, else the file's `[tls] ca`), else the system's roots.
+    pub ca: Option<TrustedCa>,
+    /// Allows an `http://` URL to a host that is not loopback: the token
+    /// and everything the agent runs cross the network in plaintext.
+    pub insecure_http: bool,
 }
 
 impl std::fmt::Debug for Host {
@@ -45,6 +53,8 @@ impl std::fmt::Debug for Host {
             .field("ssh", &self.ssh)
             .field("tags", &self.tags)
             .field("expose", &self.expose)
+            .field("ca", &self.ca)
+            .field("insecure_http", &self.insecure_http)
             .finish()
     }
 }

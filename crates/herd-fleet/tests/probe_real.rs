@@ -57,7 +57,7 @@ fn host(name: &str, url: &str, token: Option<&str>) -> Host {
         token: token.map(Secret::new),
         ssh: None,
         tags: vec![],
-        expose: None,
+        ..Host::default()
     }
 }
 

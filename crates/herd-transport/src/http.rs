@@ -34,11 +34,13 @@ mod owner;
 mod serve;
 mod stateless;
 mod stream;
+mod tls;
 
 pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
 pub use guard::guarded;
 pub use mcp::{app, try_app};
-pub use serve::serve;
+pub use serve::{serve, serve_with};
+pub use tls::{RELOAD_POLL, ServerTls, TlsError};
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,9 @@ pub struct HttpUpstreamConfig {
     pub url: String,
     /// Bearer token to present.
     pub token: Option<String>,
+    /// For an `https://` URL: the CA to verify the server against instead
+    /// of the system's roots.
+    pub ca: Option<crate::TrustedCa>,
     /// TCP connect limit.
     pub connect_timeout: Duration,
     /// Limit for the whole handshake (connection, `initialize` and its
@@ -77,6 +80,7 @@ impl HttpUpstreamConfig {
         Self {
             url: url.into(),
             token: None,
+            ca: None,
             connect_timeout: Duration::from_secs(3),
             exchange_timeout: Duration::from_secs(10),
             max_message_bytes: 64 * 1024 * 1024,
@@ -94,6 +98,7 @@ impl std::fmt::Debug for HttpUpstreamConfig {
         f.debug_struct("HttpUpstreamConfig")
             .field("url", &herd_proto::redact_url(&self.url))
             .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("ca", &self.ca)
             .field("connect_timeout", &self.connect_timeout)
             .field("exchange_timeout", &self.exchange_timeout)
             .finish_non_exhaustive()

@@ -20,9 +20,11 @@ mod http;
 mod relay;
 pub mod routes;
 mod sse;
+mod tls;
 mod upstream;
 
 pub use error::UpstreamError;
 pub use http::{HttpUpstream, HttpUpstreamConfig};
 pub use relay::{Relay, RelayConfig};
+pub use tls::{CaError, TrustedCa};
 pub use upstream::{Call, Upstream};

@@ -56,6 +56,10 @@ pub(crate) struct UpArgs {
     /// State directory (token, hosts.toml); default: the platform data dir.
     #[arg(long, env = "HERD_HOME")]
     pub(crate) home: Option<std::path::PathBuf>,
+    /// HTTPS for the hub. The local agent serves plain HTTP on
+    /// --agent-listen for the hub in this process: keep that on loopback.
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
 }
 
 /// How a client verb reaches the hub.
@@ -67,6 +71,10 @@ pub(crate) struct ClientArgs {
     /// Bearer token (default: the one `herd up` stored under HERD_HOME).
     #[arg(long, env = "HERD_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// PEM CA file to verify an https:// hub against, instead of the
+    /// system's roots.
+    #[arg(long, env = "HERD_CA")]
+    pub(crate) ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +237,20 @@ pub(crate) struct ServeArgs {
     /// Path of the MCP endpoint (not /healthz, /readyz or /metrics).
     #[arg(long, default_value = "/mcp", value_parser = mcp_path)]
     pub(crate) path: String,
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+}
+
+/// HTTPS for a server role.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct TlsArgs {
+    /// PEM certificate chain: serve HTTPS (HTTP/2 or HTTP/1.1) with it.
+    /// Reloaded when the file changes.
+    #[arg(long, requires = "tls_key")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert. Reloaded when the file changes.
+    #[arg(long, requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
 }
 
 /// `--path`, refused before anything starts when it cannot be served.

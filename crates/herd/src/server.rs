@@ -1,12 +1,12 @@
 //! Running a server role: a router over backends, reached over HTTP or
 //! stdio, until a signal asks it to stop.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, TlsArgs};
 use anyhow::{Context as _, bail};
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
 use herd_router::{Router, RouterConfig, StateKey};
-use herd_transport::http::{self, BearerAuth, HttpConfig};
+use herd_transport::http::{self, BearerAuth, HttpConfig, ServerTls};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +40,9 @@ pub(crate) fn router(name: &str, backends: Vec<Arc<dyn Backend>>) -> Router {
 pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backend>>) -> anyhow::Result<()> {
     let router = router(name, backends);
     if args.stdio {
+        if args.tls.tls_cert.is_some() {
+            bail!("--tls-cert and --tls-key apply to HTTP; stdio has no TLS");
+        }
         tracing::info!(role = name, "serving MCP on stdio");
         return serve_stdio(router, StdioConfig::default()).await.context("stdio transport failed");
     }
@@ -67,11 +70,22 @@ pub(crate) async fn serve_http(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr().context("listener has no address")?;
     let http_config = http_config(args, local)?;
-    tracing::info!(role = name, url = %format!("http://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
+    let tls = server_tls(&args.tls)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
     let app = http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config));
-    http::serve(listener, app, &http_config, shutdown).await;
+    http::serve_with(listener, app, &http_config, tls, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
+}
+
+/// The certificate and key to serve HTTPS with, if given.
+fn server_tls(args: &TlsArgs) -> anyhow::Result<Option<ServerTls>> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(ServerTls::load(cert, key).context("cannot serve HTTPS")?)),
+        (None, None) => Ok(None),
+        _ => bail!("--tls-cert and --tls-key go together"),
+    }
 }
 
 pub(crate) fn default_addr(text: &str) -> SocketAddr {

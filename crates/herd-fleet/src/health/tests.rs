@@ -54,7 +54,7 @@ fn host(name: &str) -> Host {
         token: None,
         ssh: None,
         tags: vec![],
-        expose: None,
+        ..Host::default()
     }
 }
 

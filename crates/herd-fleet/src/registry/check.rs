@@ -3,7 +3,8 @@
 //! Names and tags end up in tool arguments and log lines, URLs are dialled
 //! and ssh destinations are handed to `ssh`: each is checked once, here, so
 //! nothing later has to wonder (an ssh destination starting with `-` would
-//! be read as an option).
+//! be read as an option). An agent's token is a shell on its host, so it
+//! crosses a network in plaintext only where the host says so.
 
 use super::Host;
 
@@ -23,6 +24,7 @@ pub(super) fn host(host: &Host) -> Result<(), String> {
             let url = herd_proto::redact_url(url);
             return Err(format!("host {name:?}: url {url:?} is not an http:// or https:// URL"));
         }
+        plaintext(host, url)?;
     }
     if let Some(ssh) = &host.ssh
         && (ssh.is_empty() || ssh.starts_with('-') || ssh.chars().any(|c| c.is_whitespace() || c.is_control()))
@@ -39,4 +41,37 @@ pub(super) fn host(host: &Host) -> Result<(), String> {
         return Err(format!("host {name:?}: invalid tag {tag:?}: use 1 to 64 of a-z A-Z 0-9 _ . -"));
     }
     Ok(())
+}
+
+/// Refuses an `http://` URL to a host that is not loopback, unless the
+/// host says `insecure_http = true`; and a `ca` on an `http://` URL, which
+/// would protect nothing.
+fn plaintext(host: &Host, url: &str) -> Result<(), String> {
+    let name = &host.name;
+    if !url.starts_with("http://") {
+        return Ok(());
+    }
+    if host.ca.is_some() {
+        return Err(format!("host {name:?}: ca is set but the url is http://; use https:// to have it checked"));
+    }
+    if host.insecure_http || is_loopback(url) {
+        return Ok(());
+    }
+    let shown = herd_proto::redact_url(url);
+    let https = shown.replacen("http://", "https://", 1);
+    Err(format!(
+        "host {name:?}: url {shown:?} would send the agent token and every command in plaintext over the network \
+         (an agent token is a shell on that host); use {https:?} (serve the agent with --tls-cert/--tls-key), \
+         or set insecure_http = true on this host if the network is trusted"
+    ))
+}
+
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &str) -> bool {
+    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }

@@ -36,7 +36,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<Draft>, (usize, String)> {
             url: field(1),
             token: field(2).map(Secret::new),
             tags: Vec::new(),
-            expose: None,
+            ..Host::default()
         };
         drafts.push(Draft { host, line });
     }

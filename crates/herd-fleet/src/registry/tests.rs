@@ -27,10 +27,10 @@ fn error(text: &str) -> (usize, String) {
 
 const SEED: &str = "\
 # name ssh_host lmcp_url token
-boltzmann boltzmann.fritz.box http://boltzmann.fritz.box:8080/mcp s3cr3t==
+boltzmann boltzmann.fritz.box https://boltzmann.fritz.box:8080/mcp s3cr3t==
 
-  tesla tesla http://tesla.fritz.box:8080/mcp -
-broglie - http://broglie.fritz.box:8080/mcp -
+  tesla tesla http://127.0.0.1:8080/mcp -
+broglie - https://broglie.fritz.box:8080/mcp -
 fermi fermi.lan
 ";
 
@@ -40,7 +40,7 @@ fn reads_the_seed_format() {
     assert_eq!(r.len(), 4);
     let b = r.get("boltzmann").unwrap();
     assert_eq!(b.ssh.as_deref(), Some("boltzmann.fritz.box"));
-    assert_eq!(b.url.as_deref(), Some("http://boltzmann.fritz.box:8080/mcp"));
+    assert_eq!(b.url.as_deref(), Some("https://boltzmann.fritz.box:8080/mcp"));
     assert_eq!(b.token.as_ref().map(|t| t.expose()), Some("s3cr3t=="));
     assert!(!format!("{b:?}").contains("s3cr3t"));
     assert_eq!(r.get("tesla").unwrap().token, None);
@@ -62,6 +62,7 @@ connect_timeout = "500ms"
 [[hosts]]
 name = "boltzmann"
 url = "http://boltzmann:8080/mcp"
+insecure_http = true
 token = "inline"
 tags = ["lab", "gpu"]
 
@@ -171,7 +172,7 @@ call_timeout = 10
 
 [[hosts]]
 name = "gpu1"
-url = "http://gpu1:7801/mcp"
+url = "https://gpu1:7801/mcp"
 expose = { tools = ["generate"], prefix = "gpu1_", prompts = false }
 
 [[hosts]]
@@ -205,10 +206,73 @@ fn url_credentials_stay_out_of_errors_and_debug_output() {
     let (_, message) = error("[[hosts]]\nname = \"a\"\nurl = \"ftp://alice:pa55@a/mcp?token=t0k\"\n");
     assert!(message.contains("ftp://alice:***@a/mcp?token=***"), "{message}");
     assert!(!message.contains("pa55") && !message.contains("t0k"), "{message}");
-    let r = parse("[[hosts]]\nname = \"a\"\nurl = \"http://alice:pa55@a/mcp\"\ntoken = \"s3cr3t\"\n").unwrap();
+    let r = parse("[[hosts]]\nname = \"a\"\nurl = \"https://alice:pa55@a/mcp\"\ntoken = \"s3cr3t\"\n").unwrap();
     let shown = format!("{:?}", r.get("a").unwrap());
-    assert!(shown.contains("http://alice:***@a/mcp"), "{shown}");
+    assert!(shown.contains("https://alice:***@a/mcp"), "{shown}");
     assert!(!shown.contains("pa55") && !shown.contains("s3cr3t"), "{shown}");
+    let (_, message) = error("[[hosts]]\nname = \"a\"\nurl = \"http://alice:pa55@10.1.2.3/mcp\"\n");
+    assert!(message.contains("http://alice:***@10.1.2.3/mcp") && !message.contains("pa55"), "{message}");
+}
+
+fn toml_host(url: &str, extra: &str) -> String {
+    format!("[[hosts]]\nname = \"h\"\nurl = \"{url}\"\n{extra}")
+}
+
+#[test]
+fn plaintext_beyond_loopback_is_refused_unless_the_host_allows_it() {
+    for url in
+        ["http://10.0.0.5:7801/mcp", "http://gpu1.lan/mcp", "http://[fe80::1]:7801/mcp", "http://0.0.0.0:7801/mcp"]
+    {
+        let (line, message) = error(&toml_host(url, ""));
+        assert_eq!(line, 1);
+        let https = url.replacen("http://", "https://", 1);
+        for needle in ["\"h\"", "plaintext", "a shell on that host", &https, "set insecure_http = true on this host"] {
+            assert!(message.contains(needle), "{url}: {needle:?} missing from {message}");
+        }
+        let allowed = parse(&toml_host(url, "insecure_http = true\n")).unwrap();
+        assert!(allowed.get("h").unwrap().insecure_http);
+    }
+    let (_, message) = error("gpu1 - http://gpu1.lan:8080/mcp\n");
+    assert!(message.contains("insecure_http = true"), "the seed format is refused too: {message}");
+    for url in ["http://127.0.0.1:7801/mcp", "http://127.9.9.9/mcp", "http://localhost:1/mcp", "http://[::1]:7801/mcp"]
+    {
+        assert!(parse(&toml_host(url, "")).is_ok(), "{url} is loopback");
+    }
+    assert!(parse(&toml_host("https://10.0.0.5:7801/mcp", "")).is_ok());
+}
+
+/// A PEM file with one (unparsed) certificate block.
+fn pem_file(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n").unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn ca_files_are_read_for_the_fleet_or_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, own) = (pem_file(dir.path(), "fleet.pem"), pem_file(dir.path(), "own.pem"));
+    let text = format!(
+        "[tls]\nca = \"{fleet}\"\n\n{}{}{}",
+        toml_host("https://a/mcp", "").replace("\"h\"", "\"a\""),
+        toml_host("https://b/mcp", &format!("ca = \"{own}\"\n")).replace("\"h\"", "\"b\""),
+        toml_host("http://127.0.0.1:1/mcp", "").replace("\"h\"", "\"c\""),
+    );
+    let r = parse(&text).unwrap();
+    let ca = |name: &str| r.get(name).unwrap().ca.as_ref().map(|c| c.path().display().to_string());
+    assert_eq!(ca("a").as_deref(), Some(fleet.as_str()));
+    assert_eq!(ca("b").as_deref(), Some(own.as_str()));
+    assert_eq!(ca("c"), None, "an http:// host has no CA");
+
+    let (line, message) = error(&toml_host("http://127.0.0.1:1/mcp", &format!("ca = \"{own}\"\n")));
+    assert_eq!(line, 1);
+    assert!(message.contains("ca is set but the url is http://"), "{message}");
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let (line, message) = error(&format!("# fleet\n[tls]\nca = \"{missing}\"\n"));
+    assert_eq!(line, 2);
+    assert!(message.contains("tls.ca") && message.contains(&missing), "{message}");
+    let (_, message) = error(&toml_host("https://a/mcp", &format!("ca = \"{missing}\"\n")));
+    assert!(message.contains("\"h\"") && message.contains(&missing), "{message}");
 }
 
 #[test]

@@ -11,14 +11,24 @@
 //! connect_timeout = 1
 //! max_in_flight = 1024
 //!
+//! [tls]               # optional: the CA that https:// agents' certificates
+//! ca = "/etc/herd/ca.pem"   # are checked against (default: the system's roots)
+//!
 //! [[hosts]]
 //! name = "boltzmann"
-//! url = "http://boltzmann.lan:8080/mcp"
+//! url = "https://boltzmann.lan:7801/mcp"
 //! token_env = "BOLTZMANN_TOKEN"   # or: token = "..."
 //! ssh = "boltzmann.lan"
 //! tags = ["lab", "gpu"]
 //! # optional: offer the agent's own tools (and resources, prompts) first-class
 //! expose = { tools = ["*"], prefix = "boltzmann_", resources = true, prompts = true }
+//! # optional: this host's own CA, instead of [tls] ca
+//! ca = "/etc/herd/lab-ca.pem"
+//!
+//! [[hosts]]
+//! name = "tesla"
+//! url = "http://tesla.lan:7801/mcp"
+//! insecure_http = true   # required for http:// beyond loopback
 //!
 //! [ssh]               # all optional
 //! config = "/etc/herd/ssh_config"   # passed to ssh as -F
@@ -28,10 +38,11 @@
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
-//! default. `token_env` is read when the file is loaded.
+//! default. `token_env` and CA files are read when the file is loaded.
 
 use super::{Draft, Host};
 use crate::{Exposure, HealthConfig, Secret, SshSettings};
+use herd_upstream::TrustedCa;
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
@@ -43,6 +54,13 @@ struct File {
     hosts: Vec<Spanned<Entry>>,
     health: Option<Spanned<HealthTable>>,
     ssh: Option<Spanned<SshTable>>,
+    tls: Option<Spanned<TlsTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsTable {
+    ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +92,9 @@ struct Entry {
     #[serde(default)]
     tags: Vec<String>,
     expose: Option<ExposeTable>,
+    ca: Option<std::path::PathBuf>,
+    #[serde(default)]
+    insecure_http: bool,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +203,13 @@ pub(super) fn parse(
             ssh(table.into_inner()).map_err(|m| (line, m))?
         }
     };
+    let fleet_ca = match file.tls {
+        Some(table) => {
+            let line = line_of(table.span().start);
+            table.into_inner().ca.map(TrustedCa::load).transpose().map_err(|e| (line, format!("tls.ca: {e}")))?
+        }
+        None => None,
+    };
     let mut drafts = Vec::with_capacity(file.hosts.len());
     for spanned in file.hosts {
         let line = line_of(spanned.span().start);
@@ -202,7 +230,21 @@ pub(super) fn parse(
         };
         let expose =
             entry.expose.map(exposure).transpose().map_err(|m| (line, format!("host {:?}: {m}", entry.name)))?;
-        let host = Host { name: entry.name, url: entry.url, token, ssh: entry.ssh, tags: entry.tags, expose };
+        let ca = match entry.ca {
+            Some(path) => Some(TrustedCa::load(path).map_err(|e| (line, format!("host {:?}: {e}", entry.name)))?),
+            // The fleet's CA is for https:// agents; an http:// one has none.
+            None => fleet_ca.clone().filter(|_| entry.url.as_deref().is_some_and(|u| u.starts_with("https://"))),
+        };
+        let host = Host {
+            name: entry.name,
+            url: entry.url,
+            token,
+            ssh: entry.ssh,
+            tags: entry.tags,
+            expose,
+            ca,
+            insecure_http: entry.insecure_http,
+        };
         drafts.push(Draft { host, line });
     }
     Ok((drafts, health, ssh))

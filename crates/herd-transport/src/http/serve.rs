@@ -1,7 +1,9 @@
 //! The accept loop: HTTP/1.1 connections with TCP_NODELAY, a bounded header
-//! section, a header read timeout, and graceful shutdown.
+//! section, a header read timeout, and graceful shutdown; or HTTPS (see
+//! `tls`), where each connection's handshake runs in its own task.
 
 use super::HttpConfig;
+use super::tls::{ServerTls, Serving};
 use axum::Router as AxumRouter;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -22,6 +24,19 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Small responses go out without Nagle delay (TCP_NODELAY): with it off, a
 /// request/response exchange on loopback waits tens of milliseconds.
 pub async fn serve(listener: TcpListener, app: AxumRouter, config: &HttpConfig, shutdown: CancellationToken) {
+    serve_with(listener, app, config, None, shutdown).await;
+}
+
+/// Like [`serve`], over HTTPS when `tls` is given (HTTP/2 for clients that
+/// choose it by ALPN, the certificate reloaded when its files change). The
+/// header read timeout bounds the TLS handshake too.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: AxumRouter,
+    config: &HttpConfig,
+    tls: Option<ServerTls>,
+    shutdown: CancellationToken,
+) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -29,6 +44,9 @@ pub async fn serve(listener: TcpListener, app: AxumRouter, config: &HttpConfig, 
         .max_buf_size(config.max_header_bytes.max(8192))
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let tls = tls.map(|tls| {
+        Serving::new(&tls, builder.clone(), config.max_header_bytes, config.header_read_timeout, shutdown.clone())
+    });
     loop {
         let (socket, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -44,6 +62,10 @@ pub async fn serve(listener: TcpListener, app: AxumRouter, config: &HttpConfig, 
         };
         if let Err(err) = socket.set_nodelay(true) {
             tracing::debug!(%err, %peer, "could not set TCP_NODELAY");
+        }
+        if let Some(tls) = &tls {
+            tls.spawn(socket, peer, app.clone(), graceful.watcher());
+            continue;
         }
         // Handlers learn the client's address as axum's `ConnectInfo`.
         let service = TowerToHyperService::new(app.clone().map_request(move |mut req: http::Request<Incoming>| {

@@ -4,7 +4,9 @@
 //! `http://` upstreams, the usual case for agents on a LAN or loopback, go
 //! through herd's own connection pool (`pool`), which is lean on the hub's
 //! hot path. `https://` upstreams go through reqwest with rustls, which
-//! brings certificate verification against the platform's roots.
+//! brings certificate verification against the platform's roots (or only
+//! the configured CA) and HTTP/2 when the server offers it by ALPN, so one
+//! connection carries every concurrent call.
 //!
 //! Both give up idle connections before a herd server would close them
 //! (`IDLE_TIMEOUT`), and both send an idempotent request once more on a
@@ -15,6 +17,7 @@
 use super::HttpUpstreamConfig;
 use super::pool::{Dial, Pool};
 use super::replay::Replay;
+use crate::TrustedCa;
 use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
@@ -93,12 +96,17 @@ impl Client {
                 Ok(Self::Plain { pool: Pool::new(dial), target, host: host_header })
             }
             "https" => {
+                let roots = config.ca.as_ref().map(TrustedCa::roots).transpose()?;
                 let builder = || {
-                    reqwest::Client::builder()
+                    let builder = reqwest::Client::builder()
                         .connect_timeout(config.connect_timeout)
                         .tcp_nodelay(true)
                         .tcp_keepalive(KEEPALIVE)
-                        .pool_idle_timeout(IDLE_TIMEOUT)
+                        .pool_idle_timeout(IDLE_TIMEOUT);
+                    match &roots {
+                        Some(roots) => builder.tls_certs_only(roots.clone()),
+                        None => builder,
+                    }
                 };
                 let client = builder().build().map_err(|e| e.to_string())?;
                 let fresh = builder().pool_max_idle_per_host(0).build().map_err(|e| e.to_string())?;
@@ -222,6 +230,9 @@ fn from_reqwest(e: reqwest::Error) -> SendError {
     // The error names the URL, credentials included; the session's errors
     // name the upstream themselves, without them.
     let e = e.without_url();
+    if let Some(reason) = crate::tls::tls_failure(&e) {
+        return SendError::Connect(reason);
+    }
     // A connect timeout is both; the request never left, which matters more.
     if e.is_connect() {
         SendError::Connect(with_causes(&e))

@@ -111,7 +111,8 @@ pub(crate) async fn call_tool(
     wait: Option<Duration>,
 ) -> anyhow::Result<Value> {
     let token = client.token.clone().filter(|t| !t.is_empty()).or_else(crate::home::stored_token);
-    let config = HttpUpstreamConfig { token, ..HttpUpstreamConfig::new(&client.url) };
+    let ca = client.ca.as_ref().map(herd_upstream::TrustedCa::load).transpose()?;
+    let config = HttpUpstreamConfig { token, ca, ..HttpUpstreamConfig::new(&client.url) };
     let upstream = HttpUpstream::new(config)?;
     let shown = herd_proto::redact_url(&client.url);
     upstream.connect().await.with_context(|| format!("cannot reach the hub at {shown}"))?;

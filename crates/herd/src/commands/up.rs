@@ -12,7 +12,7 @@
 //! that file exists (the `herd agent --config` format; its token settings
 //! do not apply, the local agent keeps the generated one).
 
-use crate::cli::{ServeArgs, UpArgs};
+use crate::cli::{ServeArgs, TlsArgs, UpArgs};
 use crate::commands::{agent, hub};
 use crate::home;
 use crate::server;
@@ -27,7 +27,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(server::stop_on_signal(shutdown.clone()));
 
-    let agent_args = serve_args(agent_token.clone());
+    let agent_args = serve_args(agent_token.clone(), TlsArgs::default());
     let agent_listener = server::bind(args.agent_listen).await?;
     let agent_url = format!("http://{}/mcp", agent_listener.local_addr()?);
     let agent_file = home.join("agent.toml");
@@ -49,6 +49,9 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         url: Some(agent_url),
         token: Some(Secret::new(agent_token)),
         tags: vec!["local".into()],
+        // This machine's own agent: the traffic never leaves it, whatever
+        // address the agent listens on.
+        insecure_http: true,
         ..Host::default()
     };
     let hosts_file = home.join("hosts.toml");
@@ -59,10 +62,12 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let registry = Registry::load(&hosts_file)?;
     let registry = registry.with_hosts([local.clone()])?;
     let hub_listener = server::bind(args.listen).await?;
-    let url = format!("http://{}/mcp", hub_listener.local_addr()?);
+    let scheme = if args.tls.tls_cert.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/mcp", hub_listener.local_addr()?);
     print_client_config(&url, &token, registry.len(), &hosts_file);
     let watch = Some((hosts_file.clone(), vec![local]));
-    let served = hub::serve(hub::new_hub(registry), &serve_args(token), hub_listener, watch, shutdown.clone()).await;
+    let hub_args = serve_args(token, args.tls);
+    let served = hub::serve(hub::new_hub(registry), &hub_args, hub_listener, watch, shutdown.clone()).await;
     shutdown.cancel();
     agent.await??;
     runner.shutdown().await;
@@ -76,13 +81,14 @@ const HOSTS_TEMPLATE: &str = "\
 #
 # [[hosts]]
 # name = \"gpu1\"
-# url = \"http://gpu1.lan:7801/mcp\"   # its `herd agent`
+# url = \"https://gpu1.lan:7801/mcp\"  # its `herd agent --tls-cert ... --tls-key ...`
+# ca = \"/path/to/ca.pem\"             # if its certificate is not from a public CA
 # token_env = \"GPU1_TOKEN\"           # or token = \"...\"
 # ssh = \"admin@gpu1.lan\"             # used when the agent is down
 # tags = [\"lab\"]
 ";
 
-fn serve_args(token: String) -> ServeArgs {
+fn serve_args(token: String, tls: TlsArgs) -> ServeArgs {
     ServeArgs {
         listen: None,
         stdio: false,
@@ -91,6 +97,7 @@ fn serve_args(token: String) -> ServeArgs {
         allowed_hosts: Vec::new(),
         allowed_origins: Vec::new(),
         path: "/mcp".into(),
+        tls,
     }
 }
 

@@ -22,6 +22,12 @@ impl Client {
             exchange_timeout: Duration::from_secs(30),
             ..HttpUpstreamConfig::new(url)
         };
+        Client::connect_with(config).await
+    }
+
+    /// A session with `config`.
+    pub async fn connect_with(config: HttpUpstreamConfig) -> Client {
+        let url = herd_proto::redact_url(&config.url).into_owned();
         let upstream = HttpUpstream::new(config).unwrap();
         upstream.connect().await.unwrap_or_else(|e| panic!("cannot open a session to {url}: {e}"));
         Client { upstream }
