@@ -183,3 +183,80 @@ async fn doctor_fails_on_an_unreachable_hub_and_an_open_token_file() {
     let hub_row = out.stdout.lines().find(|l| l.starts_with("hub ")).unwrap_or_default();
     assert!(hub_row.contains(" FAIL ") && hub_row.contains("cannot reach"), "{}", out.stdout);
 }
+
+// === certificates ===
+
+/// Runs `openssl ARGS` in `dir`.
+async fn openssl(dir: &Path, args: &[&str]) {
+    let mut cmd = Command::new("openssl");
+    cmd.args(args).current_dir(dir);
+    let out = run_bounded(cmd, Duration::from_secs(30)).await;
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+/// A test CA (`ca.pem`) and a certificate for 127.0.0.1 it signed, valid
+/// for `days` (`server.pem`, `server.key`), in `dir`.
+async fn certificate_for_loopback(dir: &Path, days: &str) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ca = ["-days", "30", "-subj", "/CN=herd doctor test CA", "-keyout", "ca.key", "-out", "ca.pem"];
+    openssl(dir, &[&["req", "-x509"][..], &ec, &ca].concat()).await;
+    openssl(
+        dir,
+        &[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]].concat(),
+    )
+    .await;
+    let ext = "basicConstraints = CA:FALSE\nsubjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n";
+    std::fs::write(dir.join("server.ext"), ext).unwrap();
+    let sign = ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "2"];
+    openssl(dir, &[&sign[..], &["-days", days, "-extfile", "server.ext", "-out", "server.pem"]].concat()).await;
+}
+
+/// `openssl s_server -www` (a 200 page for any GET) on a loopback port
+/// with `dir`'s server certificate, once it accepts connections.
+async fn tls_server(dir: &Path) -> (tokio::process::Child, u16) {
+    use tokio::io::AsyncBufReadExt as _;
+    let port = refused_port();
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_server", "-www", "-accept", &format!("127.0.0.1:{port}")])
+        .args(["-cert", "server.pem", "-key", "server.key"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut server = cmd.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let accepting = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("ACCEPT") {
+                return;
+            }
+        }
+        panic!("openssl s_server ended before it accepted connections");
+    };
+    tokio::time::timeout(Duration::from_secs(30), accepting).await.unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (server, port)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_warns_of_a_hub_certificate_about_to_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    certificate_for_loopback(dir.path(), "3").await;
+    let (mut server, port) = tls_server(dir.path()).await;
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("https://127.0.0.1:{port}/mcp");
+    let ca = dir.path().join("ca.pem");
+    let env = [
+        ("HERD_URL", url.as_str()),
+        ("HERD_TOKEN", HUB_TOKEN),
+        ("HERD_HOME", home.path().to_str().unwrap()),
+        ("SSL_CERT_FILE", ca.to_str().unwrap()),
+    ];
+    // s_server answers one connection at a time: the checks after the
+    // first wait for it, within the timeout.
+    let out = herd(&["doctor", "--timeout", "2"], &env).await;
+    let row = out.stdout.lines().find(|l| l.starts_with("hub certificate ")).unwrap_or_default();
+    assert!(row.contains(" WARN ") && row.contains("expires in 2 day(s)"), "{out:?}");
+    assert!(row.contains("renew the certificate"), "{row}");
+    server.kill().await.unwrap();
+}

@@ -3,7 +3,8 @@
 //! The checks, in order: the token (present, private to its owner), the
 //! config files (`hosts.toml`, `agent.toml`: they parse), the hub at
 //! `HERD_URL` (alive, ready, accepts the token), the clock (against the
-//! hub's `Date` header), and every host of the registry by each of its
+//! hub's `Date` header), the expiry of the certificates an `https://` hub
+//! and agents present, and every host of the registry by each of its
 //! paths (the agent over MCP, ssh with `BatchMode`). Each network check
 //! has one deadline (`--timeout`). Nothing is changed: a token file open
 //! to others is reported, not narrowed.
@@ -11,6 +12,7 @@
 //! One table on stdout, a row per check with OK, WARN or FAIL and, for the
 //! latter two, what to do; the exit status is 1 when any check FAILs.
 
+mod cert;
 mod files;
 mod reach;
 

@@ -1,7 +1,7 @@
 //! The checks that go over the network: the hub, the clock, and every
 //! host by each of its paths. Each is bounded by the one `--timeout`.
 
-use super::Finding;
+use super::{Finding, cert};
 use futures_util::StreamExt as _;
 use herd_fleet::{Host, McpProber, Prober as _, Registry};
 use herd_upstream::{HttpUpstream, HttpUpstreamConfig};
@@ -23,7 +23,7 @@ pub(super) async fn hub(url: &str, token: Option<String>, timeout: Duration) -> 
             "set HERD_URL to the hub's MCP URL",
         )];
     };
-    let client = match reqwest::Client::builder().timeout(timeout).build() {
+    let client = match http_client(timeout) {
         Ok(client) => client,
         Err(err) => return vec![Finding::fail("hub", format!("no HTTP client: {err}"), "")],
     };
@@ -45,6 +45,7 @@ pub(super) async fn hub(url: &str, token: Option<String>, timeout: Duration) -> 
         }
     };
     let mut findings = vec![clock(alive.headers().get(reqwest::header::DATE).and_then(|d| d.to_str().ok()))];
+    findings.extend(certificate("hub certificate", &shown, &alive));
     findings.push(match get("/readyz").await {
         Ok(r) if r.status().is_success() => Finding::ok("hub ready", format!("{shown}: ready")),
         Ok(r) => Finding::warn(
@@ -56,6 +57,17 @@ pub(super) async fn hub(url: &str, token: Option<String>, timeout: Duration) -> 
     });
     findings.insert(0, session(url, &shown, token, timeout).await);
     findings
+}
+
+/// A client for the plain HTTP checks that keeps the server's certificate.
+fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder().timeout(timeout).tls_info(true).build()
+}
+
+/// The expiry of the certificate `response` came over, if it came over TLS.
+fn certificate(check: &str, shown: &str, response: &reqwest::Response) -> Option<Finding> {
+    let info = response.extensions().get::<reqwest::tls::TlsInfo>()?;
+    Some(cert::finding(check, shown, info.peer_certificate()?, SystemTime::now()))
 }
 
 /// An MCP session with the hub, opened with `token`.
@@ -121,13 +133,15 @@ pub(super) async fn hosts(registry: &Registry, timeout: Duration) -> Vec<Finding
         ..registry.health().clone()
     };
     let prober = McpProber::new(&health).count_tools(false);
+    let client = http_client(timeout).ok();
     let ssh = registry.ssh();
     let checks = registry.hosts().iter().map(|host| {
-        let prober = &prober;
+        let (prober, client) = (&prober, client.as_ref());
         async move {
             let mut found = Vec::new();
-            if host.url.is_some() {
+            if let Some(url) = &host.url {
                 found.push(agent_path(prober, host, timeout).await);
+                found.extend(host_certificate(client, &host.name, url).await);
             }
             if let Some(dest) = &host.ssh {
                 found.push(ssh_path(&host.name, dest, ssh.config_file.as_deref(), timeout).await);
@@ -156,6 +170,17 @@ async fn agent_path(prober: &McpProber, host: &Host, timeout: Duration) -> Findi
             "is the host up and the port open?",
         ),
     }
+}
+
+/// The expiry of the certificate an `https://` agent presents (its
+/// `/healthz`, no token needed). Nothing when the agent is not reached:
+/// the agent path's check says why.
+async fn host_certificate(client: Option<&reqwest::Client>, name: &str, url: &str) -> Option<Finding> {
+    let mut target = reqwest::Url::parse(url).ok().filter(|u| u.scheme() == "https")?;
+    target.set_path("/healthz");
+    target.set_query(None);
+    let response = client?.get(target).send().await.ok()?;
+    certificate(&format!("host {name} certificate"), &herd_proto::redact_url(url), &response)
 }
 
 /// The ssh path: `ssh DEST true` with the options the fallback connects
