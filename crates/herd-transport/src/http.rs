@@ -31,6 +31,7 @@ mod error;
 mod guard;
 mod mcp;
 mod owner;
+mod ready;
 mod serve;
 mod stateless;
 mod stream;
@@ -39,6 +40,7 @@ mod tls;
 pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
 pub use guard::guarded;
 pub use mcp::{app, try_app};
+pub use ready::{NotReady, READY_CHECK_DEADLINE, Readiness};
 pub use serve::{serve, serve_with};
 pub use tls::{RELOAD_POLL, ServerTls, TlsError};
 

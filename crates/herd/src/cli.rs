@@ -33,6 +33,22 @@ pub(crate) enum Command {
     Servers(ServersCommand),
     /// Serve the fixtures of the official MCP conformance suite.
     ConformanceServer(ServeArgs),
+    /// Check this machine's setup: config files, token, the hub, every
+    /// host's paths and the clock; exits 1 when anything fails.
+    Doctor(DoctorArgs),
+    /// Print the completion script for a shell, e.g.
+    /// `source <(herd completions bash)`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (herd.1 and one per subcommand) into a directory.
+    Man {
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -272,4 +288,24 @@ pub(crate) struct LogArgs {
 pub(crate) enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The hosts registry whose hosts are checked (default:
+    /// `$HERD_HOME/hosts.toml` when it exists).
+    #[arg(long, env = "HERD_CONFIG")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// The agent's config file to check (default: `$HERD_HOME/agent.toml`
+    /// when it exists).
+    #[arg(long, env = "HERD_AGENT_CONFIG")]
+    pub(crate) agent_config: Option<std::path::PathBuf>,
+    /// State directory (token, hosts.toml); default: the platform data dir.
+    #[arg(long, env = "HERD_HOME")]
+    pub(crate) home: Option<std::path::PathBuf>,
+    /// Seconds each network check may take.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) timeout: f64,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
 }

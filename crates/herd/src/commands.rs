@@ -2,8 +2,11 @@
 
 mod agent;
 mod client;
+mod completions;
 mod conformance_server;
+mod doctor;
 mod hub;
+mod man;
 mod servers;
 mod up;
 
@@ -19,5 +22,8 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Call(args) => client::call(args).await,
         Command::Servers(command) => servers::run(command).await,
         Command::ConformanceServer(args) => conformance_server::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { dir } => man::run(&dir),
     }
 }

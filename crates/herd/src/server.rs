@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
 use herd_router::{Router, RouterConfig, StateKey};
-use herd_transport::http::{self, BearerAuth, HttpConfig, ServerTls};
+use herd_transport::http::{self, BearerAuth, HttpConfig, Readiness, ServerTls};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,7 +59,7 @@ pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpLi
 
 /// Serves `router` over HTTP on `listener`, with `extra` routes beside
 /// the MCP path (behind the same Host, Origin and token checks), until
-/// `shutdown`.
+/// `shutdown`. `/readyz` answers `ready` whenever the listener does.
 pub(crate) async fn serve_http(
     name: &str,
     args: &ServeArgs,
@@ -68,12 +68,27 @@ pub(crate) async fn serve_http(
     extra: axum::Router,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    serve_http_ready(name, args, listener, router, extra, Readiness::new(), shutdown).await
+}
+
+/// [`serve_http`] with `readiness` behind `/readyz` (no token asked, one
+/// word answered: see `herd_transport::http::Readiness`).
+pub(crate) async fn serve_http_ready(
+    name: &str,
+    args: &ServeArgs,
+    listener: tokio::net::TcpListener,
+    router: Router,
+    extra: axum::Router,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let local = listener.local_addr().context("listener has no address")?;
     let http_config = http_config(args, local)?;
     let tls = server_tls(&args.tls)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
-    let app = http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config));
+    let app =
+        http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config)).merge(readiness.route());
     http::serve_with(listener, app, &http_config, tls, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
@@ -138,3 +153,6 @@ pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     tracing::info!("shutting down");
     shutdown.cancel();
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@ use crate::{metrics, server};
 use anyhow::Context as _;
 use herd_fleet::{Host, Registry};
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
+use herd_transport::http::Readiness;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,5 +55,15 @@ pub(crate) async fn serve(
     }
     let router = server::router("herd-hub", hub.backends());
     let extra = metrics::route();
-    server::serve_http("hub", args, listener, router, extra, shutdown).await
+    server::serve_http_ready("hub", args, listener, router, extra, readiness(&hub), shutdown).await
+}
+
+/// What `/readyz` checks on a hub: nothing more than that it answers. The
+/// registry is loaded and the fleet probed before the listener serves (a
+/// registry that does not load stops the hub with the reason), and a
+/// reload that fails keeps the last good registry, so both hold whenever
+/// the hub answers; a shared store, when the hub has one, adds its check
+/// here.
+fn readiness(_hub: &Hub) -> Readiness {
+    Readiness::new()
 }
