@@ -23,6 +23,7 @@ use std::time::Duration;
 use support::{Deps, Herd};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 const HUB_TOKEN: &str = "fault-restart-hub-token";
@@ -31,11 +32,36 @@ const WORKERS: usize = 4;
 /// A call to a hub that is gone must fail within this (connection refused
 /// or reset, not a timeout).
 const FAIL_FAST: Duration = Duration::from_secs(5);
+/// The longest the test waits for the load to reach a stage.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// A loopback address free right now, for a hub that must come back on it.
 fn free_address() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().to_string()
+}
+
+/// Calls a load worker has made so far.
+#[derive(Debug, Default)]
+struct Progress {
+    answered: usize,
+    failed: usize,
+}
+
+/// Waits (bounded) until one worker's progress meets `done`.
+async fn wait_one(seen: &mut watch::Receiver<Progress>, what: &str, done: impl Fn(&Progress) -> bool) {
+    let waited = tokio::time::timeout(WAIT, seen.wait_for(|p| done(p))).await.map(|reached| reached.map(drop));
+    match waited {
+        Ok(reached) => reached.expect("the worker is running"),
+        Err(_) => panic!("a worker did not {what} within {WAIT:?}: {:?}", *seen.borrow()),
+    }
+}
+
+/// Waits (bounded) until every worker's progress meets `done`.
+async fn wait_all(seen: &mut [watch::Receiver<Progress>], what: &str, done: impl Fn(&Progress) -> bool + Copy) {
+    for one in seen {
+        wait_one(one, what, done).await;
+    }
 }
 
 async fn start_hub(config: &str, listen: &str) -> Herd {
@@ -97,12 +123,16 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     };
     assert_eq!(py_call("echo before").await, "ok before");
 
-    // Load through herd's client: WORKERS loops until told to stop.
+    // Load through herd's client: WORKERS loops until told to stop, each
+    // reporting its answered and failed calls so far.
     let client = Arc::new(Client::connect(&url, Some(HUB_TOKEN)).await);
     let stop = Arc::new(AtomicBool::new(false));
+    let mut progress = Vec::new();
     let workers: Vec<_> = (0..WORKERS)
         .map(|i| {
             let (client, stop) = (client.clone(), stop.clone());
+            let (report, seen) = watch::channel(Progress::default());
+            progress.push(seen);
             tokio::spawn(async move {
                 let mut calls: Vec<(Instant, Duration, Result<Value, String>)> = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -112,6 +142,7 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
                     let outcome = outcome.await;
                     let failed = outcome.is_err();
                     calls.push((started, started.elapsed(), outcome));
+                    report.send_modify(|p| if failed { p.failed += 1 } else { p.answered += 1 });
                     if failed {
                         // A client backs off a little before trying again.
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -122,15 +153,24 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every worker has been answered a few times before the kill, has
+    // failed at least once while the hub is gone, and has been answered
+    // again after the restart.
+    wait_all(&mut progress, "be answered before the kill", |p| p.answered >= 5).await;
     let killed = Instant::now();
     hub.kill().await;
     assert!(py_call("echo while-gone").await.starts_with("error"), "a call succeeded with the hub gone");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = progress.iter().map(|p| p.borrow().failed).collect::<Vec<_>>();
+    for (seen, before) in progress.iter_mut().zip(before) {
+        wait_one(seen, "fail while the hub is gone", |p| p.failed > before).await;
+    }
     let hub = start_hub(&config, &listen).await;
     let restarted = Instant::now();
     assert_eq!(hub.url, url, "the hub came back on the same address");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = progress.iter().map(|p| p.borrow().answered).collect::<Vec<_>>();
+    for (seen, before) in progress.iter_mut().zip(before) {
+        wait_one(seen, "be answered after the restart", |p| p.answered >= before + 3).await;
+    }
     stop.store(true, Ordering::Relaxed);
 
     for (i, worker) in workers.into_iter().enumerate() {

@@ -15,9 +15,9 @@
 //! delaying proxy), and an agent that sends a tool call's response head
 //! and then nothing (a stalling server).
 //!
-//! Long: the blackhole, flapping and stall tests each wait out the hub's
+//! Long: the blackhole and stall tests each wait out the hub's
 //! full deadline for the calls caught by the fault (the shell timeout, 1 s,
-//! plus the hub's 30 s margin), about 45 s apiece.
+//! plus the hub's 30 s margin), about 40 s apiece.
 
 #![allow(clippy::unwrap_used)]
 
@@ -88,6 +88,15 @@ impl Bench {
         Bench { hub, _healthy: healthy, healthy_client, faulty_client, file, _dir: dir }
     }
 
+    /// A bench in front of `faulty_url` and the healthy host's baseline,
+    /// measured while every call to the faulty host is answered.
+    async fn measured(faulty_url: &str, fault: &str) -> (Bench, load::Latencies) {
+        let bench = Bench::start(faulty_url).await;
+        let (baseline, before) = bench.phase(2).await;
+        assert_eq!(check_faulty_calls(&outcomes(before).await, &format!("before the {fault}")), 0);
+        (bench, baseline)
+    }
+
     /// Healthy-host latencies over one phase, with `faulty_workers` loops
     /// calling the faulty host meanwhile; the handles end when their last
     /// call has.
@@ -137,9 +146,7 @@ fn check_faulty_calls(all: &[Outcome], fault: &str) -> usize {
 async fn a_blackholed_host_fails_its_calls_and_leaves_the_healthy_one_alone() {
     let Some(ns) = Netns::create_or_skip("a_blackholed_host") else { return };
     let faulty = agent_in(&ns).await;
-    let bench = Bench::start(&faulty.url).await;
-    let (baseline, before) = bench.phase(2).await;
-    assert_eq!(check_faulty_calls(&outcomes(before).await, "before the blackhole"), 0);
+    let (bench, baseline) = Bench::measured(&faulty.url, "blackhole").await;
 
     ns.blackhole();
     let (during, calls) = bench.phase(2).await;
@@ -164,9 +171,7 @@ async fn a_blackholed_host_fails_its_calls_and_leaves_the_healthy_one_alone() {
 async fn a_host_losing_one_packet_in_ten_does_not_slow_the_healthy_one() {
     let Some(ns) = Netns::create_or_skip("a_host_losing_packets") else { return };
     let faulty = agent_in(&ns).await;
-    let bench = Bench::start(&faulty.url).await;
-    let (baseline, before) = bench.phase(2).await;
-    assert_eq!(check_faulty_calls(&outcomes(before).await, "before the loss"), 0);
+    let (bench, baseline) = Bench::measured(&faulty.url, "loss").await;
 
     ns.lose_one_in_ten();
     let (during, calls) = bench.phase(2).await;
@@ -180,14 +185,13 @@ async fn a_host_losing_one_packet_in_ten_does_not_slow_the_healthy_one() {
 async fn a_flapping_host_ends_every_call_and_comes_back() {
     let Some(ns) = Netns::create_or_skip("a_flapping_host") else { return };
     let faulty = agent_in(&ns).await;
-    let bench = Bench::start(&faulty.url).await;
-    let (baseline, before) = bench.phase(2).await;
-    assert_eq!(check_faulty_calls(&outcomes(before).await, "before the flapping"), 0);
+    let (bench, baseline) = Bench::measured(&faulty.url, "flapping").await;
 
     let ns = Arc::new(ns);
     let flapper = ns.clone();
     let flapping = tokio::spawn(async move {
-        // Down long enough that TCP retransmission cannot hide it.
+        // Down 3 s at a time: a call caught by it waits for TCP to
+        // retransmit, or fails with a clear error if it outlives its deadline.
         for _ in 0..2 {
             flapper.blackhole();
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -198,7 +202,10 @@ async fn a_flapping_host_ends_every_call_and_comes_back() {
     let (during, calls) = bench.phase(4).await;
     flapping.await.unwrap();
     ns.heal();
-    check_faulty_calls(&outcomes(calls).await, "flapping");
+    let calls = outcomes(calls).await;
+    check_faulty_calls(&calls, "flapping");
+    let slowest = calls.iter().map(|(e, _)| *e).max().unwrap_or_default();
+    assert!(slowest >= Duration::from_secs(1), "no call was caught by the flapping: slowest {slowest:?}");
     assert_not_slowed(&baseline, &during, "a flapping host");
 
     // Up for good: calls reach it again (the hub re-opens what it dropped).
@@ -219,9 +226,7 @@ async fn two_hundred_ms_of_latency_slow_only_the_host_that_has_them() {
     let faulty = Herd::start(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN]).await;
     let target = faulty.url.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
     let proxy = DelayProxy::start(target).await;
-    let bench = Bench::start(&format!("http://{}/mcp", proxy.addr)).await;
-    let (baseline, before) = bench.phase(2).await;
-    assert_eq!(check_faulty_calls(&outcomes(before).await, "before the latency"), 0);
+    let (bench, baseline) = Bench::measured(&format!("http://{}/mcp", proxy.addr), "latency").await;
 
     proxy.set_one_way(Duration::from_millis(100));
     let (during, calls) = bench.phase(2).await;

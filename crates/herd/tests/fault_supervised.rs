@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::{Deps, Herd, repo_root};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 const TOKEN: &str = "fault-supervised-token";
@@ -82,25 +83,46 @@ async fn settled_fds(pid: u32) -> usize {
 /// One call: how long it took and how it ended.
 type Call = (Duration, Result<Value, String>);
 
+/// Waits (bounded) until `answered` has grown by `more` calls.
+async fn wait_answered(answered: &mut watch::Receiver<usize>, more: usize) {
+    let target = *answered.borrow_and_update() + more;
+    let waited = tokio::time::timeout(Duration::from_secs(30), answered.wait_for(|&n| n >= target)).await;
+    let reached = waited.unwrap_or_else(|_| panic!("fewer than {more} calls answered within 30 s"));
+    reached.expect("the load is running");
+}
+
 /// `WORKERS` clients calling `fx__echo` until `stop` is set; each call's
-/// time and outcome.
+/// time and outcome. `answered` counts the calls answered so far.
 ///
 /// A worker finishes the call it is in rather than dropping it: a dropped
 /// call makes herd send `notifications/cancelled`, and the Python SDK's
 /// server (1.30) crashes when a cancellation races with the tool's own
 /// answer (`AssertionError: Request already responded to` in its task
 /// group), which would be one crash more than this test provokes.
-fn echo_load(url: &str, stop: Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<Vec<Call>>> {
+fn echo_load(
+    url: &str,
+    stop: Arc<AtomicBool>,
+    answered: watch::Sender<usize>,
+) -> Vec<tokio::task::JoinHandle<Vec<Call>>> {
+    let answered = Arc::new(answered);
     (0..WORKERS)
         .map(|i| {
-            let (url, stop) = (url.to_owned(), stop.clone());
+            let (url, stop, answered) = (url.to_owned(), stop.clone(), answered.clone());
             tokio::spawn(async move {
                 let client = Client::connect(&url, Some(TOKEN)).await;
                 let mut outcomes = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let started = Instant::now();
                     let outcome = client.try_call("fx__echo", json!({ "text": format!("w{i}") })).await;
+                    let ok = outcome.as_ref().is_ok_and(|r| r["isError"] != true);
+                    if ok {
+                        answered.send_modify(|n| *n += 1);
+                    }
                     outcomes.push((started.elapsed(), outcome));
+                    if !ok {
+                        // A client backs off a little before trying again.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
                 outcomes
             })
@@ -121,8 +143,9 @@ async fn a_crashing_server_under_load_fails_calls_fast_restarts_and_leaks_nothin
 
     // Baseline: the same load without crashes, then every caller gone.
     let stop = Arc::new(AtomicBool::new(false));
-    let warm = echo_load(&agent.url, stop.clone());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (answered, mut seen) = watch::channel(0);
+    let warm = echo_load(&agent.url, stop.clone(), answered);
+    wait_answered(&mut seen, 10 * WORKERS).await;
     stop.store(true, Ordering::Relaxed);
     for worker in warm {
         let calls = worker.await.unwrap();
@@ -133,10 +156,12 @@ async fn a_crashing_server_under_load_fails_calls_fast_restarts_and_leaks_nothin
     assert_eq!(children.len(), 1, "one server process: {children:?}");
 
     // The same load while the server crashes CRASHES times.
+    // Before each crash and after the last one, the load is answered again.
     let stop = Arc::new(AtomicBool::new(false));
-    let load = echo_load(&agent.url, stop.clone());
+    let (answered, mut seen) = watch::channel(0);
+    let load = echo_load(&agent.url, stop.clone(), answered);
     for n in 1..=CRASHES {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        wait_answered(&mut seen, 2 * WORKERS).await;
         let started = Instant::now();
         let crashed = admin.try_call("fx__crash", json!({})).await;
         assert!(started.elapsed() < FAIL_FAST, "the crashing call waited {:?}", started.elapsed());
@@ -150,7 +175,7 @@ async fn a_crashing_server_under_load_fails_calls_fast_restarts_and_leaks_nothin
         assert!(why.contains("fx"), "the error does not name the server: {why}");
         wait_restarted(&admin, n as u64).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_answered(&mut seen, 2 * WORKERS).await;
     stop.store(true, Ordering::Relaxed);
 
     let mut failed = 0;

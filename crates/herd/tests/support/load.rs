@@ -99,7 +99,12 @@ pub fn assert_not_slowed(baseline: &Latencies, during: &Latencies, fault: &str) 
     assert!(baseline.len() >= 100 && during.len() >= 100, "too few calls measured: {baseline:?} {during:?}");
     let (before, now) = (baseline.p99(), during.p99());
     let bound = (before * 2).max(before + SLOWDOWN_FLOOR);
-    eprintln!("{fault}: healthy baseline {}; during the fault {}", baseline.summary(), during.summary());
+    let ratio = now.as_secs_f64() / before.as_secs_f64().max(1e-6);
+    eprintln!(
+        "{fault}: healthy baseline {}; during the fault {}; p99 ratio {ratio:.2}",
+        baseline.summary(),
+        during.summary()
+    );
     assert!(
         now <= bound,
         "{fault} slowed the healthy host: p99 {now:?} > {bound:?} (baseline {}, during {})",
@@ -165,31 +170,26 @@ pub fn rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-/// Live (non-zombie) processes whose parent is `ppid`.
-pub fn children_of(ppid: u32) -> Vec<u32> {
+/// Every process in /proc: its pid, state letter and parent's pid.
+fn processes() -> Vec<(u32, String, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
         let Some((_, rest)) = stat.rsplit_once(')') else { continue };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.first() != Some(&"Z") && fields.get(1) == Some(&ppid.to_string().as_str()) {
-            found.push(pid);
-        }
+        let mut fields = rest.split_whitespace();
+        let (Some(state), Some(Ok(parent))) = (fields.next(), fields.next().map(str::parse)) else { continue };
+        found.push((pid, state.to_owned(), parent));
     }
     found
 }
 
+/// Live (non-zombie) processes whose parent is `ppid`.
+pub fn children_of(ppid: u32) -> Vec<u32> {
+    processes().into_iter().filter(|(_, state, parent)| state != "Z" && *parent == ppid).map(|(pid, ..)| pid).collect()
+}
+
 /// Zombie children of `ppid` (exited, never reaped).
 pub fn zombies_of(ppid: u32) -> usize {
-    let mut count = 0;
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.first() == Some(&"Z") && fields.get(1) == Some(&ppid.to_string().as_str()) {
-            count += 1;
-        }
-    }
-    count
+    processes().into_iter().filter(|(_, state, parent)| state == "Z" && *parent == ppid).count()
 }
