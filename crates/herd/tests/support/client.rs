@@ -48,6 +48,23 @@ impl Client {
         }
     }
 
+    /// Calls tool `name`; `Err` says why no answer came (the server was
+    /// unreachable, the connection broke) or quotes the JSON-RPC error.
+    pub async fn try_call(&self, name: &str, arguments: Value) -> Result<Value, String> {
+        let (events, _ignored) = mpsc::unbounded_channel::<Message>();
+        let params = json!({ "name": name, "arguments": arguments });
+        let params = serde_json::value::to_raw_value(&params).unwrap();
+        let call = self.upstream.request("tools/call", Some(params), Vec::new(), events);
+        let response = tokio::time::timeout(Duration::from_secs(120), call.response)
+            .await
+            .map_err(|_| format!("{name}: no answer within 120 s"))?
+            .map_err(|e| e.to_string())?;
+        match response.into_result() {
+            Ok(raw) => Ok(serde_json::from_str(raw.get()).unwrap()),
+            Err(e) => Err(serde_json::to_value(&e).unwrap().to_string()),
+        }
+    }
+
     /// Calls tool `name` and returns its result object.
     pub async fn call(&self, name: &str, arguments: Value) -> Value {
         self.request("tools/call", json!({ "name": name, "arguments": arguments }))

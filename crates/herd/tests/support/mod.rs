@@ -156,7 +156,21 @@ impl Herd {
     /// `HERD_LOG` and `HERD_LOG_FORMAT` from the caller's environment are not
     /// inherited, so a developer's shell cannot change what is tested.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Herd {
-        let mut cmd = Command::new(herd_bin());
+        Herd::start_via(&[], args, env).await
+    }
+
+    /// Like [`Herd::start_with_env`], with herd run by `wrapper` (for
+    /// example `ip netns exec NAME`, which execs herd in place, so the
+    /// process id is herd's own).
+    pub async fn start_via(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Herd {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(herd_bin());
+                cmd
+            }
+            None => Command::new(herd_bin()),
+        };
         cmd.args(["--log-format", "json"])
             .args(args)
             .env_remove("HERD_TOKEN")
