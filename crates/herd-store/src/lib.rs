@@ -10,7 +10,7 @@
 //! the tests run every one of them against both.
 //!
 //! - `users`: [`User`], [`Role`]; what a role allows is decided elsewhere.
-//! - `tokens`: [`TokenRecord`]; secrets are made here, shown once and kept
+//! - `tokens`: [`TokenRecord`]; secrets (made by `herd_auth::token`) are shown once and kept
 //!   only as SHA-256 digests.
 //! - `audit`: [`AuditRecord`], written by group commit through an
 //!   [`AuditWriter`].

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
 use herd_router::{Router, RouterConfig, StateKey};
-use herd_transport::http::{self, BearerAuth, HttpConfig, Readiness, ServerTls};
+use herd_transport::http::{self, Authenticator, BearerAuth, HttpConfig, Readiness, ServerTls};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ pub(crate) async fn serve_http_ready(
     let http_config = http_config(args, local)?;
     let tls = server_tls(&args.tls)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
+    tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth = ?http_config.auth, "serving MCP");
     let app =
         http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config)).merge(readiness.route());
     http::serve_with(listener, app, &http_config, tls, shutdown).await;
@@ -111,8 +111,8 @@ fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfi
     let loopback = listen.ip().is_loopback();
     let token = args.token.clone().filter(|t| !t.is_empty());
     let auth = match (token, args.insecure_no_auth) {
-        (Some(token), _) => Some(BearerAuth::new([token])),
-        (None, true) if loopback => None,
+        (Some(token), _) => Authenticator::static_tokens(BearerAuth::new([token])),
+        (None, true) if loopback => Authenticator::anonymous(),
         (None, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {listen}"),
         (None, false) => bail!(
             "no token: set HERD_TOKEN (or --token), or pass --insecure-no-auth to serve unauthenticated on loopback"
