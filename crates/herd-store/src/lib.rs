@@ -37,5 +37,5 @@ pub use error::{Result, StoreError};
 pub use open::{Backend, DEFAULT_FILE_NAME, Store, StoreOptions, default_path};
 pub use servers::{SPEC_CAP, ServerRecord};
 pub use time::Timestamp;
-pub use tokens::{LAST_USED_GRANULARITY, TokenRecord, TokenSecret, TokenStatus, hash_secret};
+pub use tokens::{LAST_USED_GRANULARITY, MIN_IMPORTED_LEN, TokenRecord, TokenSecret, TokenStatus, hash_secret};
 pub use users::{NewUser, Role, User, UserChange};

@@ -19,6 +19,9 @@ use crate::{Result, Store, StoreError, Timestamp, User, check};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// The shortest secret [`Store::import_token`] takes.
+pub const MIN_IMPORTED_LEN: usize = 8;
+
 /// How long [`Store::mark_token_used`] lets `last_used_at` lag behind.
 pub const LAST_USED_GRANULARITY: Duration = Duration::from_secs(60);
 
@@ -112,8 +115,9 @@ impl Store {
     }
 
     /// Registers a secret made elsewhere (the `HERD_TOKEN` an operator gave
-    /// `herd up`) as a token of `user`. The secret must be 16 to 512
-    /// printable characters without spaces.
+    /// `herd up`) as a token of `user`. The secret must be 8 to 512
+    /// printable characters without spaces: short enough for the tokens
+    /// existing setups were given, long enough to refuse a typo'd one.
     pub async fn import_token(
         &self,
         user: &str,
@@ -121,8 +125,8 @@ impl Store {
         secret: &str,
         expires_at: Option<Timestamp>,
     ) -> Result<TokenRecord> {
-        if !(16..=512).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(StoreError::invalid("token", "use 16 to 512 printable characters without spaces"));
+        if !(MIN_IMPORTED_LEN..=512).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(StoreError::invalid("token", "use 8 to 512 printable characters without spaces"));
         }
         self.insert_token(user, label, hash_secret(secret), expires_at).await
     }
