@@ -114,7 +114,7 @@ impl Authenticator {
     }
 
     /// Whether credentials are checked at all.
-    pub(crate) fn checks_credentials(&self) -> bool {
+    pub fn checks_credentials(&self) -> bool {
         self.checks
     }
 }

@@ -23,7 +23,7 @@ async fn serve(readiness: Readiness) -> (SocketAddr, CancellationToken) {
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let router = router("test", Vec::new());
-        serve_http_ready("test", &args("secret"), listener, router, axum::Router::new(), readiness, stop).await
+        serve_http_ready("test", &args("secret"), listener, router, axum::Router::new(), readiness, None, stop).await
     });
     (addr, shutdown)
 }

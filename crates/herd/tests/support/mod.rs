@@ -57,6 +57,8 @@ pub struct Deps {
     pub ts_sdk_v2_dir: PathBuf,
     /// Python venv with the `mcp` SDK 2.x.
     pub venv_mcp2: PathBuf,
+    /// Directory whose `node_modules` holds `oidc-provider`.
+    pub oidc_provider_dir: PathBuf,
 }
 
 impl Deps {
@@ -86,6 +88,7 @@ impl Deps {
             sshd: path("HERD_SSHD"),
             ts_sdk_v2_dir: path("HERD_TS_SDK_V2_DIR"),
             venv_mcp2: path("HERD_VENV_MCP2"),
+            oidc_provider_dir: path("HERD_OIDC_PROVIDER_DIR"),
         }
     }
 
@@ -130,6 +133,8 @@ pub struct Herd {
     pub url: String,
     stderr: mpsc::UnboundedReceiver<String>,
     seen: Vec<String>,
+    /// The process's own `HERD_HOME` (its state), unless the test gave one.
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Herd {
@@ -155,6 +160,8 @@ impl Herd {
     /// Like [`Herd::start`], with extra environment variables. `HERD_TOKEN`,
     /// `HERD_LOG` and `HERD_LOG_FORMAT` from the caller's environment are not
     /// inherited, so a developer's shell cannot change what is tested.
+    /// Without `HERD_HOME` in `env` the process gets a fresh one of its own,
+    /// so no test touches the developer's state or another test's.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Herd {
         Herd::start_via(&[], args, env).await
     }
@@ -171,6 +178,10 @@ impl Herd {
             }
             None => Command::new(herd_bin()),
         };
+        let home = (!env.iter().any(|(k, _)| *k == "HERD_HOME")).then(|| tempfile::tempdir().expect("a temp dir"));
+        if let Some(home) = &home {
+            cmd.env("HERD_HOME", home.path());
+        }
         cmd.args(["--log-format", "json"])
             .args(args)
             .env_remove("HERD_TOKEN")
@@ -191,7 +202,7 @@ impl Herd {
                 }
             }
         });
-        let mut herd = Herd { child, url: String::new(), stderr: rx, seen: Vec::new() };
+        let mut herd = Herd { child, url: String::new(), stderr: rx, seen: Vec::new(), _home: home };
         herd.url = herd.wait_for_url(args).await;
         herd
     }
