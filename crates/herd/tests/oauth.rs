@@ -1,7 +1,7 @@
 //! A hub in OAuth resource-server mode (`[auth.oauth]` in its config file)
-//! against a real OpenID provider: panva's `oidc-provider`
-//! (`crates/herd-auth/tests/oidc/provider.mjs`), issuing JWT access tokens
-//! by client credentials for resource indicators, on loopback.
+//! against a real OpenID provider: panva's `oidc-provider`, started as
+//! herd-auth's tests start it (`crates/herd-auth/tests/oidc/`), issuing JWT
+//! access tokens by client credentials for resource indicators, on loopback.
 //!
 //! Checked over the wire: the RFC 9728 document at its well-known path,
 //! `WWW-Authenticate` naming it on every 401, a valid token opening a
@@ -14,75 +14,16 @@
 
 mod support;
 
-use base64::Engine as _;
 use serde_json::{Value, json};
-use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{Deps, Herd, repo_root};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use std::time::Duration;
+use support::Herd;
 
-/// The hub's canonical URL as its config names it, and the provider's
-/// other two resources (see provider.mjs).
-const AUDIENCE: &str = "https://herd.test/mcp";
-const SHORT_LIVED: &str = "https://herd.test/short";
-const OTHER: &str = "https://other.test/mcp";
+#[path = "../../herd-auth/tests/oidc/mod.rs"]
+mod oidc;
+
+use oidc::{AUDIENCE, OTHER, Provider, SHORT_LIVED, sign_with_own_key, with_bad_signature};
+
 const METADATA_URL: &str = "https://herd.test/.well-known/oauth-protected-resource/mcp";
-
-/// A running provider, killed on drop.
-struct Provider {
-    _child: Child,
-    issuer: String,
-    http: reqwest::Client,
-}
-
-impl Provider {
-    async fn start() -> Provider {
-        let deps = Deps::load();
-        let script = repo_root().join("crates/herd-auth/tests/oidc/provider.mjs");
-        let mut child = Command::new(&deps.node22)
-            .arg(script)
-            .arg(&deps.oidc_provider_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("the provider prints its issuer within 30 s")
-            .unwrap()
-            .expect("the provider printed a line");
-        let ready: Value = serde_json::from_str(&line).unwrap();
-        let issuer = ready["issuer"].as_str().unwrap().to_owned();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-        Provider { _child: child, issuer, http }
-    }
-
-    /// An access token for `resource` with `scope`, by client credentials.
-    async fn token(&self, resource: &str, scope: &str) -> String {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", "herd-test")
-            .append_pair("client_secret", "herd-test-secret")
-            .append_pair("resource", resource)
-            .append_pair("scope", scope)
-            .finish();
-        let response = self
-            .http
-            .post(format!("{}/token", self.issuer))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-        assert!(status.is_success(), "token endpoint said {status}: {answer}");
-        answer["access_token"].as_str().unwrap().to_owned()
-    }
-}
 
 /// A hub over a conformance server whose config has `[auth.oauth]` for
 /// `idp`; keep all three alive.
@@ -135,7 +76,7 @@ async fn refused_401(url: &str, token: &str, why: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_hub_serves_oauth_metadata_and_judges_access_tokens() {
-    let idp = Provider::start().await;
+    let idp = Provider::start().await.expect("oidc-provider and Node 22: run scripts/test-deps");
     let (hub, _backend, _home) = hub(&idp).await;
 
     // The metadata document, without a token.
@@ -165,30 +106,12 @@ async fn the_hub_serves_oauth_metadata_and_judges_access_tokens() {
     // Refused with 401: another resource's token, a tampered one, one of a
     // key the provider never had.
     refused_401(&hub.url, &idp.token(OTHER, "herd:admin").await, "not meant for this resource").await;
-    let good = idp.token(AUDIENCE, "herd:viewer").await;
-    let parts: Vec<&str> = good.split('.').collect();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut signature = b64.decode(parts[2]).unwrap();
-    signature[0] ^= 0x80;
-    let tampered = format!("{}.{}.{}", parts[0], parts[1], b64.encode(signature));
+    let tampered = with_bad_signature(&idp.token(AUDIENCE, "herd:viewer").await);
     refused_401(&hub.url, &tampered, "signature does not verify").await;
-    refused_401(&hub.url, &sign_with_own_key(&idp.issuer), "no signing key").await;
+    refused_401(&hub.url, &sign_with_own_key(&idp.issuer, "not-the-providers"), "no signing key").await;
 
     // An expired token (the provider makes these live one second).
     let short = idp.token(SHORT_LIVED, "herd:admin").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     refused_401(&hub.url, &short, "expired").await;
-}
-
-/// A well-formed token for the provider's issuer and the hub's audience,
-/// signed by a key the provider never published.
-fn sign_with_own_key(issuer: &str) -> String {
-    use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let alg = &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(alg, &aws_lc_rs::rand::SystemRandom::new()).unwrap();
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some("not-the-providers".into());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let claims = json!({ "iss": issuer, "aud": AUDIENCE, "sub": "mallory", "exp": now + 300, "scope": "herd:admin" });
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(pkcs8.as_ref())).unwrap()
 }

@@ -57,8 +57,6 @@ pub struct Deps {
     pub ts_sdk_v2_dir: PathBuf,
     /// Python venv with the `mcp` SDK 2.x.
     pub venv_mcp2: PathBuf,
-    /// Directory whose `node_modules` holds `oidc-provider`.
-    pub oidc_provider_dir: PathBuf,
 }
 
 impl Deps {
@@ -88,7 +86,6 @@ impl Deps {
             sshd: path("HERD_SSHD"),
             ts_sdk_v2_dir: path("HERD_TS_SDK_V2_DIR"),
             venv_mcp2: path("HERD_VENV_MCP2"),
-            oidc_provider_dir: path("HERD_OIDC_PROVIDER_DIR"),
         }
     }
 
