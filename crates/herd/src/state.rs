@@ -48,9 +48,21 @@ pub(crate) async fn keep_admin_token(store: &Store, token: Option<&str>) -> anyh
     if users == 0 {
         store.add_user(&NewUser::new(ADMIN, Role::Admin)).await?;
         tracing::info!(user = ADMIN, "first admin created");
-    } else if store.user_by_name(ADMIN).await?.is_none() {
-        tracing::warn!(user = ADMIN, "the given token is not imported: the store has users but none called admin");
-        return Ok(());
+    } else {
+        match store.user_by_name(ADMIN).await? {
+            None => {
+                tracing::warn!(
+                    user = ADMIN,
+                    "the given token is not imported: the store has users but none called admin"
+                );
+                return Ok(());
+            }
+            Some(admin) if admin.disabled => {
+                tracing::warn!(user = ADMIN, "the given token is not imported: user admin is disabled");
+                return Ok(());
+            }
+            Some(_) => {}
+        }
     }
     let record = store
         .import_token(ADMIN, Some("imported server token"), token, None)
@@ -100,6 +112,40 @@ fn oauth_config(path: &Path) -> anyhow::Result<Option<OAuthConfig>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (open(dir.path(), None).await.unwrap(), dir)
+    }
+
+    #[tokio::test]
+    async fn the_server_token_becomes_the_first_admins_once_and_a_revocation_holds() {
+        let (store, _dir) = temp_store().await;
+        let token = "a-server-token-from-before";
+        keep_admin_token(&store, Some(token)).await.unwrap();
+        let (record, admin) = store.token_by_hash(&hash_secret(token)).await.unwrap().expect("imported");
+        assert_eq!((admin.name.as_str(), admin.role), (ADMIN, Role::Admin));
+        // A restart imports nothing twice, and does not bring back a token
+        // revoked in between.
+        store.revoke_token(&record.id).await.unwrap();
+        keep_admin_token(&store, Some(token)).await.unwrap();
+        assert_eq!(store.list_tokens(Some(ADMIN)).await.unwrap().len(), 1);
+        let (again, _) = store.token_by_hash(&hash_secret(token)).await.unwrap().unwrap();
+        assert!(again.revoked_at.is_some(), "a revoked server token stays revoked");
+        // Too short to be a credential: a clear error, not a silent skip.
+        let (empty, _dir) = temp_store().await;
+        let err = format!("{:#}", keep_admin_token(&empty, Some("short")).await.unwrap_err());
+        assert!(err.contains("cannot become the admin's token") && !err.contains("short\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_admin_gets_no_token_back() {
+        let (store, _dir) = temp_store().await;
+        keep_admin_token(&store, Some("first-server-token")).await.unwrap();
+        store.disable_user(ADMIN).await.unwrap();
+        keep_admin_token(&store, Some("second-server-token")).await.unwrap();
+        assert_eq!(store.token_by_hash(&hash_secret("second-server-token")).await.unwrap(), None);
+    }
 
     #[test]
     fn the_oauth_table_is_read_and_checked() {
