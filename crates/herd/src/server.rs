@@ -72,21 +72,32 @@ pub(crate) async fn serve_http(
     access: Option<Arc<Access>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    serve_http_ready(name, args, listener, router, extra, Readiness::new(), access, shutdown).await
+    let around = Around { extra, readiness: Readiness::new(), access };
+    serve_http_ready(name, args, listener, router, around, shutdown).await
 }
 
-/// [`serve_http`] with `readiness` behind `/readyz` (no token asked, one
-/// word answered: see `herd_transport::http::Readiness`).
+/// What a server role serves around its MCP path.
+pub(crate) struct Around {
+    /// Routes beside the MCP path, behind the same checks.
+    pub(crate) extra: axum::Router,
+    /// Behind `/readyz` (no token asked, one word answered: see
+    /// `herd_transport::http::Readiness`).
+    pub(crate) readiness: Readiness,
+    /// The authenticator of users' tokens and OAuth (the hub); `None`:
+    /// the token of the role's arguments.
+    pub(crate) access: Option<Arc<Access>>,
+}
+
+/// [`serve_http`] with everything `around` says.
 pub(crate) async fn serve_http_ready(
     name: &str,
     args: &ServeArgs,
     listener: tokio::net::TcpListener,
     router: Router,
-    extra: axum::Router,
-    readiness: Readiness,
-    access: Option<Arc<Access>>,
+    around: Around,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Around { extra, readiness, access } = around;
     let local = listener.local_addr().context("listener has no address")?;
     let mut http_config = http_config(args, local, access.is_some())?;
     let mut public = axum::Router::new();

@@ -64,7 +64,8 @@ pub(crate) async fn serve(
     }
     let router = server::router("herd-hub", hub.backends());
     let extra = metrics::route();
-    server::serve_http_ready("hub", args, listener, router, extra, readiness(&hub), Some(access), shutdown).await
+    let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
+    server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 
 /// What `/readyz` checks on a hub: nothing more than that it answers. The
