@@ -15,10 +15,10 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(pub i64);
 
-/// A token's id, as the store numbers tokens (what `herd token revoke`
-/// takes and what audit records name).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TokenId(pub i64);
+/// A token's public id as the store names it (`tok_` and 12 characters):
+/// what `herd token revoke` takes and what audit records name. Safe to log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(pub Arc<str>);
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,7 +131,7 @@ impl fmt::Debug for Principal {
     }
 }
 
-/// `user alice (token 7)`, `oauth subject S of ISSUER`, `anonymous`: who,
+/// `user alice (token tok_…)`, `oauth subject S of ISSUER`, `anonymous`: who,
 /// for log lines and error messages (never a secret).
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,7 +148,8 @@ mod tests {
     use super::*;
 
     fn user(id: i64, token: i64) -> Principal {
-        let identity = Identity::User { user_id: UserId(id), name: format!("u{id}"), token_id: TokenId(token) };
+        let token_id = TokenId(format!("tok_{token}").into());
+        let identity = Identity::User { user_id: UserId(id), name: format!("u{id}"), token_id };
         Principal::new(identity, Role::Operator, Grant::all())
     }
 
@@ -170,7 +171,7 @@ mod tests {
 
     #[test]
     fn principals_display_who_they_are() {
-        assert_eq!(user(3, 7).to_string(), "user u3 (token 7)");
+        assert_eq!(user(3, 7).to_string(), "user u3 (token tok_7)");
         assert_eq!(oauth("svc", "https://idp").to_string(), "oauth subject svc of https://idp");
         assert_eq!(Principal::anonymous_admin().to_string(), "anonymous");
         let anon = Principal::anonymous_admin();

@@ -6,7 +6,7 @@
 
 use herd_fleet::{Health, HealthConfig, Host, HostState, McpProber, Secret};
 use herd_router::{Router, RouterConfig};
-use herd_transport::http::{BearerAuth, HttpConfig, app, serve};
+use herd_transport::http::{Authenticator, BearerAuth, HttpConfig, app, serve};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -17,7 +17,11 @@ const BUDGET: Duration = Duration::from_secs(2);
 
 /// A herd HTTP server serving the conformance catalog; stops when dropped.
 async fn healthy(auth: Option<&str>) -> (String, DropGuard) {
-    let config = HttpConfig { auth: auth.map(|t| BearerAuth::new([t.to_owned()])), ..HttpConfig::default() };
+    let config = HttpConfig {
+        auth: auth
+            .map_or_else(Authenticator::anonymous, |t| Authenticator::static_tokens(BearerAuth::new([t.to_owned()]))),
+        ..HttpConfig::default()
+    };
     serving(config).await
 }
 

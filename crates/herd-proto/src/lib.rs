@@ -38,7 +38,7 @@ pub use backend::{
 };
 pub use depth::{DepthError, check_depth};
 pub use error::{RpcError, code};
-pub use herd_auth::Principal;
+pub use herd_auth::{Identity, Principal};
 pub use id::RequestId;
 pub use message::{Extra, Message, Notification, ParseError, Request, Response, ResponseBody, error_json, result_json};
 pub use name::MemberName;

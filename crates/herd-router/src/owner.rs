@@ -1,11 +1,10 @@
 //! Who a session belongs to, as far as the transport can tell.
 //!
 //! Sessions are capped per owner ([`RouterConfig::max_sessions_per_owner`])
-//! as well as in total, so one client cannot take every session slot. There
-//! are no user accounts yet: an authenticated transport keys the owner by
-//! the bearer token it checked, an unauthenticated one by the client's
-//! address. [`Owner`] is opaque so a principal id can take the token's place
-//! without touching the cap.
+//! as well as in total, so one client cannot take every session slot. An
+//! authenticated transport keys the owner by the principal's subject (a
+//! user, an OAuth subject), or by the bearer token it checked when the
+//! principal names nobody; an unauthenticated one by the client's address.
 //!
 //! [`RouterConfig::max_sessions_per_owner`]: crate::RouterConfig::max_sessions_per_owner
 
@@ -22,6 +21,11 @@ enum Key {
     /// The first 16 bytes of the token's SHA-256: the token itself is never
     /// kept, shown or logged.
     Token([u8; 16]),
+    /// A herd user, by id.
+    User(i64),
+    /// An OAuth subject: the first 16 bytes of the SHA-256 of issuer and
+    /// subject (bounded size whatever the claims' lengths).
+    Subject([u8; 16]),
     /// An IPv4 address, or the /64 an IPv6 address lies in (one host
     /// usually holds a whole /64).
     Address(IpAddr),
@@ -38,6 +42,26 @@ impl Owner {
         let mut key = [0u8; 16];
         key.copy_from_slice(&hash.as_ref()[..16]);
         Self(Key::Token(key))
+    }
+
+    /// The principal's subject: a herd user (whichever of their tokens
+    /// they use) or an OAuth subject; `None` for a principal that names
+    /// nobody (anonymous).
+    pub fn principal(principal: &herd_proto::Principal) -> Option<Self> {
+        use herd_proto::Identity;
+        match principal.identity() {
+            Identity::User { user_id, .. } => Some(Self(Key::User(user_id.0))),
+            Identity::OAuth { subject, issuer } => {
+                let mut ctx = digest::Context::new(&digest::SHA256);
+                for part in [issuer.as_bytes(), b"\0", subject.as_bytes()] {
+                    ctx.update(part);
+                }
+                let mut key = [0u8; 16];
+                key.copy_from_slice(&ctx.finish().as_ref()[..16]);
+                Some(Self(Key::Subject(key)))
+            }
+            Identity::Anonymous => None,
+        }
     }
 
     /// An unauthenticated client at `ip`.
@@ -69,6 +93,11 @@ impl fmt::Display for Owner {
         match &self.0 {
             Key::Token(key) => {
                 f.write_str("token sha256:")?;
+                key[..4].iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+            Key::User(id) => write!(f, "user {id}"),
+            Key::Subject(key) => {
+                f.write_str("oauth subject sha256:")?;
                 key[..4].iter().try_for_each(|b| write!(f, "{b:02x}"))
             }
             Key::Address(IpAddr::V6(net)) => write!(f, "address {net}/64"),

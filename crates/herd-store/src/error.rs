@@ -67,6 +67,12 @@ impl StoreError {
     }
 }
 
+impl From<herd_auth::UnknownRole> for StoreError {
+    fn from(err: herd_auth::UnknownRole) -> Self {
+        Self::invalid("role", err.to_string())
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         Self::Database(Arc::new(err))

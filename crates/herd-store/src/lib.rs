@@ -10,7 +10,7 @@
 //! the tests run every one of them against both.
 //!
 //! - `users`: [`User`], [`Role`]; what a role allows is decided elsewhere.
-//! - `tokens`: [`TokenRecord`]; secrets are made here, shown once and kept
+//! - `tokens`: [`TokenRecord`]; secrets (made by `herd_auth::token`) are shown once and kept
 //!   only as SHA-256 digests.
 //! - `audit`: [`AuditRecord`], written by group commit through an
 //!   [`AuditWriter`].
@@ -37,5 +37,5 @@ pub use error::{Result, StoreError};
 pub use open::{Backend, DEFAULT_FILE_NAME, Store, StoreOptions, default_path};
 pub use servers::{SPEC_CAP, ServerRecord};
 pub use time::Timestamp;
-pub use tokens::{LAST_USED_GRANULARITY, TokenRecord, TokenSecret, TokenStatus, hash_secret};
+pub use tokens::{LAST_USED_GRANULARITY, MIN_IMPORTED_LEN, TokenRecord, TokenSecret, TokenStatus, hash_secret};
 pub use users::{NewUser, Role, User, UserChange};

@@ -1,7 +1,7 @@
 //! Bearer tokens: made here, shown once, kept only as a SHA-256 digest.
 //!
-//! A token's secret is `herd_` and 44 random base62 characters (more than
-//! 256 bits; the prefix lets secret scanners find leaked ones). The store
+//! A token's secret is made by `herd_auth::token` (`herd_` and 256 random
+//! bits; the prefix lets secret scanners find leaked ones). The store
 //! keeps its digest, so a stolen database yields no usable token, and looks
 //! it up by that digest: comparing digests of high-entropy secrets in an
 //! index leaks nothing a timing attack could use. [`Store::token_by_hash`]
@@ -18,6 +18,9 @@ use crate::users::{user_columns, user_from};
 use crate::{Result, Store, StoreError, Timestamp, User, check};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// The shortest secret [`Store::import_token`] takes.
+pub const MIN_IMPORTED_LEN: usize = 8;
 
 /// How long [`Store::mark_token_used`] lets `last_used_at` lag behind.
 pub const LAST_USED_GRANULARITY: Duration = Duration::from_secs(60);
@@ -106,14 +109,15 @@ impl Store {
         label: Option<&str>,
         expires_at: Option<Timestamp>,
     ) -> Result<(TokenRecord, TokenSecret)> {
-        let secret = TokenSecret::generate()?;
-        let record = self.insert_token(user, label, &secret, expires_at).await?;
+        let secret = secret::generate()?;
+        let record = self.insert_token(user, label, hash_secret(secret.expose_secret()), expires_at).await?;
         Ok((record, secret))
     }
 
     /// Registers a secret made elsewhere (the `HERD_TOKEN` an operator gave
-    /// `herd up`) as a token of `user`. The secret must be 16 to 512
-    /// printable characters without spaces.
+    /// `herd up`) as a token of `user`. The secret must be 8 to 512
+    /// printable characters without spaces: short enough for the tokens
+    /// existing setups were given, long enough to refuse a typo'd one.
     pub async fn import_token(
         &self,
         user: &str,
@@ -121,17 +125,17 @@ impl Store {
         secret: &str,
         expires_at: Option<Timestamp>,
     ) -> Result<TokenRecord> {
-        if !(16..=512).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(StoreError::invalid("token", "use 16 to 512 printable characters without spaces"));
+        if !(MIN_IMPORTED_LEN..=512).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(StoreError::invalid("token", "use 8 to 512 printable characters without spaces"));
         }
-        self.insert_token(user, label, &TokenSecret::from_existing(secret), expires_at).await
+        self.insert_token(user, label, hash_secret(secret), expires_at).await
     }
 
     async fn insert_token(
         &self,
         user: &str,
         label: Option<&str>,
-        secret: &TokenSecret,
+        hash: [u8; 32],
         expires_at: Option<Timestamp>,
     ) -> Result<TokenRecord> {
         if let Some(label) = label {
@@ -145,7 +149,7 @@ impl Store {
             id: secret::public_id()?,
             user_id: owner.id,
             label: label.map(str::to_owned),
-            hash: hash_secret(secret.expose()),
+            hash,
             created_at: Timestamp::now(),
             expires_at,
             revoked_at: None,

@@ -4,9 +4,8 @@
 //! the policy elsewhere. A user is never deleted, only disabled, so audit
 //! records and tokens keep naming someone.
 
-mod role;
-
-pub use role::Role;
+/// The one definition of roles, with the policy that gives them meaning.
+pub use herd_auth::Role;
 
 use crate::open::on_db;
 use crate::rows::Columns;

@@ -20,23 +20,31 @@
 //! nothing still held, and is told what it missed beyond that (see
 //! `stream`).
 //!
-//! `initialize` opens a session for an owner (`owner`: the bearer token, or
-//! the client's address), so the router's per-owner cap applies.
+//! Every request is authenticated (`auth`): its principal opens a session
+//! (which only that subject may use, end or stream from: anyone else gets
+//! 404, as for an unknown session) and makes each request. `initialize`
+//! opens the session for an owner (`owner`: the principal, else the bearer
+//! token, else the client's address), so the router's per-owner cap
+//! applies. Open SSE streams authenticate again every few seconds when the
+//! authenticator asks for it (`recheck`), so a revoked token loses them.
 //!
 //! All failures are turned into responses in [`error`], the only place that
 //! picks HTTP statuses.
 
+mod auth;
 mod config;
 mod error;
 mod guard;
 mod mcp;
 mod owner;
 mod ready;
+mod recheck;
 mod serve;
 mod stateless;
 mod stream;
 mod tls;
 
+pub use auth::{AuthError, Authenticate, Authenticator};
 pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
 pub use guard::guarded;
 pub use mcp::{app, try_app};

@@ -57,8 +57,23 @@ pub(crate) struct HubArgs {
     /// Reloaded on SIGHUP and when the file changes.
     #[arg(long, env = "HERD_CONFIG")]
     pub(crate) config: std::path::PathBuf,
+    /// State directory (herd.db: users, tokens, audit); default: the
+    /// platform data dir.
+    #[arg(long, env = "HERD_HOME")]
+    pub(crate) home: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
     #[command(flatten)]
     pub(crate) serve: ServeArgs,
+}
+
+/// Where a hub keeps its state.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StateArgs {
+    /// PostgreSQL URL (`postgres://...`) for the state, shared by hub
+    /// replicas; default: SQLite at `$HERD_HOME/herd.db`.
+    #[arg(long, env = "HERD_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +91,8 @@ pub(crate) struct UpArgs {
     /// --agent-listen for the hub in this process: keep that on loopback.
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
 }
 
 /// How a client verb reaches the hub.

@@ -7,6 +7,7 @@ mod home;
 mod logging;
 mod metrics;
 mod server;
+mod state;
 
 use clap::Parser;
 

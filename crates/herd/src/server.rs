@@ -3,10 +3,11 @@
 
 use crate::cli::{ServeArgs, TlsArgs};
 use anyhow::{Context as _, bail};
+use herd_access::Access;
 use herd_proto::Backend;
 use herd_proto::model::Implementation;
 use herd_router::{Router, RouterConfig, StateKey};
-use herd_transport::http::{self, BearerAuth, HttpConfig, Readiness, ServerTls};
+use herd_transport::http::{self, Authenticator, BearerAuth, HttpConfig, Readiness, ServerTls};
 use herd_transport::stdio::{StdioConfig, serve_stdio};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backe
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let listener = bind(args.listen.unwrap_or_else(|| default_addr(AGENT_LISTEN))).await?;
-    serve_http(name, &args, listener, router, axum::Router::new(), shutdown).await
+    serve_http(name, &args, listener, router, axum::Router::new(), None, shutdown).await
 }
 
 /// Binds an HTTP listener.
@@ -60,35 +61,61 @@ pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpLi
 /// Serves `router` over HTTP on `listener`, with `extra` routes beside
 /// the MCP path (behind the same Host, Origin and token checks), until
 /// `shutdown`. `/readyz` answers `ready` whenever the listener does.
+/// Requests are authenticated by `access` (the hub: users' tokens and
+/// OAuth), else by the token of `args` (the agent).
 pub(crate) async fn serve_http(
     name: &str,
     args: &ServeArgs,
     listener: tokio::net::TcpListener,
     router: Router,
     extra: axum::Router,
+    access: Option<Arc<Access>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    serve_http_ready(name, args, listener, router, extra, Readiness::new(), shutdown).await
+    let around = Around { extra, readiness: Readiness::new(), access };
+    serve_http_ready(name, args, listener, router, around, shutdown).await
 }
 
-/// [`serve_http`] with `readiness` behind `/readyz` (no token asked, one
-/// word answered: see `herd_transport::http::Readiness`).
+/// What a server role serves around its MCP path.
+pub(crate) struct Around {
+    /// Routes beside the MCP path, behind the same checks.
+    pub(crate) extra: axum::Router,
+    /// Behind `/readyz` (no token asked, one word answered: see
+    /// `herd_transport::http::Readiness`).
+    pub(crate) readiness: Readiness,
+    /// The authenticator of users' tokens and OAuth (the hub); `None`:
+    /// the token of the role's arguments.
+    pub(crate) access: Option<Arc<Access>>,
+}
+
+/// [`serve_http`] with everything `around` says.
 pub(crate) async fn serve_http_ready(
     name: &str,
     args: &ServeArgs,
     listener: tokio::net::TcpListener,
     router: Router,
-    extra: axum::Router,
-    readiness: Readiness,
+    around: Around,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let Around { extra, readiness, access } = around;
     let local = listener.local_addr().context("listener has no address")?;
-    let http_config = http_config(args, local)?;
+    let mut http_config = http_config(args, local, access.is_some())?;
+    let mut public = axum::Router::new();
+    if let Some(access) = access.filter(|_| !args.insecure_no_auth) {
+        if let Some(oauth) = access.oauth() {
+            // Clients read it before they have a token.
+            public = oauth.metadata_route();
+        }
+        http_config.auth = Authenticator::from_arc(access);
+    }
     let tls = server_tls(&args.tls)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth = http_config.auth.is_some(), "serving MCP");
-    let app =
-        http::try_app(router, http_config.clone())?.merge(http::guarded(extra, &http_config)).merge(readiness.route());
+    let auth = http_config.auth.checks_credentials();
+    tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth, "serving MCP");
+    let app = http::try_app(router, http_config.clone())?
+        .merge(http::guarded(extra, &http_config))
+        .merge(readiness.route())
+        .merge(public);
     http::serve_with(listener, app, &http_config, tls, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())
@@ -107,13 +134,18 @@ pub(crate) fn default_addr(text: &str) -> SocketAddr {
     text.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-fn http_config(args: &ServeArgs, listen: SocketAddr) -> anyhow::Result<HttpConfig> {
+/// The HTTP settings of `args`; with `store_auth` the caller sets the
+/// authenticator, and no token is required.
+fn http_config(args: &ServeArgs, listen: SocketAddr, store_auth: bool) -> anyhow::Result<HttpConfig> {
     let loopback = listen.ip().is_loopback();
     let token = args.token.clone().filter(|t| !t.is_empty());
     let auth = match (token, args.insecure_no_auth) {
-        (Some(token), _) => Some(BearerAuth::new([token])),
-        (None, true) if loopback => None,
-        (None, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {listen}"),
+        // Replaced by the caller's unless --insecure-no-auth.
+        (_, false) if store_auth => Authenticator::anonymous(),
+        (Some(token), false) => Authenticator::static_tokens(BearerAuth::new([token])),
+        (Some(token), true) if !store_auth => Authenticator::static_tokens(BearerAuth::new([token])),
+        (_, true) if loopback => Authenticator::anonymous(),
+        (_, true) => bail!("--insecure-no-auth is only allowed on a loopback address, not {listen}"),
         (None, false) => bail!(
             "no token: set HERD_TOKEN (or --token), or pass --insecure-no-auth to serve unauthenticated on loopback"
         ),

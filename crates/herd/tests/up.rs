@@ -1,5 +1,6 @@
 //! `herd up` on a fresh `HERD_HOME`: hub and local agent start, a token is
-//! generated and stored privately, the printed client configuration works
+//! generated and stored privately and becomes the first admin's token in the
+//! state (`herd.db`), the printed client configuration works
 //! as printed, the client verbs find the stored token, and a second start
 //! reuses the token. Token files and `hosts.toml` end up 0600, an existing
 //! token file included. Servers of `$HERD_HOME/agent.toml` run on the local
@@ -62,6 +63,12 @@ async fn up_serves_the_local_machine_with_a_stored_token() {
     let stored = std::fs::read_to_string(home.path().join("token")).unwrap();
     assert_eq!(stored.trim(), token);
     assert_eq!(std::fs::metadata(home.path().join("token")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The state has its first admin, whose token the printed one is.
+    let store = herd_store::Store::open(home.path().join("herd.db").to_str().unwrap()).await.unwrap();
+    let (_, admin) = store.token_by_hash(&herd_store::hash_secret(&token)).await.unwrap().expect("token imported");
+    assert_eq!((admin.name.as_str(), admin.role), ("admin", herd_store::Role::Admin));
+    assert_eq!(store.count_users().await.unwrap(), 1);
 
     let hosts = verb(home.path(), &url, &["hosts", "--json"]).await;
     assert!(hosts.status.success(), "{hosts:?}");

@@ -57,7 +57,7 @@ const ROLE_RULES: &[RoleRule] = &[
 ];
 
 fn principal(role: Role, hosts: &str, tools: &str) -> Principal {
-    let identity = Identity::User { user_id: UserId(1), name: "u".into(), token_id: TokenId(1) };
+    let identity = Identity::User { user_id: UserId(1), name: "u".into(), token_id: TokenId("tok_1".into()) };
     Principal::new(identity, role, Grant::parse(Some(hosts), Some(tools)).unwrap())
 }
 

@@ -55,6 +55,9 @@ struct File {
     health: Option<Spanned<HealthTable>>,
     ssh: Option<Spanned<SshTable>>,
     tls: Option<Spanned<TlsTable>>,
+    /// `[auth]` (`[auth.oauth]`) belongs to the hub, which reads it itself.
+    #[serde(default, rename = "auth")]
+    _auth: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

@@ -1,51 +1,25 @@
-//! Token secrets and public ids: random base62 text, and the digest the
-//! store keeps instead of the secret.
+//! Token secrets and public ids.
+//!
+//! Secrets are made and hashed by `herd_auth::token` (one generator, one
+//! digest, whoever makes or checks a token); this module only adds the
+//! public ids the store gives tokens.
 
 use crate::{Result, StoreError};
-use aws_lc_rs::{digest, rand};
-use std::fmt;
+use aws_lc_rs::rand;
+
+pub use herd_auth::token::TokenSecret;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// A token's secret. `Debug` and `Display` print a placeholder; only
-/// [`TokenSecret::expose`] hands the value out, to show it once.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenSecret(String);
-
-impl TokenSecret {
-    /// A fresh secret: `herd_` and 44 base62 characters (262 bits).
-    pub(crate) fn generate() -> Result<Self> {
-        Ok(Self(format!("herd_{}", base62(44)?)))
-    }
-
-    pub(crate) fn from_existing(secret: &str) -> Self {
-        Self(secret.to_owned())
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TokenSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenSecret(***)")
-    }
-}
-
-impl fmt::Display for TokenSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
+/// A fresh secret from the operating system's random source.
+pub(crate) fn generate() -> Result<TokenSecret> {
+    TokenSecret::generate().map_err(|_| StoreError::invalid("random source", "the system RNG failed"))
 }
 
 /// The SHA-256 digest of `secret`, as [`crate::Store::token_by_hash`]
-/// looks it up.
+/// looks it up (`herd_auth::token::token_hash`).
 pub fn hash_secret(secret: &str) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
-    out
+    *herd_auth::token::token_hash(secret).as_bytes()
 }
 
 /// A public token id: `tok_` and 12 base62 characters.
@@ -72,14 +46,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_have_the_prefix_and_differ() {
-        let a = TokenSecret::generate().unwrap();
-        let b = TokenSecret::generate().unwrap();
+    fn secrets_are_herd_tokens_and_differ() {
+        let a = generate().unwrap();
+        let b = generate().unwrap();
         assert_ne!(a, b);
-        assert!(a.expose().starts_with("herd_"));
-        assert_eq!(a.expose().len(), 5 + 44);
-        assert!(a.expose()[5..].bytes().all(|c| c.is_ascii_alphanumeric()));
-        assert_eq!(format!("{a} {a:?}"), "*** TokenSecret(***)");
+        assert!(herd_auth::token::looks_like_herd_token(a.expose_secret()));
+        assert!(!format!("{a:?}").contains(&a.expose_secret()[5..]));
     }
 
     #[test]

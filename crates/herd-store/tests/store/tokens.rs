@@ -15,10 +15,10 @@ async fn lookup_by_hash_returns_token_and_user(db: TestDb) {
     let store = db.open().await;
     let alice = add(&store, "alice", Role::Admin).await;
     let (token, secret) = store.create_token("alice", Some("laptop"), None).await.unwrap();
-    assert!(secret.expose().starts_with("herd_") && secret.expose().len() >= 5 + 43);
+    assert!(secret.expose_secret().starts_with("herd_") && secret.expose_secret().len() >= 5 + 43);
     assert!(token.id.starts_with("tok_"));
-    assert_eq!(token.hash, hash_secret(secret.expose()));
-    let (found, user) = store.token_by_hash(&hash_secret(secret.expose())).await.unwrap().expect("token found");
+    assert_eq!(token.hash, hash_secret(secret.expose_secret()));
+    let (found, user) = store.token_by_hash(&hash_secret(secret.expose_secret())).await.unwrap().expect("token found");
     assert_eq!((found, user), (token.clone(), alice));
     assert_eq!(token.status(Timestamp::now()), TokenStatus::Active);
     assert_eq!(store.token_by_hash(&hash_secret("herd_wrong")).await.unwrap(), None);

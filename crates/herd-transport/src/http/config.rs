@@ -1,6 +1,7 @@
 //! Settings of the HTTP transport, the check of its MCP path, and the
-//! bearer token check.
+//! static bearer tokens.
 
+use super::auth::Authenticator;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -24,8 +25,9 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Deepest accepted JSON nesting.
     pub max_json_depth: usize,
-    /// Bearer tokens; `None` serves without authentication.
-    pub auth: Option<BearerAuth>,
+    /// Turns each request's bearer token into a principal (default:
+    /// [`Authenticator::anonymous`], no authentication).
+    pub auth: Authenticator,
     /// Host names (without port) a request's `Host` may carry; `None`
     /// accepts any. Set for loopback binds against DNS rebinding. An
     /// `Origin` whose host is one of these is accepted too.
@@ -60,7 +62,7 @@ impl Default for HttpConfig {
             max_body_bytes: 8 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             max_json_depth: 64,
-            auth: None,
+            auth: Authenticator::anonymous(),
             allowed_hosts: None,
             allowed_origins: Vec::new(),
             sse_keep_alive: Duration::from_secs(15),
@@ -116,7 +118,9 @@ pub fn check_path(path: &str) -> Result<(), InvalidPath> {
     Err(InvalidPath { path: path.chars().take(MAX_PATH_LEN).collect(), reason })
 }
 
-/// Accepted bearer tokens, compared in constant time.
+/// Accepted bearer tokens, compared in constant time: an
+/// [`Authenticate`](super::Authenticate) implementation giving the admin
+/// principal.
 #[derive(Clone)]
 pub struct BearerAuth {
     tokens: Vec<Vec<u8>>,

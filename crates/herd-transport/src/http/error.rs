@@ -1,6 +1,7 @@
 //! Every way an HTTP exchange can fail, and the one place that turns each
 //! into a status and a JSON-RPC error body.
 
+use super::auth::AuthError;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use herd_proto::{RequestId, RpcError, error_json};
@@ -14,8 +15,10 @@ pub(crate) enum HttpError {
     HostNotAllowed(String),
     #[error("Origin not allowed: {0}")]
     OriginNotAllowed(String),
-    #[error("missing or invalid bearer token")]
-    Unauthorized,
+    /// No principal: 401, 403 or 503 (see [`AuthError`]), with the
+    /// server's RFC 9728 metadata URL named in the challenge.
+    #[error("{error}")]
+    Auth { error: AuthError, metadata: Option<String> },
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("Accept must include application/json or text/event-stream")]
@@ -48,7 +51,9 @@ impl HttpError {
     fn status(&self) -> StatusCode {
         match self {
             Self::HostNotAllowed(_) | Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Auth { error: AuthError::Missing | AuthError::InvalidToken(_), .. } => StatusCode::UNAUTHORIZED,
+            Self::Auth { error: AuthError::InsufficientScope(_), .. } => StatusCode::FORBIDDEN,
+            Self::Auth { error: AuthError::Unavailable, .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable | Self::SseNotAccepted => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -88,8 +93,10 @@ impl IntoResponse for HttpError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match self {
-            Self::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="herd""#));
+            Self::Auth { error, metadata } => {
+                if let Some(challenge) = challenge(&error, metadata.as_deref()) {
+                    headers.insert(header::WWW_AUTHENTICATE, challenge);
+                }
             }
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
@@ -98,6 +105,33 @@ impl IntoResponse for HttpError {
         }
         response
     }
+}
+
+/// The `WWW-Authenticate` value of a refusal (RFC 6750 section 3): the
+/// metadata URL when OAuth is on, and the error code when a token was
+/// judged. A 503 gets none.
+fn challenge(error: &AuthError, metadata: Option<&str>) -> Option<HeaderValue> {
+    let mut value = String::from(r#"Bearer realm="herd""#);
+    if let Some(url) = metadata {
+        value.push_str(&format!(", resource_metadata=\"{}\"", quoted(url)));
+    }
+    let (code, description) = match error {
+        AuthError::Missing => return HeaderValue::from_str(&value).ok(),
+        AuthError::InvalidToken(why) => ("invalid_token", why),
+        AuthError::InsufficientScope(why) => ("insufficient_scope", why),
+        AuthError::Unavailable => return None,
+    };
+    value.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", quoted(description)));
+    HeaderValue::from_str(&value).ok()
+}
+
+/// Text fit for a quoted-string parameter: printable ASCII without `"`
+/// and `\`; anything else becomes `?`.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .take(300)
+        .map(|c| if (c == ' ' || c.is_ascii_graphic()) && c != '"' && c != '\\' { c } else { '?' })
+        .collect()
 }
 
 /// The status of a stateless answer.

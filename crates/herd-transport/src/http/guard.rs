@@ -1,5 +1,5 @@
 //! Checks every request to the MCP path passes before anything else:
-//! DNS-rebinding protection (Host, Origin) and the bearer token. Routes
+//! DNS-rebinding protection (Host, Origin), then authentication (`auth`). Routes
 //! served beside the MCP path (`/metrics`) pass the same checks through
 //! [`guarded`].
 //!
@@ -10,18 +10,32 @@
 //! for it; non-browser clients send no `Origin` and are not affected.
 
 use super::HttpConfig;
+use super::auth::bearer;
 use super::error::HttpError;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::IntoResponse;
+use herd_proto::Principal;
 use http::{HeaderMap, HeaderValue, header};
 use std::sync::Arc;
 
-/// Rejects requests whose `Host` or `Origin` names a host not allowed, and
-/// requests without a valid bearer token.
-pub(crate) fn check(config: &HttpConfig, headers: &HeaderMap) -> Result<(), HttpError> {
+/// Rejects requests whose `Host` or `Origin` names a host not allowed,
+/// then authenticates the rest: the principal making the request.
+///
+/// # Cancel safety
+/// Cancel-safe, as [`super::Authenticate::authenticate`] must be.
+pub(crate) async fn check(config: &HttpConfig, headers: &HeaderMap) -> Result<Principal, HttpError> {
     check_origin(config, headers)?;
-    check_auth(config, headers)
+    authenticate(config, headers).await
+}
+
+/// The principal of the request's bearer token, or the refusal to answer.
+pub(crate) async fn authenticate(config: &HttpConfig, headers: &HeaderMap) -> Result<Principal, HttpError> {
+    let auth = config.auth.get();
+    auth.authenticate(bearer(headers)).await.map_err(|error| {
+        tracing::debug!(%error, "request refused");
+        HttpError::Auth { error, metadata: auth.resource_metadata().map(str::to_owned) }
+    })
 }
 
 /// DNS-rebinding protection: `Host` must name an allowed host, and an
@@ -51,34 +65,25 @@ pub(crate) fn accepted_origin(config: &HttpConfig, headers: &HeaderMap) -> Optio
 
 /// `routes` behind the checks of the MCP path: `Host` and `Origin`, then
 /// the bearer token. Requests that fail get the same answers as on the MCP
-/// path (403, 401).
+/// path (403, 401); the others reach the routes with their principal in
+/// the request's extensions (`axum::Extension<herd_proto::Principal>`).
 pub fn guarded(routes: axum::Router, config: &HttpConfig) -> axum::Router {
     if !routes.has_routes() {
         return routes;
     }
     let config = Arc::new(config.clone());
-    routes.route_layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+    routes.route_layer(axum::middleware::from_fn(move |mut request: Request, next: Next| {
         let config = config.clone();
         async move {
-            match check(&config, request.headers()) {
-                Ok(()) => next.run(request).await,
+            match check(&config, request.headers()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    next.run(request).await
+                }
                 Err(e) => e.into_response(),
             }
         }
     }))
-}
-
-/// The bearer token, when the server requires one.
-fn check_auth(config: &HttpConfig, headers: &HeaderMap) -> Result<(), HttpError> {
-    if let Some(auth) = &config.auth {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer ").or_else(|| v.as_bytes().strip_prefix(b"bearer ")));
-        if !presented.is_some_and(|token| auth.accepts(token)) {
-            return Err(HttpError::Unauthorized);
-        }
-    }
-    Ok(())
 }
 
 /// `Origin: null` (sandboxed pages, local files) carries no host and is

@@ -1,7 +1,9 @@
 //! The MCP path: `POST`, `GET`, `DELETE` and `OPTIONS` handlers.
 
+use super::auth::bearer;
 use super::config::{InvalidPath, check_path};
 use super::error::HttpError;
+use super::recheck::{self, Recheck};
 use super::stateless;
 use super::stream::{Frame, PendingOutbox, ReplayLimits, ReplayStream, StandaloneOutbox, Streams};
 use super::{HttpConfig, guard, owner};
@@ -12,8 +14,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use bytes::Bytes;
-use herd_proto::{Message, ProtocolVersion, Request, RpcError, check_depth, error_json};
-use herd_router::{Expiry, Owner, Router, Session, SharedOutbox};
+use herd_proto::{Message, Principal, ProtocolVersion, Request, RpcError, check_depth, error_json};
+use herd_router::{Caller, Expiry, Owner, Router, Session, SharedOutbox};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use std::net::SocketAddr;
@@ -97,7 +99,7 @@ async fn post_inner(
     client: Option<SocketAddr>,
     body: Body,
 ) -> Result<Response, HttpError> {
-    guard::check(&app.config, headers)?;
+    let principal = guard::check(&app.config, headers).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.trim_start().to_ascii_lowercase().starts_with("application/json") {
         return Err(HttpError::UnsupportedMediaType);
@@ -111,18 +113,22 @@ async fn post_inner(
         .map_err(|e| HttpError::Rpc(RpcError::invalid_request(e.to_string()), None))?;
     let message = Message::parse(&bytes).map_err(|e| HttpError::Rpc(e.to_rpc_error(), e.id().cloned()))?;
     if stateless::is_stateless(headers, &message) {
-        return Ok(stateless::post(&app.router, headers, message, accept.sse, &app.config).await);
+        let caller = Caller { principal: Some(principal), address: client.map(|a| a.ip()) };
+        return Ok(stateless::post(&app.router, headers, message, accept.sse, &app.config, caller).await);
     }
     check_version_header(headers)?;
     if let Message::Request(req) = &message
         && req.method == herd_proto::method::INITIALIZE
     {
         let Message::Request(req) = message else { unreachable!("matched above") };
-        return initialize(app, req, &accept, owner::of(&app.config, headers, client)).await;
+        let checked = bearer(headers).filter(|_| app.config.auth.checks_credentials());
+        let owner = owner::of(&principal, checked, client);
+        let caller = Caller { principal: Some(principal), address: client.map(|a| a.ip()) };
+        return initialize(app, req, &accept, owner, caller).await;
     }
-    let session = session_of(app, headers)?;
+    let session = session_of(app, headers, &principal)?;
     match message {
-        Message::Request(req) => Ok(answer(app, session, req, &accept).await),
+        Message::Request(req) => Ok(answer(app, session, req, &accept, principal, headers).await),
         Message::Notification(n) => {
             session.handle_notification(n);
             Ok(StatusCode::ACCEPTED.into_response())
@@ -159,15 +165,32 @@ async fn read_body(app: &Shared, headers: &HeaderMap, body: Body) -> Result<Byte
     }
 }
 
-fn session_of(app: &Shared, headers: &HeaderMap) -> Result<Arc<Session>, HttpError> {
+/// The session the request names, if `principal` may use it: a session of
+/// someone else is answered exactly as one that does not exist.
+fn session_of(app: &Shared, headers: &HeaderMap, principal: &Principal) -> Result<Arc<Session>, HttpError> {
     let id = headers.get(SESSION_ID).ok_or(HttpError::SessionRequired)?;
     let id = id.to_str().map_err(|_| HttpError::SessionNotFound)?;
-    app.router.session(id).ok_or(HttpError::SessionNotFound)
+    let session = app.router.session(id).ok_or(HttpError::SessionNotFound)?;
+    if !session.belongs_to(principal) {
+        tracing::debug!(%principal, "request for a session of another principal");
+        return Err(HttpError::SessionNotFound);
+    }
+    Ok(session)
 }
 
-async fn initialize(app: &Shared, req: Request, accept: &Accepts, owner: Owner) -> Result<Response, HttpError> {
-    let session = app.router.open_session(owner, Expiry::WhenIdle).map_err(HttpError::TooManySessions)?;
-    let answer = session.handle_request(req, None).await;
+async fn initialize(
+    app: &Shared,
+    req: Request,
+    accept: &Accepts,
+    owner: Owner,
+    caller: Caller,
+) -> Result<Response, HttpError> {
+    let principal = caller.principal.clone();
+    let session = app.router.open_session_as(owner, Expiry::WhenIdle, caller).map_err(HttpError::TooManySessions)?;
+    let answer = match principal {
+        Some(principal) => session.handle_request_as(req, None, principal).await,
+        None => session.handle_request(req, None).await,
+    };
     if !session.is_initialized() {
         app.router.end_session(session.id());
     }
@@ -187,17 +210,24 @@ async fn initialize(app: &Shared, req: Request, accept: &Accepts, owner: Owner) 
 /// sends while it works goes to the session's standalone GET stream when
 /// one is open (as for any message without a request stream), and is
 /// dropped otherwise; a server-to-client request then fails at once.
-async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Accepts) -> Response {
+async fn answer(
+    app: &Shared,
+    session: Arc<Session>,
+    req: Request,
+    accept: &Accepts,
+    principal: Principal,
+    headers: &HeaderMap,
+) -> Response {
     if !accept.sse {
         let id = req.id.clone();
-        let answer = session.handle_request(req, None).await;
+        let answer = session.handle_request_as(req, None, principal).await;
         return json_response(answer.unwrap_or_else(|| error_json(Some(&id), &RpcError::cancelled())));
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let outbox: Option<SharedOutbox> = Some(Arc::new(PendingOutbox(tx)));
     let id = req.id.clone();
     let handler_session = session.clone();
-    let mut work = Box::pin(async move { handler_session.handle_request(req, outbox).await });
+    let mut work = Box::pin(async move { handler_session.handle_request_as(req, outbox, principal).await });
     let mut early = Vec::new();
     let mut finished = None;
     if accept.json {
@@ -231,7 +261,7 @@ async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Acce
         }
         stream.finish();
         streams.retire(&stream, retention);
-        return sse(stream, 0, session, app);
+        return sse(stream, 0, session, app, headers);
     }
     let pump_stream = stream.clone();
     tokio::spawn(async move {
@@ -253,7 +283,7 @@ async fn answer(app: &Shared, session: Arc<Session>, req: Request, accept: &Acce
             }
         }
     });
-    sse(stream, 0, session, app)
+    sse(stream, 0, session, app, headers)
 }
 
 fn apply(stream: &ReplayStream, frame: Frame) {
@@ -277,36 +307,39 @@ fn streams_of(session: &Session) -> Option<Arc<Streams>> {
 
 async fn get(State(app): App, headers: HeaderMap) -> Response {
     let cors = guard::accepted_origin(&app.config, &headers);
-    let response = match get_inner(&app, &headers) {
+    let response = match get_inner(&app, &headers).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
     with_cors(response, cors)
 }
 
-fn get_inner(app: &Shared, headers: &HeaderMap) -> Result<Response, HttpError> {
-    guard::check(&app.config, headers)?;
+async fn get_inner(app: &Shared, headers: &HeaderMap) -> Result<Response, HttpError> {
+    let principal = guard::check(&app.config, headers).await?;
     if !accepts(headers).sse {
         return Err(HttpError::SseNotAccepted);
     }
     check_version_header(headers)?;
-    let session = session_of(app, headers)?;
+    let session = session_of(app, headers, &principal)?;
     let streams = streams_of(&session).ok_or(HttpError::SessionNotFound)?;
     if let Some(last) = headers.get(LAST_EVENT_ID) {
         let last = last.to_str().unwrap_or("");
         let (stream, after) =
             streams.resume(last).ok_or_else(|| HttpError::StreamNotFound(last.chars().take(60).collect()))?;
-        return Ok(sse(stream, after, session, app));
+        return Ok(sse(stream, after, session, app, headers));
     }
     let stream = streams.open(replay_limits(&app.config), app.config.sse_retry_ms, false);
     streams.replace_standalone(stream.clone());
     session.set_standalone(Some(Arc::new(StandaloneOutbox(stream.clone()))));
-    Ok(sse(stream, 0, session, app))
+    Ok(sse(stream, 0, session, app, headers))
 }
 
-fn sse(stream: Arc<ReplayStream>, after: u64, session: Arc<Session>, app: &Shared) -> Response {
+/// An SSE response reading `stream` after event `after`, ended when the
+/// request's credentials stop being accepted (`recheck`).
+fn sse(stream: Arc<ReplayStream>, after: u64, session: Arc<Session>, app: &Shared, headers: &HeaderMap) -> Response {
     let id = HeaderValue::from_str(session.id()).ok();
-    let body = Body::from_stream(stream.reader(after, session, app.config.sse_keep_alive));
+    let reader = stream.reader(after, session, app.config.sse_keep_alive);
+    let body = recheck::body(reader, Recheck::of(&app.config, headers));
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
@@ -321,7 +354,7 @@ fn sse(stream: Arc<ReplayStream>, after: u64, session: Arc<Session>, app: &Share
 
 async fn delete(State(app): App, headers: HeaderMap) -> Response {
     let cors = guard::accepted_origin(&app.config, &headers);
-    let outcome = guard::check(&app.config, &headers).and_then(|()| session_of(&app, &headers));
+    let outcome = guard::check(&app.config, &headers).await.and_then(|p| session_of(&app, &headers, &p));
     let response = match outcome {
         Ok(session) => {
             if let Some(streams) = streams_of(&session) {

@@ -1,24 +1,24 @@
 //! Whose session a POST opens: the key of the router's per-owner session
 //! cap ([`herd_router::Owner`]).
 //!
-//! Behind bearer auth the owner is the token the request passed the check
-//! with (kept only as a digest); without auth, the client's address (given
-//! by [`super::serve`] as axum's `ConnectInfo`). Once principals exist,
-//! their id replaces the token here.
+//! The owner is the principal the request authenticated as (a herd user,
+//! whatever token they use; an OAuth subject). A principal that names
+//! nobody (a server's own static token, or no authentication) falls back
+//! to the bearer token (kept only as a digest), else to the client's
+//! address (given by [`super::serve`] as axum's `ConnectInfo`).
 
-use super::HttpConfig;
+use herd_proto::Principal;
 use herd_router::Owner;
-use http::{HeaderMap, header};
 use std::net::SocketAddr;
 
-/// The owner of a request that passed [`super::guard::check`].
-pub(super) fn of(config: &HttpConfig, headers: &HeaderMap, client: Option<SocketAddr>) -> Owner {
-    let token = config.auth.as_ref().and_then(|_| {
-        let value = headers.get(header::AUTHORIZATION)?.as_bytes();
-        value.strip_prefix(b"Bearer ").or_else(|| value.strip_prefix(b"bearer "))
-    });
-    match (token, client) {
-        (Some(token), _) => Owner::bearer_token(token),
+/// The owner of a request made by `principal` with `bearer` (a token the
+/// authenticator checked; `None` when it checks none) from `client`.
+pub(super) fn of(principal: &Principal, bearer: Option<&str>, client: Option<SocketAddr>) -> Owner {
+    if let Some(owner) = Owner::principal(principal) {
+        return owner;
+    }
+    match (bearer, client) {
+        (Some(token), _) => Owner::bearer_token(token.as_bytes()),
         (None, Some(addr)) => Owner::address(addr.ip()),
         (None, None) => Owner::unknown(),
     }

@@ -20,12 +20,12 @@
 use super::HttpConfig;
 use super::error::status_of;
 use super::mcp::{EVENT_STREAM, PROTOCOL_VERSION, SESSION_ID, json_response};
+use super::recheck::{self, Recheck};
 use crate::queue::BoundedOutbox;
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use herd_proto::{Message, ProtocolVersion};
-use herd_router::{Claims, Router, SharedOutbox, StatelessAnswer};
+use herd_router::{Caller, Claims, Router, SharedOutbox, StatelessAnswer};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +58,7 @@ pub(super) async fn post(
     message: Message,
     sse: bool,
     config: &HttpConfig,
+    caller: Caller,
 ) -> Response {
     let keep_alive = config.sse_keep_alive;
     let req = match message {
@@ -79,7 +80,8 @@ pub(super) async fn post(
             method: method.as_deref(),
             name: name.as_deref(),
             required: true,
-            ..Claims::default()
+            principal: caller.principal.as_ref(),
+            address: caller.address,
         };
         router.handle_stateless(req, claims, outbox).await
     });
@@ -96,9 +98,12 @@ pub(super) async fn post(
                     None => StatusCode::ACCEPTED.into_response(),
                 };
             }
-            stream(Pump { work: None, early, last: answer, rx, keep_alive })
+            stream(Pump { work: None, early, last: answer, rx, keep_alive }, Recheck::of(config, headers))
         }
-        Some(first) = rx.recv() => stream(Pump { work: Some(work), early: vec![first], last: None, rx, keep_alive }),
+        Some(first) = rx.recv() => {
+            let pump = Pump { work: Some(work), early: vec![first], last: None, rx, keep_alive };
+            stream(pump, Recheck::of(config, headers))
+        }
     }
 }
 
@@ -151,12 +156,12 @@ impl Pump {
     }
 }
 
-fn stream(pump: Pump) -> Response {
+fn stream(pump: Pump, recheck: Option<Recheck>) -> Response {
     let chunks = futures_util::stream::unfold(pump, |mut pump| async move {
         let chunk = pump.next().await?;
         Some((Ok::<_, std::convert::Infallible>(chunk), pump))
     });
-    let mut response = Response::new(Body::from_stream(chunks));
+    let mut response = Response::new(recheck::body(chunks, recheck));
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -2,6 +2,7 @@
 
 mod limits;
 mod origins;
+mod principals;
 mod support;
 
 use herd_proto::code;

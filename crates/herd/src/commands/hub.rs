@@ -1,8 +1,9 @@
 //! `herd hub`: the fleet broker, one MCP endpoint in front of every agent.
 
 use crate::cli::{HubArgs, ServeArgs};
-use crate::{metrics, server};
+use crate::{home, metrics, server, state};
 use anyhow::Context as _;
+use herd_access::Access;
 use herd_fleet::{Host, Registry};
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
 use herd_transport::http::Readiness;
@@ -17,11 +18,17 @@ const PROBE_TICK: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
     let registry = Registry::load(&args.config)?;
+    let store = match &args.state.database_url {
+        Some(url) => state::open(&home::path(args.home.clone())?, Some(url)).await?,
+        None => state::open(&home::dir(args.home.clone())?, None).await?,
+    };
+    state::keep_admin_token(&store, args.serve.token.as_deref()).await?;
+    let access = state::access(store, Some(&args.config))?;
     let hub = new_hub(registry);
     let listener = server::bind(args.serve.listen.unwrap_or_else(|| server::default_addr(server::HUB_LISTEN))).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(server::stop_on_signal(shutdown.clone()));
-    serve(hub, &args.serve, listener, Some((args.config, Vec::new())), shutdown).await
+    serve(hub, &args.serve, listener, Some((args.config, Vec::new())), access, shutdown).await
 }
 
 /// A hub over `registry` with the ssh fallback its `[ssh]` table sets up.
@@ -32,12 +39,14 @@ pub(crate) fn new_hub(registry: Registry) -> Hub {
 
 /// Probes the fleet once, then serves the hub until `shutdown`, keeping
 /// health fresh and (with `config`: the registry file and hosts always
-/// added to it) the registry reloaded.
+/// added to it) the registry reloaded. Requests are authenticated by
+/// `access`.
 pub(crate) async fn serve(
     hub: Hub,
     args: &ServeArgs,
     listener: TcpListener,
     config: Option<(PathBuf, Vec<Host>)>,
+    access: Arc<Access>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     if args.stdio {
@@ -55,7 +64,8 @@ pub(crate) async fn serve(
     }
     let router = server::router("herd-hub", hub.backends());
     let extra = metrics::route();
-    server::serve_http_ready("hub", args, listener, router, extra, readiness(&hub), shutdown).await
+    let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
+    server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 
 /// What `/readyz` checks on a hub: nothing more than that it answers. The

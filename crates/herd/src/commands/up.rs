@@ -4,7 +4,9 @@
 //! The first run generates the client token and the agent's token under
 //! `$HERD_HOME` (mode 0600, written atomically; a token file found open to
 //! other users is narrowed to 0600 with a warning); later runs reuse them,
-//! so a pasted client configuration keeps working. A `hosts.toml` it
+//! so a pasted client configuration keeps working. The state
+//! (`$HERD_HOME/herd.db`) gets its first user, `admin`, whose token the
+//! client token is (see `state`). A `hosts.toml` it
 //! writes is 0600 too. The configuration to paste is printed on
 //! stdout; logs go to stderr and never contain a token.
 //!
@@ -15,7 +17,7 @@
 use crate::cli::{ServeArgs, TlsArgs, UpArgs};
 use crate::commands::{agent, hub};
 use crate::home;
-use crate::server;
+use crate::{server, state};
 use herd_fleet::{Host, Registry, Secret};
 use herd_runner::{Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +40,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let agent_router = server::router("herd-agent", agent::backends(&runner));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
-        server::serve_http("agent", &agent_args, agent_listener, agent_router, axum::Router::new(), agent_stop).await
+        let extra = axum::Router::new();
+        server::serve_http("agent", &agent_args, agent_listener, agent_router, extra, None, agent_stop).await
     });
     for spec in agent_config.servers {
         runner.load(spec).await?;
@@ -61,13 +64,17 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     let registry = Registry::load(&hosts_file)?;
     let registry = registry.with_hosts([local.clone()])?;
+    let store = state::open(&home, args.state.database_url.as_deref()).await?;
+    state::keep_admin_token(&store, Some(&token)).await?;
+    let access = state::access(store, Some(&hosts_file))?;
     let hub_listener = server::bind(args.listen).await?;
     let scheme = if args.tls.tls_cert.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{}/mcp", hub_listener.local_addr()?);
     print_client_config(&url, &token, registry.len(), &hosts_file);
     let watch = Some((hosts_file.clone(), vec![local]));
     let hub_args = serve_args(token, args.tls);
-    let served = hub::serve(hub::new_hub(registry), &hub_args, hub_listener, watch, shutdown.clone()).await;
+    let hub = hub::new_hub(registry);
+    let served = hub::serve(hub, &hub_args, hub_listener, watch, access, shutdown.clone()).await;
     shutdown.cancel();
     agent.await??;
     runner.shutdown().await;

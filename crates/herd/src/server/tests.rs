@@ -23,7 +23,8 @@ async fn serve(readiness: Readiness) -> (SocketAddr, CancellationToken) {
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let router = router("test", Vec::new());
-        serve_http_ready("test", &args("secret"), listener, router, axum::Router::new(), readiness, stop).await
+        let around = Around { extra: axum::Router::new(), readiness, access: None };
+        serve_http_ready("test", &args("secret"), listener, router, around, stop).await
     });
     (addr, shutdown)
 }

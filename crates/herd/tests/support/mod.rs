@@ -130,6 +130,8 @@ pub struct Herd {
     pub url: String,
     stderr: mpsc::UnboundedReceiver<String>,
     seen: Vec<String>,
+    /// The process's own `HERD_HOME` (its state), unless the test gave one.
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Herd {
@@ -155,6 +157,8 @@ impl Herd {
     /// Like [`Herd::start`], with extra environment variables. `HERD_TOKEN`,
     /// `HERD_LOG` and `HERD_LOG_FORMAT` from the caller's environment are not
     /// inherited, so a developer's shell cannot change what is tested.
+    /// Without `HERD_HOME` in `env` the process gets a fresh one of its own,
+    /// so no test touches the developer's state or another test's.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Herd {
         Herd::start_via(&[], args, env).await
     }
@@ -171,6 +175,10 @@ impl Herd {
             }
             None => Command::new(herd_bin()),
         };
+        let home = (!env.iter().any(|(k, _)| *k == "HERD_HOME")).then(|| tempfile::tempdir().expect("a temp dir"));
+        if let Some(home) = &home {
+            cmd.env("HERD_HOME", home.path());
+        }
         cmd.args(["--log-format", "json"])
             .args(args)
             .env_remove("HERD_TOKEN")
@@ -191,7 +199,7 @@ impl Herd {
                 }
             }
         });
-        let mut herd = Herd { child, url: String::new(), stderr: rx, seen: Vec::new() };
+        let mut herd = Herd { child, url: String::new(), stderr: rx, seen: Vec::new(), _home: home };
         herd.url = herd.wait_for_url(args).await;
         herd
     }

@@ -3,7 +3,7 @@
 //! capped per token.
 
 use super::support::{Client, EventReader, sse_events};
-use crate::http::{BearerAuth, HttpConfig};
+use crate::http::{Authenticator, BearerAuth, HttpConfig};
 use futures_util::{FutureExt, StreamExt};
 use herd_router::RouterConfig;
 use http::{Method, StatusCode};
@@ -64,7 +64,10 @@ async fn a_replaced_standalone_stream_is_forgotten() {
 #[tokio::test]
 async fn sessions_are_capped_per_token() {
     let router = RouterConfig { max_sessions_per_owner: 1, ..RouterConfig::default() };
-    let http = HttpConfig { auth: Some(BearerAuth::new(["tok-a".into(), "tok-b".into()])), ..HttpConfig::default() };
+    let http = HttpConfig {
+        auth: Authenticator::static_tokens(BearerAuth::new(["tok-a".into(), "tok-b".into()])),
+        ..HttpConfig::default()
+    };
     let c = Client::with_config(router, http);
     let init = super::support::init_body("2025-11-25");
     let open = |token: &'static str| {

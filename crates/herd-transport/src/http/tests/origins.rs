@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::http::{BearerAuth, HttpConfig, app, guarded};
+use crate::http::{Authenticator, BearerAuth, HttpConfig, app, guarded};
 use axum::body::Body;
 use herd_router::{Router, RouterConfig};
 use http::{Method, Request, StatusCode, header};
@@ -12,7 +12,7 @@ use tower::ServiceExt;
 /// A server as a non-loopback bind has it: no `Host` restriction.
 fn public(origins: &[&str]) -> HttpConfig {
     HttpConfig {
-        auth: Some(BearerAuth::new(["t".to_owned()])),
+        auth: Authenticator::static_tokens(BearerAuth::new(["t".to_owned()])),
         allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
         ..HttpConfig::default()
     }
@@ -64,7 +64,7 @@ async fn a_refused_origin_is_not_echoed_on_the_error_either() {
 #[tokio::test]
 async fn guarded_routes_check_host_origin_and_token() {
     let config = HttpConfig {
-        auth: Some(BearerAuth::new(["t".to_owned()])),
+        auth: Authenticator::static_tokens(BearerAuth::new(["t".to_owned()])),
         allowed_hosts: Some(HttpConfig::loopback_hosts()),
         ..HttpConfig::default()
     };

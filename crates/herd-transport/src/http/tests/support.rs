@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::http::{BearerAuth, HttpConfig, app};
+use crate::http::{Authenticator, BearerAuth, HttpConfig, app};
 use axum::body::Body;
 use futures_util::StreamExt;
 use herd_proto::model::CallToolResult;
@@ -119,7 +119,10 @@ impl Client {
 
     fn build(token: Option<String>, probe: mpsc::UnboundedSender<String>) -> Self {
         // The token is known to the server only; requests add it explicitly.
-        let http = HttpConfig { auth: token.map(|t| BearerAuth::new([t])), ..HttpConfig::default() };
+        let http = HttpConfig {
+            auth: token.map_or_else(Authenticator::anonymous, |t| Authenticator::static_tokens(BearerAuth::new([t]))),
+            ..HttpConfig::default()
+        };
         Self::build_with(RouterConfig::default(), http, probe)
     }
 
