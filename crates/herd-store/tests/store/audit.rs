@@ -18,8 +18,10 @@ async fn concurrent_appends_share_commits(db: TestDb) {
     let store = db.open().await;
     let writer = store.audit_writer(&AuditConfig::default());
     const N: usize = 200;
-    // Every append is queued before the writer task first runs (this test
-    // runs on one thread), so they cannot each get a transaction.
+    // The appends are queued together (this test runs on one thread), so
+    // they cannot each get a transaction. How many batches they make depends
+    // on where tokio's cooperative budget makes the sender yield, so the
+    // bound is on records per commit, not on an exact count.
     let appends = (0..N).map(|i| writer.append(call(i as i64, "alice", "shell", &["gpu1"], Outcome::Ok)));
     for result in futures_util::future::join_all(appends).await {
         result.unwrap();
@@ -27,7 +29,7 @@ async fn concurrent_appends_share_commits(db: TestDb) {
     let stats = writer.stats();
     assert_eq!(stats.records, N as u64);
     assert!(stats.commits < stats.records, "{stats:?}");
-    assert!(stats.commits <= 2, "{stats:?}");
+    assert!(stats.commits * 10 <= stats.records, "{stats:?}");
     let stored = store.query_audit(&AuditFilter { limit: Some(1000), ..AuditFilter::default() }).await.unwrap();
     assert_eq!(stored.len(), N);
 }
