@@ -240,3 +240,43 @@ async fn a_call_forwarded_by_a_hub_is_attributed_to_the_principal_it_names() {
         records(&store).await.into_iter().map(|r| (r.user, r.token_id)).collect();
     assert_eq!(got, [(Some("alice".into()), Some("7".into())), (Some("mallory".into()), Some("tok_90".into()))]);
 }
+
+#[tokio::test]
+async fn resources_prompts_and_completions_follow_the_host_grant() {
+    let (store, audit, _dir) = audit_store().await;
+    let fixtures: Arc<dyn Backend> = Arc::new(herd_tools::conformance::catalog());
+    let guarded: Vec<Arc<dyn Backend>> = vec![Arc::new(Guarded::new(fixtures, host_scope("web1"), Some(audit)))];
+    let router = Router::new(RouterConfig::default(), guarded);
+    let read = json!({ "uri": "test://static-text" });
+    let prompt = json!({ "name": "test_simple_prompt" });
+    let complete = json!({
+        "ref": { "type": "ref/prompt", "name": "test_prompt_with_arguments" },
+        "argument": { "name": "arg1", "value": "a" },
+    });
+    for (principal, granted) in [
+        (principal(2, "op", Role::Operator, Some("@web"), None), true),
+        (principal(4, "eye", Role::Viewer, Some("web1"), None), true),
+        (principal(3, "dba", Role::Operator, Some("db*"), None), false),
+    ] {
+        let client = Client::open(&router, principal).await;
+        let resources = client.names("resources/list", "resources", "uri").await;
+        let templates = client.names("resources/templates/list", "resourceTemplates", "uriTemplate").await;
+        let prompts = client.names("prompts/list", "prompts", "name").await;
+        for (what, list) in [("resources", &resources), ("templates", &templates), ("prompts", &prompts)] {
+            assert_eq!(list.is_empty(), !granted, "{what}: {list:?}");
+        }
+        for (method, params) in
+            [("resources/read", &read), ("prompts/get", &prompt), ("completion/complete", &complete)]
+        {
+            let answer = client.request(method, params.clone()).await;
+            assert_eq!(is_forbidden(&answer), !granted, "{method}: {answer:?}");
+        }
+    }
+    let outcomes: Vec<(String, Outcome)> =
+        records(&store).await.into_iter().map(|r| (r.user.unwrap(), r.outcome)).collect();
+    let expected: Vec<(String, Outcome)> = [("op", Outcome::Ok), ("eye", Outcome::Ok), ("dba", Outcome::Denied)]
+        .into_iter()
+        .flat_map(|(user, outcome)| std::iter::repeat_n((user.to_owned(), outcome), 3))
+        .collect();
+    assert_eq!(outcomes, expected);
+}
