@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// User `name` (id `id`, token `tok_` and `id * 10`) with `role` and the grants
 /// `hosts`/`tools` (`None`: all).
 pub fn principal(id: i64, name: &str, role: Role, hosts: Option<&str>, tools: Option<&str>) -> Principal {
-    let identity = Identity::User { user_id: UserId(id), name: name.into(), token_id: TokenId(format!("tok_{}", id * 10).into()) };
+    let identity =
+        Identity::User { user_id: UserId(id), name: name.into(), token_id: TokenId(format!("tok_{}", id * 10).into()) };
     Principal::new(identity, role, Grant::parse(hosts, tools).unwrap())
 }
 
