@@ -14,11 +14,18 @@
 //! clients get `list_changed` for tools, prompts and resources; when an
 //! exposed agent says its own lists or a resource changed, clients are told
 //! too (see `listen`).
+//!
+//! Every entry is shown only to a caller who may act on it on its host
+//! (with the host's tags), and every call is decided the same way: a tool
+//! as the host's tool under its own name, with the annotation its listing
+//! gave; resources, prompts and completions as reading that host. The
+//! routing table always holds every entry, whoever listed.
 
 mod listen;
 mod routes;
 
 use crate::Fleet;
+use herd_auth::{Action, Tool};
 use herd_fleet::Host;
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Notifier, Request, RpcError, method};
 use herd_upstream::Relay;
@@ -42,6 +49,8 @@ struct Inner {
     announced: Mutex<BTreeSet<String>>,
     /// The agent sessions listened on, by host.
     listeners: Mutex<HashMap<String, listen::Listening>>,
+    /// Exposed tool name → its `readOnlyHint`, from the last tools listing.
+    hints: Mutex<HashMap<String, Option<bool>>>,
 }
 
 impl Exposed {
@@ -53,6 +62,7 @@ impl Exposed {
             notifier: OnceLock::new(),
             announced: Mutex::default(),
             listeners: Mutex::default(),
+            hints: Mutex::default(),
         };
         let exposed = Self { inner: Arc::new(inner) };
         *exposed.inner.announced.lock() = names(&exposed.inner.live());
@@ -115,13 +125,33 @@ impl Inner {
         .await;
         let mut entries = Vec::new();
         let mut table = merged::Table::default();
+        let mut hints = HashMap::new();
         for (host, list) in hosts.iter().zip(lists) {
-            match list {
-                Ok(list) => entries.extend(routes::adopt(host, kind, list, &mut table)),
-                Err(err) => tracing::warn!(host = host.name, list = kind.method(), %err, "exposed host failed to list"),
+            let list = match list {
+                Ok(list) => list,
+                Err(err) => {
+                    tracing::warn!(host = host.name, list = kind.method(), %err, "exposed host failed to list");
+                    continue;
+                }
+            };
+            for (own, entry) in routes::adopt(host, kind, list, &mut table) {
+                let mut hint = None;
+                if kind == ListKind::Tools
+                    && let Ok(value) = serde_json::from_str::<Value>(entry.get())
+                    && let Some(tool) = Tool::from_listing(&value)
+                {
+                    hint = tool.read_only;
+                    hints.insert(tool.name.to_owned(), hint);
+                }
+                if herd_guard::may(&cx, &action(kind, None, host, &own, hint)) {
+                    entries.push(entry);
+                }
             }
         }
         self.routes.set(kind, table);
+        if kind == ListKind::Tools {
+            *self.hints.lock() = hints;
+        }
         entries
     }
 
@@ -137,6 +167,9 @@ impl Inner {
         }
         let Some(Route { source: host_name, original }) = route else { return Err(merged::not_found(&req, &key)) };
         let host = self.fleet.host(&host_name).map_err(|e| RpcError::invalid_params(e.to_string()))?;
+        let own = original.as_deref().unwrap_or(&key);
+        let hint = self.hints.lock().get(&key).copied().flatten();
+        herd_guard::check(&cx, &action(kind, Some(&req.method), &host, own, hint))?;
         let relay = self.relay(&host, self.fleet.config().call_timeout)?;
         let req = match original {
             Some(original) if original != key => merged::rename(req, &original)?,
@@ -187,6 +220,25 @@ impl Backend for Exposed {
         let weak = Arc::downgrade(&self.inner);
         let flips = self.inner.fleet.health().flips();
         tokio::spawn(watch_flips(weak, flips));
+    }
+}
+
+/// What acting on an exposed entry of `kind` (by `method`, when calling)
+/// is on `host`: `own` is the entry's name there.
+fn action<'a>(kind: ListKind, method: Option<&str>, host: &'a Host, own: &'a str, hint: Option<bool>) -> Action<'a> {
+    let on = herd_auth::Host { name: &host.name, tags: &host.tags };
+    match (method, kind) {
+        (Some(method::COMPLETION_COMPLETE), _) => Action::Complete(on),
+        (_, ListKind::Tools) => Action::CallTool { host: on, tool: Tool { name: own, read_only: hint } },
+        (_, ListKind::Prompts) => Action::GetPrompt(on),
+        (_, ListKind::Resources | ListKind::ResourceTemplates) => Action::ReadResource(on),
+    }
+}
+
+impl herd_guard::Locate for Exposed {
+    fn host_of(&self, req: &Request) -> Option<String> {
+        let (kind, key) = merged::target(req).ok()?;
+        self.inner.routes.find(kind, &key).map(|route| route.source)
     }
 }
 

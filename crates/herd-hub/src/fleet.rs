@@ -153,9 +153,10 @@ impl Fleet {
     }
 }
 
-/// A relay over an agent session already in hand.
+/// A relay over an agent session already in hand; every request names
+/// its principal to the agent (see [`herd_proto::OnBehalfOf`]).
 pub(crate) fn relay_over(upstream: Arc<HttpUpstream>, timeout: Duration) -> Relay {
-    Relay::new(upstream, RelayConfig { call_timeout: timeout, ..RelayConfig::default() })
+    Relay::new(upstream, RelayConfig { call_timeout: timeout, forward_principal: true, ..RelayConfig::default() })
 }
 
 fn known(registry: &Registry) -> String {

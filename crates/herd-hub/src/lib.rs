@@ -33,6 +33,7 @@ pub use ssh::SshFallback;
 pub use tools::HubTools;
 
 use herd_fleet::Registry;
+use herd_guard::{Audit, Guarded, Scope};
 use herd_proto::Backend;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,9 +58,19 @@ impl Hub {
     }
 
     /// The backends to put behind a router: hub tools first (their names
-    /// win over exposed ones), then the exposed hosts.
+    /// win over exposed ones), then the exposed hosts; both filtered and
+    /// decided by the request's principal, not audited.
     pub fn backends(&self) -> Vec<Arc<dyn Backend>> {
-        vec![self.tools.clone(), self.exposed.clone()]
+        self.audited_backends(None)
+    }
+
+    /// [`Hub::backends`], every call audited through `audit` when given.
+    pub fn audited_backends(&self, audit: Option<Audit>) -> Vec<Arc<dyn Backend>> {
+        let locate: Arc<dyn herd_guard::Locate> = self.exposed.clone();
+        vec![
+            Arc::new(Guarded::new(self.tools.clone(), Scope::HubTools, audit.clone())),
+            Arc::new(Guarded::new(self.exposed.clone(), Scope::Delegated(Some(locate)), audit)),
+        ]
     }
 
     /// The fleet.

@@ -17,6 +17,14 @@
 //! These tools return the agent's result objects as they came, plus those
 //! notes; they do not go through the typed catalog engine, which would
 //! drop what it does not model.
+//!
+//! Each tool decides what it reaches with the one policy (`herd_auth`
+//! `policy::hub`): a forwarding tool is the agent tool on its host (with
+//! the host's tags), `remote_call` the named tool with the annotation the
+//! host's own listing gives it, `remote_list_hosts` shows only hosts the
+//! caller may see, `remote_list_tools` only the tools it may call there,
+//! and `remote_shell_many` skips (and names) hosts it may not use. A
+//! denial is the `forbidden` error of `herd-guard`.
 
 mod defs;
 mod direct;
@@ -70,12 +78,12 @@ impl Backend for HubTools {
             }
             let Params { name, arguments } = req.params_as()?;
             Ok(match name.as_str() {
-                "remote_list_hosts" => to_raw(&hosts::call(&fleet, arguments).await),
+                "remote_list_hosts" => to_raw(&hosts::call(&fleet, arguments, &cx).await),
                 "remote_shell_many" => to_raw(&many::call(&fleet, arguments, &cx).await),
-                "remote_list_tools" => to_raw(&direct::list_tools(&fleet, arguments, &cx).await),
-                "remote_call" => direct::call_any(&fleet, arguments, &cx).await,
+                "remote_list_tools" => to_raw(&direct::list_tools(&fleet, arguments, &cx).await?),
+                "remote_call" => direct::call_any(&fleet, arguments, &cx).await?,
                 other => match other.strip_prefix("remote_").filter(|t| defs::FORWARDED.contains(t)) {
-                    Some(tool) => direct::forward(&fleet, tool, arguments, &cx).await,
+                    Some(tool) => direct::forward(&fleet, tool, arguments, &cx).await?,
                     None => return Err(RpcError::invalid_params(format!("unknown tool: {name}"))),
                 },
             })
@@ -102,4 +110,9 @@ fn take<T: serde::de::DeserializeOwned>(arguments: &mut Map<String, Value>, key:
 /// The `host` argument, required.
 fn host_arg(arguments: &mut Map<String, Value>) -> Result<String, Value> {
     take::<String>(arguments, "host")?.ok_or_else(|| error_result("invalid arguments: missing field `host`"))
+}
+
+/// A fleet host as the policy sees it.
+fn policy_host(host: &herd_fleet::Host) -> herd_auth::Host<'_> {
+    herd_auth::Host { name: &host.name, tags: &host.tags }
 }

@@ -26,6 +26,12 @@ pub mod code {
     pub const REQUEST_CANCELLED: i32 = -32800;
     /// A server-side timeout or an unreachable upstream.
     pub const UPSTREAM_UNAVAILABLE: i32 = -32001;
+    /// herd: the caller's role or grant does not allow the request. The
+    /// message and `data.missing` name the missing permission (the policy's
+    /// `Missing`), e.g. `{"missing": "no grant for host gpu1"}`. Every
+    /// denial is this error, tools included: a denied tool is one the
+    /// caller's `tools/list` does not show, like an unknown one.
+    pub const FORBIDDEN: i32 = -32003;
     /// 2026-07-28: an HTTP header disagrees with the body (or is missing).
     pub const HEADER_MISMATCH: i32 = -32020;
     /// 2026-07-28: the request needs a client capability it did not declare.

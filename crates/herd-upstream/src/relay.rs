@@ -2,7 +2,8 @@
 
 use crate::Upstream;
 use herd_proto::{
-    Backend, BoxFuture, Context, ListKind, Message, Notification, Request, RequestId, Response, RpcError, code, method,
+    Backend, BoxFuture, Context, ListKind, Message, Notification, OnBehalfOf, PRINCIPAL_META, Request, RequestId,
+    Response, RpcError, code, method,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -23,6 +24,11 @@ pub struct RelayConfig {
     pub capabilities: Arc<Map<String, Value>>,
     /// Most pages followed when listing.
     pub max_list_pages: usize,
+    /// Name the request's principal to the upstream in `params._meta`
+    /// ([`herd_proto::PRINCIPAL_META`]), replacing any the client put
+    /// there: for a hub's agents, whose audit attributes the call. Off for
+    /// other servers, which have no use for who asked.
+    pub forward_principal: bool,
 }
 
 impl Default for RelayConfig {
@@ -38,7 +44,12 @@ impl Default for RelayConfig {
             });
             Arc::new(all.as_object().cloned().unwrap_or_default())
         });
-        Self { call_timeout: Duration::from_secs(300), capabilities: capabilities.clone(), max_list_pages: 100 }
+        Self {
+            call_timeout: Duration::from_secs(300),
+            capabilities: capabilities.clone(),
+            max_list_pages: 100,
+            forward_principal: false,
+        }
     }
 }
 
@@ -72,7 +83,8 @@ impl Backend for Relay {
         let timeout = self.config.call_timeout;
         let token =
             cx.meta().progress_token.as_ref().map(|_| format!("herd-{}", self.tokens.fetch_add(1, Ordering::Relaxed)));
-        Box::pin(async move { forward(upstream, req, cx, timeout, token).await })
+        let forward_principal = self.config.forward_principal;
+        Box::pin(async move { forward(upstream, req, cx, timeout, token, forward_principal).await })
     }
 
     fn notify(&self, notification: &Notification) {
@@ -90,10 +102,16 @@ async fn forward(
     cx: Context,
     timeout: Duration,
     token: Option<String>,
+    forward_principal: bool,
 ) -> Result<Box<RawValue>, RpcError> {
-    let params = match (&token, req.params) {
-        (Some(token), Some(params)) => Some(with_progress_token(&params, token)?),
-        (_, params) => params,
+    let principal = match (forward_principal, &cx.meta().principal) {
+        (false, _) => Claim::Keep,
+        (true, Some(principal)) => Claim::Set(to_raw(&OnBehalfOf::of(principal))?),
+        (true, None) => Claim::Remove,
+    };
+    let params = match (token.as_deref(), &principal, req.params) {
+        (None, Claim::Keep, params) | (_, _, params @ None) => params,
+        (token, principal, Some(params)) => Some(with_meta(&params, token, principal)?),
     };
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let call = upstream.request(&req.method, params, req.extra, events_tx);
@@ -205,15 +223,37 @@ fn empty() -> Box<RawValue> {
     RawValue::from_string("{}".into()).expect("{} is JSON")
 }
 
-/// `params` with `_meta.progressToken` set to `token`; every other member
-/// stays byte for byte.
-fn with_progress_token(params: &RawValue, token: &str) -> Result<Box<RawValue>, RpcError> {
+/// What a forwarded request says of its principal.
+enum Claim {
+    /// Whatever the client sent.
+    Keep,
+    /// This [`OnBehalfOf`].
+    Set(Box<RawValue>),
+    /// Nothing (herd's own work names nobody).
+    Remove,
+}
+
+/// `params` with `_meta.progressToken` set to `token` (when given) and
+/// the principal claim set as `principal` says; every other member stays
+/// byte for byte.
+fn with_meta(params: &RawValue, token: Option<&str>, principal: &Claim) -> Result<Box<RawValue>, RpcError> {
     let mut top = members(params)?;
     let mut meta = match top.get("_meta") {
         Some(raw) => members(raw)?,
         None => Members::new(),
     };
-    meta.insert("progressToken".into(), to_raw(&token)?);
+    if let Some(token) = token {
+        meta.insert("progressToken".into(), to_raw(&token)?);
+    }
+    match principal {
+        Claim::Keep => {}
+        Claim::Set(claim) => {
+            meta.insert(PRINCIPAL_META.into(), claim.clone());
+        }
+        Claim::Remove => {
+            meta.remove(PRINCIPAL_META);
+        }
+    }
     top.insert("_meta".into(), to_raw(&meta)?);
     to_raw(&top)
 }

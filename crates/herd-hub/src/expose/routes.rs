@@ -20,13 +20,20 @@ pub(super) fn offers(host: &Host, kind: ListKind) -> bool {
     }
 }
 
-/// The entries of `host`'s list that it exposes, renamed, recording their
-/// routes in `table`. A name already taken by an earlier host is skipped.
-pub(super) fn adopt(host: &Host, kind: ListKind, list: Vec<Box<RawValue>>, table: &mut Table) -> Vec<Box<RawValue>> {
+/// The entries of `host`'s list that it exposes, renamed, each with its
+/// name on the host, recording their routes in `table`. A name already
+/// taken by an earlier host is skipped.
+pub(super) fn adopt(
+    host: &Host,
+    kind: ListKind,
+    list: Vec<Box<RawValue>>,
+    table: &mut Table,
+) -> Vec<(String, Box<RawValue>)> {
     let Some(expose) = &host.expose else { return Vec::new() };
     let mut out = Vec::with_capacity(list.len());
     for entry in list {
         let Some(key) = entry_key(&entry, kind) else { continue };
+        let own = key.clone();
         let (key, original, entry) = match kind {
             ListKind::Tools | ListKind::Prompts => {
                 if kind == ListKind::Tools && !expose.exposes_tool(&key) {
@@ -50,7 +57,7 @@ pub(super) fn adopt(host: &Host, kind: ListKind, list: Vec<Box<RawValue>>, table
             tracing::warn!(host = host.name, key, "not exposed: the name is taken by another host");
             continue;
         }
-        out.push(entry);
+        out.push((own, entry));
     }
     out
 }

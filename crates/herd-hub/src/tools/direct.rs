@@ -1,32 +1,42 @@
 //! The tools that reach one host: `remote_<tool>`, `remote_list_tools` and
 //! `remote_call`.
 
-use super::{error_result, host_arg, take};
+use super::{error_result, host_arg, policy_host, take};
 use crate::Fleet;
 use crate::path::{Failure, Served};
 use crate::raw::to_raw;
-use herd_proto::{Backend, Context, ListKind};
+use herd_auth::{Action, Tool, hub_tool_target};
+use herd_fleet::Host;
+use herd_guard::{check, may};
+use herd_proto::{Backend, Context, ListKind, RpcError};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-/// Runs agent tool `tool` on the host named by `host`.
+/// Runs agent tool `tool` on the host named by `host`, if the caller may.
 pub(super) async fn forward(
     fleet: &Fleet,
     tool: &str,
     mut arguments: Map<String, Value>,
     cx: &Context,
-) -> Box<RawValue> {
+) -> Result<Box<RawValue>, RpcError> {
     let host = match host_arg(&mut arguments).map(|h| fleet.host(&h).map_err(|e| error_result(e.to_string()))) {
         Ok(Ok(host)) => host,
-        Ok(Err(e)) | Err(e) => return to_raw(&e),
+        Ok(Err(e)) | Err(e) => return Ok(to_raw(&e)),
     };
+    let target = hub_tool_target(&format!("remote_{tool}")).map(|t| t.tool());
+    let target = target.unwrap_or(Tool { name: tool, read_only: None });
+    check(cx, &Action::CallTool { host: policy_host(&host), tool: target })?;
     let timeout = timeout_of(fleet, tool, &arguments);
-    present(fleet.call_tool(&host, tool, arguments, cx, timeout).await)
+    Ok(present(fleet.call_tool(&host, tool, arguments, cx, timeout).await))
 }
 
-/// `remote_call`: any tool of the host's agent.
-pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Box<RawValue> {
+/// `remote_call`: any tool of the host's agent, if the caller may call it.
+pub(super) async fn call_any(
+    fleet: &Fleet,
+    mut arguments: Map<String, Value>,
+    cx: &Context,
+) -> Result<Box<RawValue>, RpcError> {
     let parsed = (|| {
         let host = host_arg(&mut arguments)?;
         let tool = take::<String>(&mut arguments, "tool")?
@@ -43,28 +53,65 @@ pub(super) async fn call_any(fleet: &Fleet, mut arguments: Map<String, Value>, c
     })();
     let (host, tool, inner) = match parsed {
         Ok(p) => p,
-        Err(e) => return to_raw(&e),
+        Err(e) => return Ok(to_raw(&e)),
     };
+    check_any(fleet, &host, &tool, cx).await?;
     let timeout = timeout_of(fleet, &tool, &inner);
-    present(fleet.call_tool(&host, &tool, inner, cx, timeout).await)
+    Ok(present(fleet.call_tool(&host, &tool, inner, cx, timeout).await))
 }
 
-/// `remote_list_tools`: the agent's tool list.
-pub(super) async fn list_tools(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Value {
+/// Whether the caller may call `tool` on `host`, decided with the tool's
+/// own annotation from the host's listing. Only a caller whose answer
+/// depends on the annotation (a viewer) costs a listing; a tool the host
+/// does not list (or a host that cannot list) counts as not read-only.
+async fn check_any(fleet: &Fleet, host: &Host, tool: &str, cx: &Context) -> Result<(), RpcError> {
+    let unannotated = Action::CallTool { host: policy_host(host), tool: Tool { name: tool, read_only: None } };
+    if may(cx, &unannotated) {
+        return Ok(());
+    }
+    // The grants first: a host or tool outside them needs no listing.
+    let read_only = Action::CallTool { host: policy_host(host), tool: Tool { name: tool, read_only: Some(true) } };
+    check(cx, &read_only)?;
+    let hint = listed_hint(fleet, host, tool).await;
+    check(cx, &Action::CallTool { host: policy_host(host), tool: Tool { name: tool, read_only: hint } })
+}
+
+/// The `readOnlyHint` of `tool` in `host`'s own tool list.
+async fn listed_hint(fleet: &Fleet, host: &Host, tool: &str) -> Option<bool> {
+    let budget = fleet.config().call_timeout.min(Duration::from_secs(30));
+    let relay = fleet.relay(host, budget).ok()?;
+    let tools = relay.list(ListKind::Tools, Context::detached()).await.ok()?;
+    tools.iter().find_map(|entry| {
+        let entry: Value = serde_json::from_str(entry.get()).ok()?;
+        let listed = Tool::from_listing(&entry)?;
+        (listed.name == tool).then_some(listed.read_only)
+    })?
+}
+
+/// `remote_list_tools`: the tools of the agent's list the caller may call.
+pub(super) async fn list_tools(
+    fleet: &Fleet,
+    mut arguments: Map<String, Value>,
+    cx: &Context,
+) -> Result<Value, RpcError> {
     let host = match host_arg(&mut arguments).map(|h| fleet.host(&h).map_err(|e| error_result(e.to_string()))) {
         Ok(Ok(host)) => host,
-        Ok(Err(e)) | Err(e) => return e,
+        Ok(Err(e)) | Err(e) => return Ok(e),
     };
+    check(cx, &Action::SeeHost(policy_host(&host)))?;
     let budget = fleet.config().call_timeout.min(Duration::from_secs(30));
     let relay = match fleet.relay(&host, budget) {
         Ok(relay) => relay,
-        Err(why) => return error_result(format!("{}: agent: {why}", host.name)),
+        Err(why) => return Ok(error_result(format!("{}: agent: {why}", host.name))),
     };
     let tools = match relay.list(ListKind::Tools, cx.clone()).await {
         Ok(tools) => tools,
-        Err(e) => return error_result(format!("{}: agent: {}", host.name, e.message)),
+        Err(e) => return Ok(error_result(format!("{}: agent: {}", host.name, e.message))),
     };
-    let tools: Vec<Value> = tools.iter().filter_map(|t| serde_json::from_str(t.get()).ok()).collect();
+    let mut tools: Vec<Value> = tools.iter().filter_map(|t| serde_json::from_str(t.get()).ok()).collect();
+    tools.retain(|entry| {
+        Tool::from_listing(entry).is_some_and(|tool| may(cx, &Action::CallTool { host: policy_host(&host), tool }))
+    });
     let mut text = format!("{} tools on {}:\n", tools.len(), host.name);
     for tool in &tools {
         let name = tool.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -72,10 +119,10 @@ pub(super) async fn list_tools(fleet: &Fleet, mut arguments: Map<String, Value>,
         let first_line = description.lines().next().unwrap_or_default();
         text.push_str(&format!("- {name}: {first_line}\n"));
     }
-    json!({
+    Ok(json!({
         "content": [{ "type": "text", "text": text }],
         "structuredContent": { "host": host.name, "via": "agent", "tools": tools },
-    })
+    }))
 }
 
 /// Bound of a whole call: a `shell` call's own timeout plus a margin,

@@ -1,14 +1,16 @@
 //! `remote_list_hosts`: the registry with each agent's health, from the
-//! cache or freshly probed.
+//! cache or freshly probed; only the hosts the caller may see.
 
-use super::{error_result, take};
+use super::{error_result, policy_host, take};
 use crate::Fleet;
+use herd_auth::Action;
 use herd_fleet::HostState;
+use herd_proto::Context;
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use tokio::time::Instant;
 
-pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>) -> Value {
+pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &Context) -> Value {
     let force = match take::<bool>(&mut arguments, "force") {
         Ok(f) => f.unwrap_or(false),
         Err(e) => return e,
@@ -23,7 +25,8 @@ pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>) -> Va
     let now = Instant::now();
     let mut hosts = Vec::with_capacity(registry.len());
     let mut text = String::new();
-    for host in registry.hosts() {
+    let visible = registry.hosts().iter().filter(|h| herd_guard::may(cx, &Action::SeeHost(policy_host(h))));
+    for host in visible {
         let state = states.get(&host.name).cloned().unwrap_or(HostState::Unknown);
         let mut entry = json!({ "name": host.name, "tags": host.tags });
         if let Some(url) = &host.url {

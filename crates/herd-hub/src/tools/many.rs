@@ -5,12 +5,18 @@
 //! own timeout, so one dead or slow host costs only its own slot. The
 //! client's progress token reports hosts finished; the per-host calls do
 //! not report progress of their own.
+//!
+//! Hosts the caller may not run `shell` on are skipped, not failed: the
+//! result names each with the missing permission (`skipped`), and the
+//! others run.
 
-use super::{error_result, take};
+use super::{error_result, policy_host, take};
 use crate::Fleet;
 use crate::path::quiet;
 use futures_util::StreamExt;
 use futures_util::stream;
+use herd_auth::{Action, Decision, hub_tool_target};
+use herd_fleet::Host;
 use herd_proto::Context;
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
@@ -23,10 +29,11 @@ pub(super) async fn call(fleet: &Arc<Fleet>, mut arguments: Map<String, Value>, 
         let tags = take::<Vec<String>>(&mut arguments, "tags")?.unwrap_or_default();
         fleet.select(&names, &tags).map_err(|e| error_result(e.to_string()))
     })();
-    let hosts = match selection {
+    let selected = match selection {
         Ok(hosts) => hosts,
         Err(e) => return e,
     };
+    let (hosts, skipped) = permitted(selected, cx);
     let own = arguments.get("timeout").and_then(Value::as_f64).and_then(|s| Duration::try_from_secs_f64(s).ok());
     let timeout =
         own.unwrap_or(Duration::from_secs(120)).min(Duration::from_secs(3600)) + fleet.config().timeout_margin;
@@ -63,13 +70,44 @@ pub(super) async fn call(fleet: &Arc<Fleet>, mut arguments: Map<String, Value>, 
             }
         }
     }
+    for s in &skipped {
+        let _ = writeln!(
+            text,
+            "== {}: skipped: {} ==",
+            s["host"].as_str().unwrap_or("?"),
+            s["missing"].as_str().unwrap_or("?")
+        );
+    }
     let _ = write!(text, "{succeeded} of {total} hosts exited 0");
-    json!({
-        "content": [{ "type": "text", "text": text }],
-        "structuredContent": { "results": results, "succeeded": succeeded, "failed": total - succeeded },
-    })
+    if !skipped.is_empty() {
+        let _ = write!(text, "; {} skipped (not permitted)", skipped.len());
+    }
+    let mut structured = json!({ "results": results, "succeeded": succeeded, "failed": total - succeeded });
+    if !skipped.is_empty() {
+        structured["skipped"] = json!(skipped);
+    }
+    json!({ "content": [{ "type": "text", "text": text }], "structuredContent": structured })
 }
 
+/// The selected hosts the caller may run `shell` on, and the others with
+/// what the caller lacks there.
+fn permitted(selected: Vec<Host>, cx: &Context) -> (Vec<Host>, Vec<Value>) {
+    let (Some(principal), Some(shell)) = (&cx.meta().principal, hub_tool_target("remote_shell_many")) else {
+        return (selected, Vec::new());
+    };
+    let mut skipped = Vec::new();
+    let hosts = selected
+        .into_iter()
+        .filter(|host| match principal.allows(&Action::CallTool { host: policy_host(host), tool: shell.tool() }) {
+            Decision::Allow => true,
+            Decision::Deny(missing) => {
+                skipped.push(json!({ "host": host.name, "missing": missing.to_string() }));
+                false
+            }
+        })
+        .collect();
+    (hosts, skipped)
+}
 /// One host's line in the combined result.
 fn entry(host: &str, outcome: Result<crate::path::Served, crate::path::Failure>) -> Value {
     match outcome {

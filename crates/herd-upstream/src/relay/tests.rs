@@ -5,7 +5,7 @@ fn progress_tokens_are_swapped_without_touching_other_members() {
     let params =
         RawValue::from_string(r#"{"name":"t","arguments":{"n":2.50},"_meta":{"progressToken":7,"x":1}}"#.into())
             .unwrap();
-    let ours = with_progress_token(&params, "herd-1").unwrap();
+    let ours = with_meta(&params, Some("herd-1"), &Claim::Keep).unwrap();
     let v: Value = serde_json::from_str(ours.get()).unwrap();
     assert_eq!(v["_meta"]["progressToken"], "herd-1");
     assert_eq!(v["_meta"]["x"], 1);
@@ -15,4 +15,18 @@ fn progress_tokens_are_swapped_without_touching_other_members() {
     let back: Value = serde_json::from_str(swap_token(&note, "herd-1", &original).unwrap().get()).unwrap();
     assert_eq!(back, json!({"progressToken":7,"progress":5}));
     assert!(swap_token(&note, "herd-2", &original).is_none());
+}
+
+#[test]
+fn the_principal_claim_replaces_whatever_the_client_sent() {
+    let params = RawValue::from_string(
+        r#"{"name":"t","arguments":{"n":2.50},"_meta":{"herd/principal":{"user":"mallory"},"x":1}}"#.into(),
+    )
+    .unwrap();
+    let claim = to_raw(&json!({ "user": "alice", "role": "viewer" })).unwrap();
+    let set: Value = serde_json::from_str(with_meta(&params, None, &Claim::Set(claim)).unwrap().get()).unwrap();
+    assert_eq!(set["_meta"], json!({ "herd/principal": { "user": "alice", "role": "viewer" }, "x": 1 }));
+    assert_eq!(set["arguments"]["n"], 2.5);
+    let removed: Value = serde_json::from_str(with_meta(&params, None, &Claim::Remove).unwrap().get()).unwrap();
+    assert_eq!(removed["_meta"], json!({ "x": 1 }));
 }

@@ -25,17 +25,22 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     for spec in config.servers.iter().cloned() {
         runner.load(spec).await?;
     }
-    let served = server::run("herd-agent", serve, backends(&runner)).await;
+    let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
+    let served = server::run("herd-agent", serve, backends(&runner, &host)).await;
     runner.shutdown().await;
     served
 }
 
-/// The agent's backends: host tools first, then its servers.
-pub(crate) fn backends(runner: &Runner) -> Vec<Arc<dyn Backend>> {
-    let host: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
-    let mut backends = vec![host];
+/// The agent's backends: host tools first, then its servers; each asks the
+/// policy as the tools of `host` (a [`herd_guard::Scope::Host`]). An agent
+/// keeps no store, so nothing is audited here; calls through a hub are
+/// audited by the hub.
+pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope) -> Vec<Arc<dyn Backend>> {
+    let tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
+    let mut backends = vec![tools];
     backends.extend(runner.backends());
-    backends
+    let guard = |b: Arc<dyn Backend>| -> Arc<dyn Backend> { Arc::new(herd_guard::Guarded::new(b, host.clone(), None)) };
+    backends.into_iter().map(guard).collect()
 }
 
 /// A runner installing under the config's `servers_dir`, else

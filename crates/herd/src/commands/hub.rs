@@ -5,7 +5,9 @@ use crate::{home, metrics, server, state};
 use anyhow::Context as _;
 use herd_access::Access;
 use herd_fleet::{Host, Registry};
+use herd_guard::Audit;
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
+use herd_store::AuditConfig;
 use herd_transport::http::Readiness;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +42,8 @@ pub(crate) fn new_hub(registry: Registry) -> Hub {
 /// Probes the fleet once, then serves the hub until `shutdown`, keeping
 /// health fresh and (with `config`: the registry file and hosts always
 /// added to it) the registry reloaded. Requests are authenticated by
-/// `access`.
+/// `access`; every list and call asks the policy, and every call is
+/// recorded in the audit log of `access`'s store before it is answered.
 pub(crate) async fn serve(
     hub: Hub,
     args: &ServeArgs,
@@ -62,7 +65,8 @@ pub(crate) async fn serve(
         herd_hub::spawn_reloader(hub.clone(), path.clone(), pinned, shutdown.clone())
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
-    let router = server::router("herd-hub", hub.backends());
+    let audit = Audit::new(access.store().audit_writer(&AuditConfig::default()), false);
+    let router = server::router("herd-hub", hub.audited_backends(Some(audit)));
     let extra = metrics::route();
     let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await

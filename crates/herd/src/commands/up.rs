@@ -13,6 +13,9 @@
 //! The local agent supervises the servers of `$HERD_HOME/agent.toml` when
 //! that file exists (the `herd agent --config` format; its token settings
 //! do not apply, the local agent keeps the generated one).
+//!
+//! Every call through the hub is recorded in the audit log of that state
+//! before it is answered.
 
 use crate::cli::{ServeArgs, TlsArgs, UpArgs};
 use crate::commands::{agent, hub};
@@ -37,7 +40,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         if agent_file.exists() { agent::AgentConfig::load(&agent_file)? } else { agent::AgentConfig::default() };
     let servers_dir = agent_config.servers_dir.clone().unwrap_or_else(|| home.join("servers"));
     let runner = Runner::new(RunnerConfig::new(servers_dir));
-    let agent_router = server::router("herd-agent", agent::backends(&runner));
+    let local_scope = herd_guard::Scope::Host { name: "local".into(), tags: vec!["local".into()] };
+    let agent_router = server::router("herd-agent", agent::backends(&runner, &local_scope));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
         let extra = axum::Router::new();

@@ -2,6 +2,7 @@
 //! stdio MCP servers it supervises.
 //!
 //! ```toml
+//! name = "gpu1"                      # as grants name this host (default: the hostname)
 //! token_env = "HERD_AGENT_TOKEN"     # or token = "..."
 //! servers_dir = "/var/lib/herd/servers"  # default: $HERD_HOME/servers
 //!
@@ -27,6 +28,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AgentConfig {
+    /// The host's name for the policy of calls made to this agent directly
+    /// (`--hosts` grants); the name a hub's registry gives it may differ.
+    name: Option<String>,
     token: Option<String>,
     token_env: Option<String>,
     /// Where servers are installed.
@@ -61,6 +65,16 @@ impl AgentConfig {
             }
         }
         Ok(config)
+    }
+
+    /// The name grants know this host by: `name`, else the machine's
+    /// hostname.
+    pub(crate) fn host_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+            let name = name.trim();
+            if name.is_empty() { "localhost".to_owned() } else { name.to_owned() }
+        })
     }
 
     /// The token clients must present, if the config names one.
