@@ -1,5 +1,15 @@
 //! `herd agent`: the per-host MCP server: host tools, and the stdio MCP
 //! servers it supervises.
+//!
+//! State lives in `$HERD_HOME` (or `--home`): servers are installed under
+//! `servers/` (unless the config says `servers_dir`), and servers loaded
+//! at run time are kept in `herd.db`, so they come back after a restart.
+//! The config's servers start first; a saved server of the same name is
+//! left out (the config wins).
+//!
+//! No process the agent starts (`shell`, `shell_bg`, installers, servers)
+//! inherits its secrets: one [`ChildEnv`], made here from the config, is
+//! shared by the host tools and the runner.
 
 mod config;
 
@@ -8,6 +18,9 @@ use crate::{home, server};
 use anyhow::Context as _;
 use herd_proto::Backend;
 use herd_runner::{Runner, RunnerConfig};
+use herd_store::Store;
+use herd_tools::ChildEnv;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) use config::AgentConfig;
@@ -21,29 +34,70 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     if serve.token.is_none() {
         serve.token = config.token()?;
     }
-    let runner = runner(&config)?;
-    for spec in config.servers.iter().cloned() {
-        runner.load(spec).await?;
-    }
+    let home = home::path(args.home);
+    let store = match &home {
+        Ok(home) => Some(open_store(home).await?),
+        Err(err) => {
+            tracing::warn!(%err, "no state directory: servers loaded at run time will not survive a restart");
+            None
+        }
+    };
+    let servers_dir = match (&config.servers_dir, home) {
+        (Some(dir), _) => dir.clone(),
+        (None, home) => home.context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
+    };
+    let child_env = child_env(&config, serve.token.iter());
+    let runner = runner(servers_dir, child_env, store);
+    start_servers(&runner, config.servers.iter().cloned()).await?;
     let served = server::run("herd-agent", serve, backends(&runner)).await;
     runner.shutdown().await;
     served
 }
 
-/// The agent's backends: host tools first, then its servers.
+/// The agent's backends: host tools first, then its servers. The host
+/// tools' commands inherit what the runner's servers do.
 pub(crate) fn backends(runner: &Runner) -> Vec<Arc<dyn Backend>> {
-    let host: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
+    let host_config = herd_tools::host::HostConfig { child_env: runner.child_env().clone(), ..Default::default() };
+    let host: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(host_config));
     let mut backends = vec![host];
     backends.extend(runner.backends());
     backends
 }
 
-/// A runner installing under the config's `servers_dir`, else
-/// `$HERD_HOME/servers` (created when the first server is installed).
-pub(crate) fn runner(config: &AgentConfig) -> anyhow::Result<Runner> {
-    let dir = match &config.servers_dir {
-        Some(dir) => dir.clone(),
-        None => home::path(None).context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
-    };
-    Ok(Runner::new(RunnerConfig::new(dir)))
+/// A runner installing under `dir`, its children inheriting `child_env`,
+/// keeping servers loaded at run time in `store`.
+pub(crate) fn runner(dir: PathBuf, child_env: ChildEnv, store: Option<Store>) -> Runner {
+    Runner::new(RunnerConfig { child_env, store, ..RunnerConfig::new(dir) })
+}
+
+/// Loads the config's servers, then those kept from earlier runs.
+pub(crate) async fn start_servers(
+    runner: &Runner,
+    configured: impl Iterator<Item = herd_runner::ServerSpec>,
+) -> anyhow::Result<()> {
+    for spec in configured {
+        runner.load(spec).await?;
+    }
+    let restored = runner.restore().await.context("cannot read the servers kept from earlier runs")?;
+    if restored > 0 {
+        tracing::info!(servers = restored, "restored servers loaded at run time");
+    }
+    Ok(())
+}
+
+/// The agent's store, `herd.db` in its state directory (created if
+/// missing).
+pub(crate) async fn open_store(home: &Path) -> anyhow::Result<Store> {
+    let path = herd_store::default_path(home);
+    let target = path.to_str().with_context(|| format!("{} is not UTF-8", path.display()))?;
+    Store::open(target).await.with_context(|| format!("cannot open {}", path.display()))
+}
+
+/// What the agent's children inherit: herd's environment without herd's
+/// own variables, the variables `config` reads secrets from, or any
+/// variable holding one of `tokens` (the token clients present, however
+/// it was given).
+pub(crate) fn child_env<'a>(config: &AgentConfig, tokens: impl Iterator<Item = &'a String>) -> ChildEnv {
+    let named = config.secret_vars().fold(ChildEnv::default(), |env, var| env.hide_var(var));
+    tokens.fold(named, |env, token| env.hide_value(token))
 }
