@@ -14,13 +14,13 @@
 mod config;
 
 use crate::cli::AgentArgs;
-use crate::{home, server};
+use crate::{home, server, state};
 use anyhow::Context as _;
 use herd_proto::Backend;
 use herd_runner::{Runner, RunnerConfig};
 use herd_store::Store;
 use herd_tools::ChildEnv;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(crate) use config::AgentConfig;
@@ -36,7 +36,7 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     }
     let home = home::path(args.home);
     let store = match &home {
-        Ok(home) => Some(open_store(home).await?),
+        Ok(home) => Some(state::open(home, None).await?),
         Err(err) => {
             tracing::warn!(%err, "no state directory: servers loaded at run time will not survive a restart");
             None
@@ -83,14 +83,6 @@ pub(crate) async fn start_servers(
         tracing::info!(servers = restored, "restored servers loaded at run time");
     }
     Ok(())
-}
-
-/// The agent's store, `herd.db` in its state directory (created if
-/// missing).
-pub(crate) async fn open_store(home: &Path) -> anyhow::Result<Store> {
-    let path = herd_store::default_path(home);
-    let target = path.to_str().with_context(|| format!("{} is not UTF-8", path.display()))?;
-    Store::open(target).await.with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// What the agent's children inherit: herd's environment without herd's

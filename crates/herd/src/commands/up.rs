@@ -13,7 +13,7 @@
 //! The local agent supervises the servers of `$HERD_HOME/agent.toml` when
 //! that file exists (the `herd agent --config` format; its token settings
 //! do not apply, the local agent keeps the generated one), and the servers
-//! loaded at run time, kept in `$HERD_HOME/herd.db` like `herd agent`'s.
+//! loaded at run time, kept in the hub's state like `herd agent`'s.
 
 use crate::cli::{ServeArgs, TlsArgs, UpArgs};
 use crate::commands::{agent, hub};
@@ -46,7 +46,9 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let tokens: Vec<String> = [token.clone(), agent_token.clone()].into_iter().chain(host_tokens).collect();
     let servers_dir = agent_config.servers_dir.clone().unwrap_or_else(|| home.join("servers"));
     let child_env = agent::child_env(&agent_config, tokens.iter());
-    let runner = agent::runner(servers_dir, child_env, Some(agent::open_store(&home).await?));
+    // One store: the hub's users and tokens, the local agent's servers.
+    let store = state::open(&home, args.state.database_url.as_deref()).await?;
+    let runner = agent::runner(servers_dir, child_env, Some(store.clone()));
     let agent_router = server::router("herd-agent", agent::backends(&runner));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
@@ -66,7 +68,6 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         ..Host::default()
     };
     let registry = registry.with_hosts([local.clone()])?;
-    let store = state::open(&home, args.state.database_url.as_deref()).await?;
     state::keep_admin_token(&store, Some(&token)).await?;
     let access = state::access(store, Some(&hosts_file))?;
     let hub_listener = server::bind(args.listen).await?;
