@@ -12,9 +12,10 @@ Usage:
   py_agent.py [--token TOKEN] stdio HERD_BINARY [ARG...]
       (ARG... defaults to `agent --stdio`)
 
-The agent's environment must contain HERD_TEST_MARKER=present (the stdio
+The agent's environment must contain AGENT_TEST_MARKER=present (the stdio
 child gets it from this script; an HTTP agent from whoever started it), so
-that unsetting a variable in `shell` is observable.
+that unsetting a variable in `shell` is observable. (Not a HERD_* name: the
+agent passes none of those to its commands.)
 
 Prints one JSON summary line on stdout, with one named check per behaviour;
 exits 1 if any check failed.
@@ -207,11 +208,11 @@ async def check_shell_timeout(agent, checks):
 
 
 async def check_shell_cwd_env(agent, checks):
-    command = 'pwd -P; echo "$HERD_PY_VAR"; echo "${HERD_TEST_MARKER-unset}"'
+    command = 'pwd -P; echo "$HERD_PY_VAR"; echo "${AGENT_TEST_MARKER-unset}"'
     # The marker must really be in the agent's environment, or unsetting it proves nothing.
     _, before = await agent.ok("shell", {"command": command, "cwd": agent.tmp})
-    expect(before["stdout"].splitlines()[2:] == ["present"], f"HERD_TEST_MARKER not in the agent's env: {before}")
-    env = {"HERD_PY_VAR": "value with spaces", "HERD_TEST_MARKER": None}
+    expect(before["stdout"].splitlines()[2:] == ["present"], f"AGENT_TEST_MARKER not in the agent's env: {before}")
+    env = {"HERD_PY_VAR": "value with spaces", "AGENT_TEST_MARKER": None}
     _, sc = await agent.ok("shell", {"command": command, "cwd": agent.tmp, "env": env})
     want = f"{os.path.realpath(agent.tmp)}\nvalue with spaces\nunset\n"
     expect(sc["stdout"] == want, f"stdout {sc['stdout']!r}, want {want!r}")
@@ -518,7 +519,7 @@ async def run(args, checks, summary):
             async with streamablehttp_client(args.url, headers=headers) as (read, write, _):
                 await with_streams(read, write)
     else:
-        env = {"PATH": os.environ.get("PATH", ""), "HERD_LOG": "warn", "HERD_TEST_MARKER": "present"}
+        env = {"PATH": os.environ.get("PATH", ""), "HERD_LOG": "warn", "AGENT_TEST_MARKER": "present"}
         if args.token:
             env["HERD_TOKEN"] = args.token
         cmd_args = args.args or ["agent", "--stdio"]

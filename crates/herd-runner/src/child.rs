@@ -4,8 +4,8 @@
 //! children it started too (an `npx` wrapper, a Python launcher). Where
 //! `setpriv(1)` exists the process also gets a parent-death signal, so a
 //! server does not outlive an agent that was killed outright. The
-//! environment is the agent's minus herd's own variables (which hold
-//! tokens), plus the spec's `env`.
+//! environment is the agent's minus herd's secrets ([`ChildEnv`]), plus
+//! the spec's `env`, which is what its owner asked for and passes as given.
 //!
 //! The parent-death signal fires when the *thread* that spawned the child
 //! ends. Servers are spawned from the runtime's worker threads, which live
@@ -15,6 +15,7 @@
 //! Stopping is SIGTERM to the group, a grace period, then SIGKILL to the
 //! group. A group outliving its leader is killed too: nothing is orphaned.
 
+use herd_tools::ChildEnv;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -34,7 +35,7 @@ pub struct Launch {
     pub args: Vec<String>,
     /// Its working directory.
     pub cwd: PathBuf,
-    /// Environment on top of the agent's (minus `HERD_*`).
+    /// Environment on top of the agent's (minus its secrets).
     pub env: BTreeMap<String, String>,
 }
 
@@ -56,8 +57,9 @@ pub(crate) struct Running {
     pub(crate) pgid: Pid,
 }
 
-/// Starts `launch` with piped stdio in a new process group.
-pub(crate) fn spawn(launch: &Launch) -> std::io::Result<Running> {
+/// Starts `launch` with piped stdio in a new process group, with the
+/// environment `inherited` leaves plus the launch's own.
+pub(crate) fn spawn(launch: &Launch, inherited: &ChildEnv) -> std::io::Result<Running> {
     let mut command = match pdeathsig_wrapper() {
         Some(setpriv) => {
             let mut c = Command::new(setpriv);
@@ -74,11 +76,7 @@ pub(crate) fn spawn(launch: &Launch) -> std::io::Result<Running> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("HERD_") {
-            command.env_remove(key);
-        }
-    }
+    inherited.scrub(&mut command);
     command.envs(&launch.env);
     let child = command.spawn()?;
     let pid = child.id().ok_or_else(|| std::io::Error::other("the process exited before it could be watched"))?;

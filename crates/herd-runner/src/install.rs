@@ -8,6 +8,10 @@
 //! something. A stamp file records what was installed, so a restart or an
 //! agent restart does not install again.
 //!
+//! Installers inherit the agent's environment without its secrets
+//! ([`ChildEnv`]): an npm lifecycle script or a Python build backend runs
+//! code of the package being installed.
+//!
 //! Installer output goes to the server's ring, so `servers_logs` shows why
 //! an install failed.
 //!
@@ -22,23 +26,30 @@ mod step;
 use crate::child::Launch;
 use crate::ring::Ring;
 use crate::spec::{ServerSpec, Source};
+use herd_tools::ChildEnv;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use step::Step;
 
 const STAMP: &str = ".herd-installed";
 
-/// Installs `spec` (validated as `source`) under `dir`, within `timeout`
-/// per installer step.
-pub(crate) async fn install(
-    spec: &ServerSpec,
-    source: &Source,
-    dir: &Path,
-    ring: &Ring,
-    timeout: Duration,
-) -> Result<Launch, String> {
+/// Where an install happens and what its steps may use.
+pub(crate) struct Place<'a> {
+    /// The server's own directory.
+    pub(crate) dir: &'a Path,
+    /// Where installer output goes.
+    pub(crate) ring: &'a Ring,
+    /// The limit of each installer step.
+    pub(crate) timeout: Duration,
+    /// What installers inherit of the agent's environment.
+    pub(crate) inherited: &'a ChildEnv,
+}
+
+/// Installs `spec` (validated as `source`) in `place`.
+pub(crate) async fn install(spec: &ServerSpec, source: &Source, place: Place<'_>) -> Result<Launch, String> {
+    let Place { dir, ring, timeout, inherited } = place;
     tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let step = Step { cwd: dir, ring, timeout };
+    let step = Step { cwd: dir, ring, timeout, inherited };
     let stamp = source.describe();
     let fresh = read_stamp(dir).await.as_deref() == Some(stamp.as_str());
     if fresh {

@@ -18,9 +18,12 @@
 //!   router: the servers' own tools as `server__tool`, and the tools that
 //!   manage them (`servers_list`, `servers_load`, `servers_unload`,
 //!   `servers_logs`).
+//! - `keep`: servers loaded with `servers_load` are saved in the agent's
+//!   store and [`Runner::restore`]d at its next start.
 
 mod child;
 mod install;
+mod keep;
 mod manage;
 mod merged;
 mod name_lock;

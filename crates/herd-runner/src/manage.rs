@@ -5,11 +5,13 @@
 //! `remote_call` and `herd servers` is a thin client over them. A load
 //! takes the same fields as a `[[servers]]` entry of the config and waits
 //! (with progress) until the server runs or gives up, so the caller learns
-//! the outcome in one call.
+//! the outcome in one call. A loaded server is saved in the agent's store
+//! and comes back when the agent starts again, until it is unloaded.
 
 mod defs;
 
 use crate::Runner;
+use crate::keep::{Keep, LoadError};
 use crate::spec::ServerSpec;
 use crate::supervisor::{State, Status};
 use herd_proto::Context;
@@ -36,6 +38,13 @@ pub(crate) fn catalog(runner: Runner) -> Catalog {
         async move { logs(&r, args) }
     });
     builder.build()
+}
+
+fn tool_error(error: LoadError) -> ToolError {
+    match error {
+        LoadError::Spec(e) => ToolError::InvalidArguments(e.to_string()),
+        e @ LoadError::Keep { .. } => ToolError::Failed(e.to_string()),
+    }
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(args: Map<String, Value>) -> Result<T, ToolError> {
@@ -67,7 +76,7 @@ async fn load(runner: Runner, args: Map<String, Value>, cx: Context) -> ToolResu
     let (wait, secs) = wait(args.remove("wait"))?;
     let spec: ServerSpec = parse(args)?;
     let name = spec.name.clone();
-    let server = runner.load_server(spec).await.map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+    let server = runner.load_server(spec, Keep::Yes).await.map_err(tool_error)?;
     let mut step = 0.0;
     let status = Runner::settle(&server, wait, |s| {
         step += 1.0;
@@ -111,7 +120,7 @@ struct NameArgs {
 
 async fn unload(runner: Runner, args: Map<String, Value>) -> ToolResult {
     let NameArgs { name } = parse(args)?;
-    if runner.unload(&name).await {
+    if runner.unload_server(&name, Keep::Yes).await.map_err(tool_error)? {
         Ok(CallToolResult::structured(
             format!("{name}: stopped and unloaded"),
             json!({ "name": name, "unloaded": true }),

@@ -1,10 +1,13 @@
 //! The servers of one agent: load, unload, list, read logs, shut down.
 
+use crate::keep::{Keep, LoadError};
 use crate::name_lock::NameLocks;
 use crate::spec::{ServerSpec, SpecError};
 use crate::supervisor::{self, Event, Server, Status};
 use crate::{manage, merged};
 use herd_proto::{Backend, Notifier, method};
+use herd_store::Store;
+use herd_tools::ChildEnv;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +32,12 @@ pub struct RunnerConfig {
     pub stderr_bytes: usize,
     /// Longest a listing waits for one server.
     pub list_timeout: Duration,
+    /// What installers and servers inherit of the agent's environment.
+    pub child_env: ChildEnv,
+    /// Where servers loaded by `servers_load` are kept, so that they come
+    /// back when the agent starts again ([`Runner::restore`]). `None`:
+    /// they last as long as the process.
+    pub store: Option<Store>,
 }
 
 impl RunnerConfig {
@@ -42,6 +51,8 @@ impl RunnerConfig {
             stop_grace: Duration::from_secs(5),
             stderr_bytes: 64 * 1024,
             list_timeout: Duration::from_secs(10),
+            child_env: ChildEnv::default(),
+            store: None,
         }
     }
 }
@@ -84,15 +95,29 @@ impl Runner {
         vec![Arc::new(manage::catalog(self.clone())), Arc::new(merged::Servers::new(self.clone()))]
     }
 
+    /// What the runner's installers and servers inherit; give the same to
+    /// anything else that starts processes.
+    pub fn child_env(&self) -> &ChildEnv {
+        &self.inner.config.child_env
+    }
+
     /// Adds a server (replacing one of the same name, which is stopped
     /// first) and starts it unless `autostart` is off.
+    /// The server lasts as long as this process; see [`Runner::restore`]
+    /// for servers loaded by `servers_load`.
     pub async fn load(&self, spec: ServerSpec) -> Result<Status, SpecError> {
-        Ok(self.load_server(spec).await?.status())
+        match self.load_server(spec, Keep::No).await {
+            Ok(server) => Ok(server.status()),
+            Err(LoadError::Spec(e)) => Err(e),
+            Err(LoadError::Keep { name, error }) => Err(SpecError { name, reason: error.to_string() }),
+        }
     }
 
     /// [`Runner::load`], keeping hold of the server it made, so a caller
-    /// can follow that server even after a later load replaced it.
-    pub(crate) async fn load_server(&self, spec: ServerSpec) -> Result<Arc<Server>, SpecError> {
+    /// can follow that server even after a later load replaced it. With
+    /// [`Keep::Yes`] the spec is saved in the store (before anything is
+    /// stopped or started: a server that could not be saved is not loaded).
+    pub(crate) async fn load_server(&self, spec: ServerSpec, keep: Keep) -> Result<Arc<Server>, LoadError> {
         let source = spec.validate()?;
         let autostart = spec.autostart;
         let server = Server::new(spec, source, &self.inner.config);
@@ -102,6 +127,9 @@ impl Runner {
         // cannot stop a server another load has not started yet and then
         // see it start anyway.
         let _turn = self.inner.changes.lock(&name).await;
+        if keep == Keep::Yes {
+            self.keep(&server.spec).await?;
+        }
         let previous = self.inner.servers.write().insert(name.clone(), server.clone());
         if let Some(previous) = previous {
             previous.stop_and_wait("replaced by a later load of the same name").await;
@@ -124,16 +152,25 @@ impl Runner {
         self.load(ServerSpec { autostart: true, ..spec }).await
     }
 
-    /// Stops a server (the whole process group) and forgets it. False if
-    /// there was none.
+    /// Stops a server (the whole process group) and forgets it, without
+    /// touching the store. False if there was none.
     pub async fn unload(&self, name: &str) -> bool {
+        matches!(self.unload_server(name, Keep::No).await, Ok(true))
+    }
+
+    /// [`Runner::unload`]; with [`Keep::Yes`] the server is first removed
+    /// from the store too (a server that could not be removed keeps
+    /// running, so what runs and what comes back agree). True if there was
+    /// a server, running or saved.
+    pub(crate) async fn unload_server(&self, name: &str, keep: Keep) -> Result<bool, LoadError> {
         let _turn = self.inner.changes.lock(name).await;
+        let forgotten = keep == Keep::Yes && self.forget(name).await?;
         let server = self.inner.servers.write().remove(name);
-        let Some(server) = server else { return false };
+        let Some(server) = server else { return Ok(forgotten) };
         server.stop_and_wait("unloaded").await;
         self.inner.lists.forget(name);
         self.inner.announce();
-        true
+        Ok(true)
     }
 
     /// Stops every server; returns once all their processes are gone.

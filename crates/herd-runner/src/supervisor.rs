@@ -131,7 +131,9 @@ impl Server {
 /// in `installing` ([`Server::begin`]) before spawning this.
 pub(crate) async fn run(server: Arc<Server>, config: Arc<RunnerConfig>, events: mpsc::UnboundedSender<Event>) {
     let dir = config.dir.join(&server.spec.name);
-    let installing = install::install(&server.spec, &server.source, &dir, &server.ring, config.install_timeout);
+    let place =
+        install::Place { dir: &dir, ring: &server.ring, timeout: config.install_timeout, inherited: &config.child_env };
+    let installing = install::install(&server.spec, &server.source, place);
     let launch = tokio::select! {
         launch = installing => launch,
         () = server.stop.cancelled() => return server.stopped(),
@@ -184,7 +186,7 @@ async fn life(
     config: &RunnerConfig,
     events: &mpsc::UnboundedSender<Event>,
 ) -> Life {
-    let mut running = match child::spawn(launch) {
+    let mut running = match child::spawn(launch, &config.child_env) {
         Ok(running) => running,
         Err(err) => return Life::Failed(format!("cannot start {}: {err}", launch.describe())),
     };

@@ -19,6 +19,9 @@
 //! edits, timeouts) are `isError` results naming the path or command and the
 //! operating system's reason, so the model can read them and correct course.
 //!
+//! Commands inherit the agent's environment without herd's secrets
+//! ([`HostConfig::child_env`]).
+//!
 //! Processes started by `shell` never outlive the call: the command runs in
 //! its own process group, and the group is killed on timeout, on
 //! cancellation, and once the shell has exited. Use `shell_bg` for anything
@@ -52,6 +55,7 @@ mod tests;
 mod testutil;
 
 use crate::catalog::{Catalog, ToolResult};
+use crate::child_env::ChildEnv;
 use herd_proto::Context;
 use herd_proto::model::Tool;
 use serde_json::{Map, Value};
@@ -114,6 +118,9 @@ pub struct HostConfig {
     /// File system jobs one session may have in flight, stuck ones
     /// included (4).
     pub file_jobs_per_session: usize,
+    /// What `shell` and `shell_bg` commands inherit: the agent's
+    /// environment without its secrets.
+    pub child_env: ChildEnv,
 }
 
 impl Default for HostConfig {
@@ -140,6 +147,7 @@ impl Default for HostConfig {
             file_threads: 8,
             max_file_threads: 64,
             file_jobs_per_session: 4,
+            child_env: ChildEnv::default(),
         }
     }
 }

@@ -238,6 +238,10 @@ pub(crate) struct AgentArgs {
     /// Config file: token and the stdio MCP servers to supervise.
     #[arg(long, env = "HERD_AGENT_CONFIG")]
     pub(crate) config: Option<std::path::PathBuf>,
+    /// State directory (installed servers, herd.db with the servers loaded
+    /// at run time); default: the platform data dir.
+    #[arg(long, env = "HERD_HOME")]
+    pub(crate) home: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) serve: ServeArgs,
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 /// The first admin's name.
 pub(crate) const ADMIN: &str = "admin";
 
-/// Opens (and migrates) the store: `database_url` when given, else the
-/// SQLite file in `home`.
+/// Opens (and migrates) the store, the hub's or an agent's: `database_url`
+/// when given, else the SQLite file in `home`.
 pub(crate) async fn open(home: &Path, database_url: Option<&str>) -> anyhow::Result<Store> {
     let target = match database_url.filter(|u| !u.is_empty()) {
         Some(url) => url.to_owned(),

@@ -107,7 +107,7 @@ async fn python_sdk_drives_agent_tools_over_http() {
     let token = fresh_token();
     let herd = Herd::start_with_env(
         &["agent", "--listen", "127.0.0.1:0"],
-        &[("HERD_TOKEN", &token), ("HERD_TEST_MARKER", "present")],
+        &[("HERD_TOKEN", &token), ("AGENT_TEST_MARKER", "present")],
     )
     .await;
     let mut cmd = script();

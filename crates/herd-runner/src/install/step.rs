@@ -1,7 +1,9 @@
 //! One installer run: an argument vector, a working directory, a time
-//! limit, output into the server's ring.
+//! limit, output into the server's ring, and the agent's environment
+//! without its secrets.
 
 use crate::ring::Ring;
+use herd_tools::ChildEnv;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -16,6 +18,7 @@ pub(super) struct Step<'a> {
     pub(super) cwd: &'a Path,
     pub(super) ring: &'a Ring,
     pub(super) timeout: Duration,
+    pub(super) inherited: &'a ChildEnv,
 }
 
 /// Git may only use its plain transports, and never prompts.
@@ -41,6 +44,7 @@ impl<'a> Step<'a> {
         self.ring.note(&format!("running: {line}"));
         let started = Instant::now();
         let mut command = Command::new(program);
+        self.inherited.scrub(&mut command);
         command
             .args(args)
             .current_dir(self.cwd)

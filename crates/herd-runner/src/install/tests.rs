@@ -24,7 +24,9 @@ async fn a_cloned_url_leaves_its_credentials_nowhere() {
     let source = Source::Git { url, branch: None, command: Some("true".into()) };
     let dir = work.path().join("servers/g");
     let ring = Ring::new(64 * 1024);
-    install(&spec, &source, &dir, &ring, Duration::from_secs(60)).await.unwrap();
+    let inherited = ChildEnv::default();
+    let place = || Place { dir: &dir, ring: &ring, timeout: Duration::from_secs(60), inherited: &inherited };
+    install(&spec, &source, place()).await.unwrap();
 
     let stamp = std::fs::read_to_string(dir.join(STAMP)).unwrap();
     assert_eq!(stamp, format!("git file://alice:***@localhost{}\n", repo.display()));
@@ -36,6 +38,6 @@ async fn a_cloned_url_leaves_its_credentials_nowhere() {
     assert!(!config.contains("pa55word"), "{config}");
 
     // The stamp still matches: a restart does not clone again.
-    install(&spec, &source, &dir, &ring, Duration::from_secs(60)).await.unwrap();
+    install(&spec, &source, place()).await.unwrap();
     assert!(ring.tail(1).0[0].ends_with("already installed"), "{:?}", ring.tail(1).0);
 }

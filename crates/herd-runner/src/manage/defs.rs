@@ -50,7 +50,8 @@ pub(super) fn load() -> Tool {
         description: "Installs and starts a stdio MCP server on this agent, replacing one of the same name. Give \
                       exactly one source: npx (npm package), uvx (PyPI package), git (+ branch), path, or command \
                       (+ args). Nothing is passed through a shell. Waits until it runs or gives up (progress is \
-                      reported) and returns its state; on failure the end of its log."
+                      reported) and returns its state; on failure the end of its log. The agent keeps it: it \
+                      comes back when the agent restarts, until servers_unload."
             .into(),
         input_schema: json!({
             "type": "object",
@@ -91,8 +92,9 @@ pub(super) fn unload() -> Tool {
     Tool {
         name: "servers_unload".into(),
         title: Some("Unload an MCP server".into()),
-        description: "Stops a supervised server (SIGTERM to its whole process group, then SIGKILL) and forgets it. \
-                      Calls in flight fail. Its installed files stay, so loading it again is quick."
+        description: "Stops a supervised server (SIGTERM to its whole process group, then SIGKILL) and forgets it, \
+                      so it does not come back when the agent restarts. Calls in flight fail. Its installed files \
+                      stay, so loading it again is quick."
             .into(),
         input_schema: json!({
             "type": "object", "properties": {"name": name_property()}, "required": ["name"], "additionalProperties": false

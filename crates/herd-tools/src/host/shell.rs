@@ -47,7 +47,8 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
                 "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": max, "default": default,
                             "description": "Seconds before the command's process group is killed."},
                 "env": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
-                        "description": "Variables to set (null unsets one) on top of the agent's environment."}
+                        "description": "Variables to set (null unsets one) on top of the agent's environment \
+                                        (which never includes herd's own variables or secrets)."}
             },
             "required": ["command"],
             "additionalProperties": false
@@ -99,6 +100,8 @@ pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context)
     if let Some(cwd) = &a.cwd {
         cmd.current_dir(cwd);
     }
+    // The agent's secrets never pass; what the call sets explicitly does.
+    cfg.child_env.scrub(&mut cmd);
     for (key, value) in a.env.iter().flatten() {
         match value {
             Some(v) => cmd.env(key, v),

@@ -6,7 +6,8 @@
 //! agent's session ends); where `setsid(1)` is missing it gets its own
 //! process group instead. stdin is `/dev/null`; stdout and stderr are
 //! appended to a log file opened here, so no path is ever spliced into a
-//! command line. The call returns at once with the pid and the log path; a
+//! command line. Like `shell`, the command inherits the agent's
+//! environment without herd's secrets. The call returns at once with the pid and the log path; a
 //! background task reaps the process when it exits, so no zombie is left.
 
 use super::Host;
@@ -113,6 +114,7 @@ pub(super) async fn call(host: Arc<Host>, args: Map<String, Value>, cx: Context)
         }
     };
     cmd.arg("-c").arg(&a.command).stdin(Stdio::null()).stdout(file).stderr(err_file).kill_on_drop(false);
+    cfg.child_env.scrub(&mut cmd);
     if let Some(cwd) = &a.cwd {
         cmd.current_dir(cwd);
     }

@@ -1,13 +1,26 @@
 //! `herd agent`: the per-host MCP server: host tools, and the stdio MCP
 //! servers it supervises.
+//!
+//! State lives in `$HERD_HOME` (or `--home`): servers are installed under
+//! `servers/` (unless the config says `servers_dir`), and servers loaded
+//! at run time are kept in `herd.db`, so they come back after a restart.
+//! The config's servers start first; a saved server of the same name is
+//! left out (the config wins).
+//!
+//! No process the agent starts (`shell`, `shell_bg`, installers, servers)
+//! inherits its secrets: one [`ChildEnv`], made here from the config, is
+//! shared by the host tools and the runner.
 
 mod config;
 
 use crate::cli::AgentArgs;
-use crate::{home, server};
+use crate::{home, server, state};
 use anyhow::Context as _;
 use herd_proto::Backend;
 use herd_runner::{Runner, RunnerConfig};
+use herd_store::Store;
+use herd_tools::ChildEnv;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(crate) use config::AgentConfig;
@@ -21,10 +34,21 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     if serve.token.is_none() {
         serve.token = config.token()?;
     }
-    let runner = runner(&config)?;
-    for spec in config.servers.iter().cloned() {
-        runner.load(spec).await?;
-    }
+    let home = home::path(args.home);
+    let store = match &home {
+        Ok(home) => Some(state::open(home, None).await?),
+        Err(err) => {
+            tracing::warn!(%err, "no state directory: servers loaded at run time will not survive a restart");
+            None
+        }
+    };
+    let servers_dir = match (&config.servers_dir, home) {
+        (Some(dir), _) => dir.clone(),
+        (None, home) => home.context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
+    };
+    let child_env = child_env(&config, serve.token.iter());
+    let runner = runner(servers_dir, child_env, store);
+    start_servers(&runner, config.servers.iter().cloned()).await?;
     let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
     let served = server::run("herd-agent", serve, backends(&runner, &host)).await;
     runner.shutdown().await;
@@ -32,23 +56,45 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
 }
 
 /// The agent's backends: host tools first, then its servers; each asks the
-/// policy as the tools of `host` (a [`herd_guard::Scope::Host`]). An agent
-/// keeps no store, so nothing is audited here; calls through a hub are
-/// audited by the hub.
+/// policy as the tools of `host` (a [`herd_guard::Scope::Host`]). The host
+/// tools' commands inherit what the runner's servers do. An agent keeps no
+/// audit, so nothing is audited here; calls through a hub are audited by
+/// the hub.
 pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope) -> Vec<Arc<dyn Backend>> {
-    let tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(herd_tools::host::HostConfig::default()));
+    let host_config = herd_tools::host::HostConfig { child_env: runner.child_env().clone(), ..Default::default() };
+    let tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(host_config));
     let mut backends = vec![tools];
     backends.extend(runner.backends());
     let guard = |b: Arc<dyn Backend>| -> Arc<dyn Backend> { Arc::new(herd_guard::Guarded::new(b, host.clone(), None)) };
     backends.into_iter().map(guard).collect()
 }
 
-/// A runner installing under the config's `servers_dir`, else
-/// `$HERD_HOME/servers` (created when the first server is installed).
-pub(crate) fn runner(config: &AgentConfig) -> anyhow::Result<Runner> {
-    let dir = match &config.servers_dir {
-        Some(dir) => dir.clone(),
-        None => home::path(None).context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
-    };
-    Ok(Runner::new(RunnerConfig::new(dir)))
+/// A runner installing under `dir`, its children inheriting `child_env`,
+/// keeping servers loaded at run time in `store`.
+pub(crate) fn runner(dir: PathBuf, child_env: ChildEnv, store: Option<Store>) -> Runner {
+    Runner::new(RunnerConfig { child_env, store, ..RunnerConfig::new(dir) })
+}
+
+/// Loads the config's servers, then those kept from earlier runs.
+pub(crate) async fn start_servers(
+    runner: &Runner,
+    configured: impl Iterator<Item = herd_runner::ServerSpec>,
+) -> anyhow::Result<()> {
+    for spec in configured {
+        runner.load(spec).await?;
+    }
+    let restored = runner.restore().await.context("cannot read the servers kept from earlier runs")?;
+    if restored > 0 {
+        tracing::info!(servers = restored, "restored servers loaded at run time");
+    }
+    Ok(())
+}
+
+/// What the agent's children inherit: herd's environment without herd's
+/// own variables, the variables `config` reads secrets from, or any
+/// variable holding one of `tokens` (the token clients present, however
+/// it was given).
+pub(crate) fn child_env<'a>(config: &AgentConfig, tokens: impl Iterator<Item = &'a String>) -> ChildEnv {
+    let named = config.secret_vars().fold(ChildEnv::default(), |env, var| env.hide_var(var));
+    tokens.fold(named, |env, token| env.hide_value(token))
 }

@@ -12,7 +12,8 @@
 //!
 //! The local agent supervises the servers of `$HERD_HOME/agent.toml` when
 //! that file exists (the `herd agent --config` format; its token settings
-//! do not apply, the local agent keeps the generated one).
+//! do not apply, the local agent keeps the generated one), and the servers
+//! loaded at run time, kept in the hub's state like `herd agent`'s.
 //!
 //! Every call through the hub is recorded in the audit log of that state
 //! before it is answered.
@@ -22,7 +23,6 @@ use crate::commands::{agent, hub};
 use crate::home;
 use crate::{server, state};
 use herd_fleet::{Host, Registry, Secret};
-use herd_runner::{Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -38,8 +38,20 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let agent_file = home.join("agent.toml");
     let agent_config =
         if agent_file.exists() { agent::AgentConfig::load(&agent_file)? } else { agent::AgentConfig::default() };
+    let hosts_file = home.join("hosts.toml");
+    if !hosts_file.exists() {
+        // Private from the start: it is where tokens of other hosts go.
+        home::create_private(&hosts_file, HOSTS_TEMPLATE.as_bytes())?;
+    }
+    let registry = Registry::load(&hosts_file)?;
+    // The local agent's children see neither herd's tokens nor those of the hosts.
+    let host_tokens = registry.hosts().iter().filter_map(|h| h.token.as_ref()).map(|t| t.expose().to_owned());
+    let tokens: Vec<String> = [token.clone(), agent_token.clone()].into_iter().chain(host_tokens).collect();
     let servers_dir = agent_config.servers_dir.clone().unwrap_or_else(|| home.join("servers"));
-    let runner = Runner::new(RunnerConfig::new(servers_dir));
+    let child_env = agent::child_env(&agent_config, tokens.iter());
+    // One store: the hub's users, tokens and audit, the local agent's servers.
+    let store = state::open(&home, args.state.database_url.as_deref()).await?;
+    let runner = agent::runner(servers_dir, child_env, Some(store.clone()));
     let local_scope = herd_guard::Scope::Host { name: "local".into(), tags: vec!["local".into()] };
     let agent_router = server::router("herd-agent", agent::backends(&runner, &local_scope));
     let agent_stop = shutdown.clone();
@@ -47,9 +59,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         let extra = axum::Router::new();
         server::serve_http("agent", &agent_args, agent_listener, agent_router, extra, None, agent_stop).await
     });
-    for spec in agent_config.servers {
-        runner.load(spec).await?;
-    }
+    agent::start_servers(&runner, agent_config.servers.into_iter()).await?;
 
     let local = Host {
         name: "local".into(),
@@ -61,14 +71,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         insecure_http: true,
         ..Host::default()
     };
-    let hosts_file = home.join("hosts.toml");
-    if !hosts_file.exists() {
-        // Private from the start: it is where tokens of other hosts go.
-        home::create_private(&hosts_file, HOSTS_TEMPLATE.as_bytes())?;
-    }
-    let registry = Registry::load(&hosts_file)?;
     let registry = registry.with_hosts([local.clone()])?;
-    let store = state::open(&home, args.state.database_url.as_deref()).await?;
     state::keep_admin_token(&store, Some(&token)).await?;
     let access = state::access(store, Some(&hosts_file))?;
     let hub_listener = server::bind(args.listen).await?;

@@ -165,7 +165,9 @@ impl Herd {
 
     /// Like [`Herd::start_with_env`], with herd run by `wrapper` (for
     /// example `ip netns exec NAME`, which execs herd in place, so the
-    /// process id is herd's own).
+    /// process id is herd's own). Unless `env` names a `HERD_HOME`, the
+    /// process gets a fresh one of its own (removed on drop), so no test
+    /// shares state with another or with the developer's.
     pub async fn start_via(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Herd {
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {

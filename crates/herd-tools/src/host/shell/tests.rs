@@ -141,3 +141,13 @@ async fn bad_arguments_and_failures_are_error_results() {
     let r = call(&bad, "shell", json!({"command": "true"})).await;
     assert!(is_error(&r) && text(&r).contains("cannot start /no/such/shell: No such file or directory"), "{r}");
 }
+
+#[tokio::test]
+async fn the_command_inherits_no_hidden_variable_but_what_the_call_sets() {
+    let c = catalog(HostConfig { child_env: crate::ChildEnv::default().hide_var("HOME"), ..config() });
+    let cmd = r#"echo "[${HOME-unset}] [${PATH:+path kept}] [$MINE]""#;
+    let r = call(&c, "shell", json!({"command": cmd, "env": {"MINE": "given"}})).await;
+    assert_eq!(r["structuredContent"]["stdout"], "[unset] [path kept] [given]\n", "{r}");
+    let r = call(&c, "shell", json!({"command": "echo \"$HOME\"", "env": {"HOME": "/asked/for"}})).await;
+    assert_eq!(r["structuredContent"]["stdout"], "/asked/for\n", "an explicit variable passes: {r}");
+}

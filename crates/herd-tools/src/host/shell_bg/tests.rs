@@ -64,3 +64,16 @@ async fn bad_cwd_and_log_are_errors() {
     let r = call(&c, "shell_bg", json!({"command": " "})).await;
     assert!(is_error(&r) && text(&r).contains("command is empty"), "{r}");
 }
+
+#[tokio::test]
+async fn the_command_inherits_no_hidden_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("env.log");
+    let c = catalog(HostConfig { child_env: crate::ChildEnv::default().hide_var("HOME"), ..config() });
+    let args = json!({"command": r#"echo "[${HOME-unset}] [${PATH:+path kept}]""#, "log": log});
+    let r = call(&c, "shell_bg", args).await;
+    assert!(!is_error(&r), "{r}");
+    let _reap = Reap(Pid::from_raw(i32::try_from(r["structuredContent"]["pid"].as_u64().unwrap()).unwrap()));
+    let want = "[unset] [path kept]\n";
+    assert!(eventually(|| std::fs::read_to_string(&log).unwrap_or_default() == want).await);
+}

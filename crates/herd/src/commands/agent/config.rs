@@ -77,6 +77,12 @@ impl AgentConfig {
         })
     }
 
+    /// The environment variables this config reads secrets from, which
+    /// no child of the agent may inherit.
+    pub(crate) fn secret_vars(&self) -> impl Iterator<Item = String> {
+        self.token_env.iter().cloned()
+    }
+
     /// The token clients must present, if the config names one.
     pub(crate) fn token(&self) -> anyhow::Result<Option<String>> {
         match (&self.token, &self.token_env) {
