@@ -16,9 +16,14 @@ use std::sync::Arc;
 pub enum Invalidated<'a> {
     /// The token with this public id was revoked.
     Token(&'a str),
-    /// The user with this name changed (role, grants) or was disabled:
-    /// every principal made from one of their tokens is stale.
-    User(&'a str),
+    /// A user changed (role, grants) or was disabled: every principal
+    /// made from one of their tokens is stale.
+    User {
+        /// The store's id of the user.
+        id: i64,
+        /// Their name.
+        name: &'a str,
+    },
 }
 
 /// Called after every change that withdraws or alters access, once the
@@ -99,14 +104,14 @@ impl Admin {
             disabled: req.disabled,
         };
         let user = self.store.set_user(name, &change).await?;
-        (self.on_revoke)(Invalidated::User(&user.name));
+        (self.on_revoke)(Invalidated::User { id: user.id, name: &user.name });
         Ok(user)
     }
 
     /// Disables a user: their tokens are refused from then on.
     pub async fn disable_user(&self, name: &str) -> Result<User, AdminError> {
         let user = self.store.disable_user(name).await?;
-        (self.on_revoke)(Invalidated::User(&user.name));
+        (self.on_revoke)(Invalidated::User { id: user.id, name: &user.name });
         Ok(user)
     }
 

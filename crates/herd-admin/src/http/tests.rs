@@ -143,7 +143,7 @@ async fn an_admin_adds_changes_and_disables_users() {
     assert_eq!((status, &user["disabled"]), (StatusCode::OK, &json!(true)));
     assert_eq!(
         api.revoked.take(),
-        ["User(\"alice\")", "User(\"alice\")"],
+        ["User { id: 1, name: \"alice\" }"; 2],
         "both changes made alice's principals stale"
     );
 
