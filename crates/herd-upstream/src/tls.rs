@@ -45,7 +45,7 @@ impl TrustedCa {
     }
 
     /// The certificates, as reqwest takes them.
-    pub(crate) fn roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
+    pub fn roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
         self.certs
             .iter()
             .map(|der| reqwest::Certificate::from_der(der).map_err(|e| format!("CA file {}: {e}", self.path.display())))

@@ -3,7 +3,8 @@
 //! The API lives at the root of the hub's origin whatever its MCP path:
 //! `HERD_URL=https://hub.lan:7800/mcp` gives `https://hub.lan:7800/api/v1/`.
 //! Every request is bounded by one deadline covering the whole exchange;
-//! the token goes only in the `Authorization` header.
+//! the token goes only in the `Authorization` header. An `https://` hub is
+//! verified against `--ca` (`HERD_CA`) when given, else the system's roots.
 
 use crate::cli::ClientArgs;
 use anyhow::{Context as _, anyhow, bail};
@@ -37,7 +38,12 @@ impl AdminApi {
         let token = client.token.clone().filter(|t| !t.is_empty()).or_else(crate::home::stored_token);
         let token =
             token.context("no token: set HERD_TOKEN to an admin's token (or use --home on the hub's machine)")?;
-        let http = reqwest::Client::builder().timeout(DEADLINE).build().context("cannot set up the HTTP client")?;
+        let mut http = reqwest::Client::builder().timeout(DEADLINE);
+        if let Some(path) = &client.ca {
+            let roots = herd_upstream::TrustedCa::load(path)?.roots().map_err(|e| anyhow!(e))?;
+            http = http.tls_certs_only(roots);
+        }
+        let http = http.build().context("cannot set up the HTTP client")?;
         Ok(Self { http, base, token })
     }
 
