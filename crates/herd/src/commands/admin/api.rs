@@ -66,7 +66,10 @@ impl AdminApi {
         if let Some(body) = body {
             request = request.header(header::CONTENT_TYPE, "application/json").body(body);
         }
-        let response = request.send().await.with_context(|| format!("cannot reach the hub at {shown}"))?;
+        let response = request.send().await.map_err(|e| match herd_upstream::tls_failure(&e) {
+            Some(why) => anyhow!("cannot reach the hub at {shown}: {why}"),
+            None => anyhow!(e).context(format!("cannot reach the hub at {shown}")),
+        })?;
         let status = response.status();
         let text = response.text().await.with_context(|| format!("the hub's answer from {shown} broke off"))?;
         if status.is_success() {
