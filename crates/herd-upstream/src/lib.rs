@@ -26,5 +26,5 @@ mod upstream;
 pub use error::UpstreamError;
 pub use http::{HttpUpstream, HttpUpstreamConfig};
 pub use relay::{Relay, RelayConfig};
-pub use tls::{CaError, TrustedCa};
+pub use tls::{CaError, TrustedCa, tls_failure};
 pub use upstream::{Call, Upstream};

@@ -45,7 +45,7 @@ impl TrustedCa {
     }
 
     /// The certificates, as reqwest takes them.
-    pub(crate) fn roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
+    pub fn roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
         self.certs
             .iter()
             .map(|der| reqwest::Certificate::from_der(der).map_err(|e| format!("CA file {}: {e}", self.path.display())))
@@ -62,7 +62,7 @@ impl std::fmt::Debug for TrustedCa {
 /// The TLS failure somewhere in `error`'s causes, said plainly: a
 /// certificate that does not verify is "certificate verify failed" with
 /// rustls's reason (unknown issuer, wrong name, expired).
-pub(crate) fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {

@@ -1,5 +1,9 @@
 //! Command-line arguments, validated but not yet resolved.
 
+mod admin;
+
+pub(crate) use admin::{AdminTarget, AuditArgs, TokenCommand, UserCommand};
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 
@@ -31,6 +35,14 @@ pub(crate) enum Command {
     /// Manage the stdio MCP servers a host's agent supervises.
     #[command(subcommand)]
     Servers(ServersCommand),
+    /// Manage herd's users: who may do what, on which hosts, with which tools.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create, list and revoke users' bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Read the audit log: one record per request that reached a tool.
+    Audit(AuditArgs),
     /// Serve the fixtures of the official MCP conformance suite.
     ConformanceServer(ServeArgs),
     /// Check this machine's setup: config files, token, the hub, every

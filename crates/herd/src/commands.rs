@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+mod admin;
 mod agent;
+mod audit;
 mod client;
 mod completions;
 mod conformance_server;
@@ -8,7 +10,9 @@ mod doctor;
 mod hub;
 mod man;
 mod servers;
+mod token;
 mod up;
+mod user;
 
 use crate::cli::Command;
 
@@ -21,6 +25,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Exec(args) => client::exec(args).await,
         Command::Call(args) => client::call(args).await,
         Command::Servers(command) => servers::run(command).await,
+        Command::User(command) => user::run(command).await,
+        Command::Token(command) => token::run(command).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::ConformanceServer(args) => conformance_server::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Completions { shell } => completions::run(shell),

@@ -266,15 +266,16 @@ async fn herd_up_serves_https_that_client_verbs_check_against_their_ca() {
     let url = printed.split_whitespace().nth(6).unwrap().to_owned();
     assert!(url.starts_with("https://127.0.0.1:"), "{printed}");
 
-    let verb = |ca: Option<&Path>| {
+    let herd_verb = |args: &[&str], ca: Option<&Path>| {
         let mut cmd = Command::new(herd_bin());
-        cmd.args(["hosts", "--json"]).env("HERD_URL", &url).env("HERD_HOME", &home).env_remove("HERD_TOKEN");
+        cmd.args(args).env("HERD_URL", &url).env("HERD_HOME", &home).env_remove("HERD_TOKEN");
         match ca {
             Some(ca) => cmd.env("HERD_CA", ca),
             None => cmd.env_remove("HERD_CA"),
         };
         run_bounded(cmd, Duration::from_secs(60))
     };
+    let verb = |ca: Option<&Path>| herd_verb(&["hosts", "--json"], ca);
     let hosts = verb(Some(&ca.pem)).await;
     assert!(hosts.status.success(), "{hosts:?}");
     let hosts: Value = serde_json::from_str(&hosts.stdout).unwrap();
@@ -283,5 +284,12 @@ async fn herd_up_serves_https_that_client_verbs_check_against_their_ca() {
     // The system's roots do not know the test's CA.
     let refused = verb(None).await;
     assert!(!refused.status.success(), "{refused:?}");
+    assert!(refused.stderr.contains("certificate verify failed"), "{}", refused.stderr);
+
+    // The admin verbs reach the admin API beside /mcp the same way.
+    let users = herd_verb(&["user", "list", "--json"], Some(&ca.pem)).await;
+    assert!(users.status.success(), "{users:?}");
+    assert!(users.stdout.contains("\"name\": \"admin\""), "herd up's token is the first admin's: {users:?}");
+    let refused = herd_verb(&["user", "list"], None).await;
     assert!(refused.stderr.contains("certificate verify failed"), "{}", refused.stderr);
 }

@@ -294,3 +294,11 @@ fn durations_beyond_their_range_are_refused_naming_the_field() {
         (Duration::from_secs(3600), Duration::from_secs(86_400))
     );
 }
+
+#[test]
+fn the_hubs_audit_table_is_left_to_its_reader() {
+    let r = parse("[audit]\nretention = \"30d\"\n\n[[hosts]]\nname = \"a\"\nssh = \"a\"\n").unwrap();
+    assert_eq!(r.len(), 1);
+    let (_, message) = error("[audti]\nretention = \"30d\"\n");
+    assert!(message.contains("audti"), "{message}");
+}

@@ -35,6 +35,8 @@
 //! connect_timeout = 5
 //! call_timeout = 30   # hard cap beyond a tool's own timeout
 //! keepalive = 5
+//!
+//! [audit]             # the hub's, read by herd-admin: retention = "90d"
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
@@ -58,6 +60,9 @@ struct File {
     /// `[auth]` (`[auth.oauth]`) belongs to the hub, which reads it itself.
     #[serde(default, rename = "auth")]
     _auth: Option<toml::Value>,
+    /// The hub's audit settings, read by herd-admin; not the registry's.
+    #[serde(rename = "audit")]
+    _audit: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

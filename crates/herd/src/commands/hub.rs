@@ -4,6 +4,7 @@ use crate::cli::{HubArgs, ServeArgs};
 use crate::{home, metrics, server, state};
 use anyhow::Context as _;
 use herd_access::Access;
+use herd_admin::Invalidated;
 use herd_fleet::{Host, Registry};
 use herd_guard::Audit;
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
@@ -41,9 +42,12 @@ pub(crate) fn new_hub(registry: Registry) -> Hub {
 
 /// Probes the fleet once, then serves the hub until `shutdown`, keeping
 /// health fresh and (with `config`: the registry file and hosts always
-/// added to it) the registry reloaded. Requests are authenticated by
-/// `access`; every list and call asks the policy, and every call is
-/// recorded in the audit log of `access`'s store before it is answered.
+/// added to it) the registry reloaded and old audit records pruned.
+/// Requests are authenticated by `access`; every list and call asks the
+/// policy, and every call is recorded in the audit log of `access`'s store
+/// before it is answered ([audit] payloads says whether argument values
+/// are kept). Admins manage users, tokens and that log through the admin
+/// API beside `/mcp`.
 pub(crate) async fn serve(
     hub: Hub,
     args: &ServeArgs,
@@ -55,21 +59,38 @@ pub(crate) async fn serve(
     if args.stdio {
         anyhow::bail!("the hub serves HTTP only; use `herd agent --stdio` for a local stdio server");
     }
+    let settings = match &config {
+        Some((path, _)) => herd_admin::AuditSettings::load(path)?,
+        None => herd_admin::AuditSettings::default(),
+    };
     metrics::install();
     let hosts = hub.fleet().registry().len();
     hub.probe_now().await;
     let up = hub.fleet().health().snapshot().values().filter(|s| s.is_up()).count();
     tracing::info!(hosts, up, "fleet probed");
     hub.spawn_prober(PROBE_TICK, shutdown.clone());
+    herd_admin::spawn_pruner(access.store().clone(), &settings, shutdown.clone());
     if let Some((path, pinned)) = config {
         herd_hub::spawn_reloader(hub.clone(), path.clone(), pinned, shutdown.clone())
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
-    let audit = Audit::new(access.store().audit_writer(&AuditConfig::default()), false);
+    let audit = Audit::new(access.store().audit_writer(&AuditConfig::default()), settings.payloads);
     let router = server::router("herd-hub", hub.audited_backends(Some(audit)));
-    let extra = metrics::route();
+    let extra = metrics::route().merge(admin_routes(&access));
     let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await
+}
+
+/// The admin API over the hub's store. What it revokes or changes is
+/// dropped from `access`'s cache at once, so the next request with that
+/// token, or of that user, is decided afresh.
+fn admin_routes(access: &Arc<Access>) -> axum::Router {
+    let cache = Arc::clone(access);
+    let on_revoke: herd_admin::OnRevoke = Arc::new(move |what| match what {
+        Invalidated::Token(id) => cache.invalidate_token(id),
+        Invalidated::User { id, .. } => cache.invalidate_user(id),
+    });
+    herd_admin::routes(access.store().clone(), on_revoke)
 }
 
 /// What `/readyz` checks on a hub: nothing more than that it answers. The
