@@ -89,6 +89,29 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Opens a SQLite pool, waiting out another process that is creating the
+/// same file. Turning a new file to WAL takes an exclusive lock, and SQLite
+/// answers `SQLITE_BUSY` to that at once instead of calling the busy handler;
+/// the caller's deadline bounds the retries.
+async fn connect_sqlite(pool: SqlitePoolOptions, connect: SqliteConnectOptions) -> Result<SqlitePool> {
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match pool.clone().connect_with(connect.clone()).await {
+            Err(e) if is_busy(&e) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes.
+fn is_busy(err: &sqlx::Error) -> bool {
+    let code = err.as_database_error().and_then(|e| e.code()).and_then(|c| c.parse::<i32>().ok());
+    code.is_some_and(|code| code & 0xff == 5)
+}
+
 impl Store {
     /// Opens (creating if needed) the database `target` names and runs its
     /// migrations, with default [`StoreOptions`].
@@ -135,9 +158,8 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.unwrap_or(8))
                 .min_connections(1)
-                .acquire_timeout(lock_wait)
-                .connect_with(connect);
-            Db::Sqlite(within(timeout, pool).await??)
+                .acquire_timeout(lock_wait);
+            Db::Sqlite(within(timeout, connect_sqlite(pool, connect)).await??)
         };
         let store = Store { db, timeout };
         store.bounded(store.migrate()).await?;
@@ -148,17 +170,21 @@ impl Store {
     /// advisory lock, so replicas starting together take turns. SQLite has
     /// no such lock: two processes opening a new file at once can both try
     /// a migration, and the loser's transaction fails and rolls back. A
-    /// second run then finds it applied; a real failure fails again.
+    /// second run then finds it applied; a real failure fails again, and a
+    /// busy database is waited out until the store's deadline.
     async fn migrate(&self) -> Result<()> {
         match &self.db {
             Db::Sqlite(pool) => {
                 let migrator = migrations::sqlite();
-                let mut attempts = 0;
+                let (mut attempts, mut pause) = (0, Duration::from_millis(5));
                 while let Err(e) = migrator.run(pool).await {
                     attempts += 1;
-                    if attempts == 3 {
+                    let busy = matches!(&e, sqlx::migrate::MigrateError::Execute(e) if is_busy(e));
+                    if attempts >= 3 && !busy {
                         return Err(e.into());
                     }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
                 }
             }
             Db::Postgres(pool) => migrations::postgres().run(pool).await?,
