@@ -16,9 +16,10 @@ mod config;
 use crate::cli::AgentArgs;
 use crate::{home, server, state};
 use anyhow::Context as _;
+use herd_guard::Audit;
 use herd_proto::Backend;
 use herd_runner::{Runner, RunnerConfig};
-use herd_store::Store;
+use herd_store::{AuditConfig, Store};
 use herd_tools::ChildEnv;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,25 +48,29 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
         (None, home) => home.context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
     };
     let child_env = child_env(&config, serve.token.iter());
+    // Calls made to this agent are recorded in its own state: directly by
+    // the holder of its token, or through a hub for the user it names.
+    let audit = store.as_ref().map(|store| Audit::new(store.audit_writer(&AuditConfig::default()), false));
     let runner = runner(servers_dir, child_env, store);
     start_servers(&runner, config.servers.iter().cloned()).await?;
     let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
-    let served = server::run("herd-agent", serve, backends(&runner, &host)).await;
+    let served = server::run("herd-agent", serve, backends(&runner, &host, audit)).await;
     runner.shutdown().await;
     served
 }
 
 /// The agent's backends: host tools first, then its servers; each asks the
-/// policy as the tools of `host` (a [`herd_guard::Scope::Host`]). The host
-/// tools' commands inherit what the runner's servers do. An agent keeps no
-/// audit, so nothing is audited here; calls through a hub are audited by
-/// the hub.
-pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope) -> Vec<Arc<dyn Backend>> {
+/// policy as the tools of `host` (a [`herd_guard::Scope::Host`]) and
+/// records every call in `audit` when there is one. The host tools'
+/// commands inherit what the runner's servers do.
+pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope, audit: Option<Audit>) -> Vec<Arc<dyn Backend>> {
     let host_config = herd_tools::host::HostConfig { child_env: runner.child_env().clone(), ..Default::default() };
     let tools: Arc<dyn Backend> = Arc::new(herd_tools::host::catalog(host_config));
     let mut backends = vec![tools];
     backends.extend(runner.backends());
-    let guard = |b: Arc<dyn Backend>| -> Arc<dyn Backend> { Arc::new(herd_guard::Guarded::new(b, host.clone(), None)) };
+    let guard = |b: Arc<dyn Backend>| -> Arc<dyn Backend> {
+        Arc::new(herd_guard::Guarded::new(b, host.clone(), audit.clone()))
+    };
     backends.into_iter().map(guard).collect()
 }
 

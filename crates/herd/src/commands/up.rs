@@ -53,7 +53,9 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let store = state::open(&home, args.state.database_url.as_deref()).await?;
     let runner = agent::runner(servers_dir, child_env, Some(store.clone()));
     let local_scope = herd_guard::Scope::Host { name: "local".into(), tags: vec!["local".into()] };
-    let agent_router = server::router("herd-agent", agent::backends(&runner, &local_scope));
+    // Not audited here: every call reaches the local agent through the hub,
+    // which records it in this same store.
+    let agent_router = server::router("herd-agent", agent::backends(&runner, &local_scope, None));
     let agent_stop = shutdown.clone();
     let agent = tokio::spawn(async move {
         let extra = axum::Router::new();
