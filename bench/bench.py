@@ -51,6 +51,9 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONCS = [int(c) for c in os.environ.get("BENCH_CONC", "1 64").split()]
 ID_POOL = int(os.environ.get("BENCH_ID_POOL", "1000000"))
+AGENT_ARGS = ["agent", "--insecure-no-auth"]
+AGENT_ROW = "herd agent (read_file 1 KB)"
+AGENT_NO_AUDIT_ROW = "herd agent, no state or audit (read_file 1 KB)"
 TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh servers").split()
 # Targets whose results make up the main part of RESULTS.md (not a section of its own).
 MAIN_TARGETS = {"ceiling", "herd", "agent", "hub", "stdio", "fleet", "ssh"}
@@ -451,10 +454,20 @@ def start_ceiling() -> HttpTarget:
     return HttpTarget("ceiling (bare axum)", proc, port, {"name": "test_simple_text", "arguments": {}}, mcp=False)
 
 
-def start_herd(args: list[str], name: str, call: dict, cwd: Path | None = None) -> HttpTarget:
+def start_herd(
+    args: list[str], name: str, call: dict, cwd: Path | None = None, home: Path | None = None
+) -> HttpTarget:
+    """Starts herd with `args` on a free port. `home` is its HERD_HOME (state,
+    audit); without one, herd runs with no HOME and no HERD_HOME, so it keeps
+    no state and records no audit."""
     port = free_port()
     env = dict(os.environ)
     env.setdefault("HERD_LOG", "info")
+    env.pop("HERD_HOME", None)
+    if home is None:
+        env.pop("HOME", None)
+    else:
+        env["HERD_HOME"] = str(home)
     proc = subprocess.Popen(
         [HERD, *args, "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
@@ -490,13 +503,18 @@ def main() -> int:
         if "agent" in TARGETS:
             try:
                 targets.append(
-                    start_herd(["agent", "--insecure-no-auth"], "herd agent (read_file 1 KB)", read_call, cwd=work)
+                    start_herd(AGENT_ARGS, AGENT_ROW, read_call, cwd=work, home=work / "agent-home")
+                )
+                stateless = work / "no-state.toml"
+                stateless.write_text(f"servers_dir = {json.dumps(str(work / 'servers'))}\n")
+                targets.append(
+                    start_herd([*AGENT_ARGS, "--config", str(stateless)], AGENT_NO_AUDIT_ROW, read_call, cwd=work)
                 )
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd agent skipped: could not start ({e}).")
         if "hub" in TARGETS:
             try:
-                hop_agent = start_herd(["agent", "--insecure-no-auth"], "hub's agent", read_call, cwd=work)
+                hop_agent = start_herd(AGENT_ARGS, "hub's agent", read_call, cwd=work, home=work / "hop-home")
                 helpers.append(hop_agent.proc)
                 config = work / "hop.toml"
                 fleet.write_registry(config, [("a", f"http://127.0.0.1:{hop_agent.port}/mcp")])
@@ -553,9 +571,10 @@ def main() -> int:
         for t in live:
             stop(t.proc)
         hop_note(rows, notes)
+        audit_note(rows, notes)
         if "fleet" in TARGETS:
             log("fleet: 1000 hosts, 990 dead ...")
-            live_agent = start_herd(["agent", "--insecure-no-auth"], "fleet agent", read_call, cwd=work)
+            live_agent = start_herd(AGENT_ARGS, "fleet agent", read_call, cwd=work, home=work / "fleet-home")
             helpers.append(live_agent.proc)
             live_url = f"http://127.0.0.1:{live_agent.port}/mcp"
             tables.append(fleet.fleet_table(HERD, work, live_url, free_port, wait_port, HttpMcp, stop))
@@ -660,11 +679,25 @@ def write_results(main_text: str | None, sections: dict[str, str]) -> None:
     RESULTS.write_text("\n\n".join(p for p in parts if p) + "\n")
 
 
+def audit_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
+    """The agent with its audit (policy and one committed record per call)
+    against the same agent keeping no state, per concurrency."""
+    parts = []
+    for c in CONCS:
+        on, off = rows.get((AGENT_ROW, c)), rows.get((AGENT_NO_AUDIT_ROW, c))
+        if not on or not on.samples or not off or not off.samples:
+            continue
+        kept = statistics.median(s.rps for s in on.samples) / statistics.median(s.rps for s in off.samples)
+        parts.append(f"c={c}: {kept:.0%} of its req/s without audit")
+    if parts:
+        notes.append("herd agent with audit on (SQLite, WAL) vs off (same run): " + "; ".join(parts) + ".")
+
+
 def hop_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
     """The hub hop against the agent called directly, per concurrency."""
     parts = []
     for (name, c), row in rows.items():
-        direct = rows.get(("herd agent (read_file 1 KB)", c))
+        direct = rows.get((AGENT_ROW, c))
         if not name.startswith("herd hub") or not row.samples or not direct or not direct.samples:
             continue
         rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in direct.samples)

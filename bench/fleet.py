@@ -11,6 +11,7 @@ round and remote_list_hosts from the cache.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -26,10 +27,14 @@ def write_registry(path: Path, hosts: list[tuple[str, str]], budget: float = 3.0
 
 
 def start_hub(herd: str, port: int, config: Path, wait_port) -> subprocess.Popen:
+    """A hub on `port` over the hosts of `config`, its state (users, audit)
+    in a directory beside `config`, never the user's own."""
+    env = dict(os.environ, HERD_HOME=str(config.parent / f"hub-home-{port}"))
     proc = subprocess.Popen(
         [herd, "hub", "--config", str(config), "--insecure-no-auth", "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     wait_port(port, proc, timeout=30.0)
     return proc
