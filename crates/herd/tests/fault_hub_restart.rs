@@ -7,6 +7,10 @@
 //! the hub uses towards agents), which opens a new session when the server
 //! no longer knows its session (HTTP 404), and the official Python SDK
 //! client, opening a session per call.
+//!
+//! The kill loses no audit record: every call whose answer a client
+//! received is in the hub's audit afterwards (each call's command is
+//! unique and the hub keeps argument values, `[audit] payloads = true`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,10 +21,11 @@ mod client;
 
 use client::Client;
 use serde_json::{Value, json};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use support::{Deps, Herd};
+use support::{Deps, Herd, herd_bin, run_bounded};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
@@ -64,8 +69,20 @@ async fn wait_all(seen: &mut [watch::Receiver<Progress>], what: &str, done: impl
     }
 }
 
-async fn start_hub(config: &str, listen: &str) -> Herd {
-    Herd::start(&["hub", "--config", config, "--listen", listen, "--token", HUB_TOKEN]).await
+async fn start_hub(config: &str, listen: &str, home: &Path) -> Herd {
+    let args = ["hub", "--config", config, "--listen", listen, "--token", HUB_TOKEN];
+    Herd::start_with_env(&args, &[("HERD_HOME", home.to_str().unwrap())]).await
+}
+
+/// Every audit record in the hub's state at `home`, as `herd audit --json`
+/// prints them.
+async fn audit_records(home: &Path) -> Vec<Value> {
+    let mut cmd = Command::new(herd_bin());
+    cmd.args(["audit", "--json", "--tool", "remote_shell", "--limit", "10000", "--home"]).arg(home);
+    cmd.env_remove("HERD_URL").env_remove("HERD_TOKEN");
+    let run = run_bounded(cmd, WAIT).await;
+    assert!(run.status.success(), "herd audit failed: {run:?}");
+    run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
 /// The Python SDK client: for each line on stdin (a command), opens a
@@ -100,11 +117,15 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     let agent = Herd::start(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hosts.toml");
-    let registry = format!("[[hosts]]\nname = \"a\"\nurl = \"{}\"\ntoken = \"{AGENT_TOKEN}\"\n", agent.url);
+    let registry = format!(
+        "[audit]\npayloads = true\n\n[[hosts]]\nname = \"a\"\nurl = \"{}\"\ntoken = \"{AGENT_TOKEN}\"\n",
+        agent.url
+    );
+    let home = dir.path().join("hub-home");
     std::fs::write(&config, registry).unwrap();
     let config = config.to_str().unwrap().to_owned();
     let listen = free_address();
-    let mut hub = start_hub(&config, &listen).await;
+    let mut hub = start_hub(&config, &listen, &home).await;
     let url = hub.url.clone();
 
     let mut python = Command::new(Deps::load().python());
@@ -134,14 +155,17 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
             let (report, seen) = watch::channel(Progress::default());
             progress.push(seen);
             tokio::spawn(async move {
-                let mut calls: Vec<(Instant, Duration, Result<Value, String>)> = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
+                let mut calls: Vec<(Instant, Duration, String, Result<Value, String>)> = Vec::new();
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let started = Instant::now();
-                    let outcome =
-                        client.try_call("remote_shell", json!({ "host": "a", "command": format!("echo {i}") }));
+                    let command = format!("echo {i} {n}");
+                    let outcome = client.try_call("remote_shell", json!({ "host": "a", "command": command }));
                     let outcome = outcome.await;
                     let failed = outcome.is_err();
-                    calls.push((started, started.elapsed(), outcome));
+                    calls.push((started, started.elapsed(), command, outcome));
                     report.send_modify(|p| if failed { p.failed += 1 } else { p.answered += 1 });
                     if failed {
                         // A client backs off a little before trying again.
@@ -164,7 +188,7 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     for (seen, before) in progress.iter_mut().zip(before) {
         wait_one(seen, "fail while the hub is gone", |p| p.failed > before).await;
     }
-    let hub = start_hub(&config, &listen).await;
+    let hub = start_hub(&config, &listen, &home).await;
     let restarted = Instant::now();
     assert_eq!(hub.url, url, "the hub came back on the same address");
     let before = progress.iter().map(|p| p.borrow().answered).collect::<Vec<_>>();
@@ -173,12 +197,17 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     }
     stop.store(true, Ordering::Relaxed);
 
+    let mut answered = Vec::new();
     for (i, worker) in workers.into_iter().enumerate() {
         let calls = worker.await.unwrap();
-        for (started, elapsed, outcome) in &calls {
+        for (started, elapsed, command, outcome) in &calls {
             assert!(*elapsed < FAIL_FAST, "worker {i}: a call took {elapsed:?}: {outcome:?}");
             match outcome {
-                Ok(result) => assert_eq!(result["structuredContent"]["stdout"], format!("{i}\n"), "{result}"),
+                Ok(result) => {
+                    let printed = command.trim_start_matches("echo ");
+                    assert_eq!(result["structuredContent"]["stdout"], format!("{printed}\n"), "{result}");
+                    answered.push(command.clone());
+                }
                 // Only calls that were running or made while the hub was
                 // gone may fail.
                 Err(why) => assert!(
@@ -190,11 +219,30 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
         }
         let (first, last) = (calls.iter().position(|c| c.0 >= killed), calls.last());
         assert!(first.is_some(), "worker {i} made no call after the kill");
-        let (_, _, last) = last.unwrap();
+        let (_, _, _, last) = last.unwrap();
         assert!(last.is_ok(), "worker {i} did not recover after the restart: {last:?}");
-        let after = calls.iter().filter(|c| c.0 >= restarted && c.2.is_ok()).count();
+        let after = calls.iter().filter(|c| c.0 >= restarted && c.3.is_ok()).count();
         eprintln!("worker {i}: {} calls, {after} answered after the restart", calls.len());
     }
     assert_eq!(py_call("echo after").await, "ok after", "the Python SDK client works with the new hub");
+
+    // No record of an answered call was lost with the kill.
+    let records = audit_records(&home).await;
+    assert!(records.len() < 10_000, "more records than one query returns: {}", records.len());
+    let recorded: std::collections::HashSet<String> = records
+        .iter()
+        .filter_map(|r| {
+            // The arguments as kept: an object, or its JSON text when capped.
+            let args = match &r["herd.args"] {
+                Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+                args => args.clone(),
+            };
+            args["command"].as_str().map(str::to_owned)
+        })
+        .collect();
+    let lost: Vec<&String> = answered.iter().filter(|c| !recorded.contains(c.as_str())).collect();
+    assert!(!answered.is_empty());
+    assert!(lost.is_empty(), "{} of {} answered calls have no audit record: {lost:?}", lost.len(), answered.len());
+    eprintln!("{} answered calls, {} audit records of remote_shell", answered.len(), records.len());
     drop(hub);
 }
