@@ -11,6 +11,8 @@
 //! The kill loses no audit record: every call whose answer a client
 //! received is in the hub's audit afterwards (each call's command is
 //! unique and the hub keeps argument values, `[audit] payloads = true`).
+//! The same test runs with the hub's state in SQLite (`$HERD_HOME/herd.db`)
+//! and in a real PostgreSQL (`--database-url`, see `support/pg.rs`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +20,8 @@ mod support;
 
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/pg.rs"]
+mod pg;
 
 use client::Client;
 use serde_json::{Value, json};
@@ -69,17 +73,38 @@ async fn wait_all(seen: &mut [watch::Receiver<Progress>], what: &str, done: impl
     }
 }
 
-async fn start_hub(config: &str, listen: &str, home: &Path) -> Herd {
-    let args = ["hub", "--config", config, "--listen", listen, "--token", HUB_TOKEN];
+/// Where the hub keeps its state, the audit included, across the kill.
+enum State {
+    /// SQLite: `herd.db` in the hub's `HERD_HOME`.
+    Sqlite,
+    /// PostgreSQL: the database at this URL.
+    Postgres(String),
+}
+
+impl State {
+    /// The arguments that point `herd hub` or `herd audit` at the state in
+    /// `home` or the database.
+    fn args(&self, home: &Path) -> [String; 2] {
+        match self {
+            State::Sqlite => ["--home".to_owned(), home.to_str().unwrap().to_owned()],
+            State::Postgres(url) => ["--database-url".to_owned(), url.clone()],
+        }
+    }
+}
+
+async fn start_hub(config: &str, listen: &str, home: &Path, state: &State) -> Herd {
+    let mut args = vec!["hub", "--config", config, "--listen", listen, "--token", HUB_TOKEN];
+    let state = state.args(home);
+    args.extend(state.iter().map(String::as_str));
     Herd::start_with_env(&args, &[("HERD_HOME", home.to_str().unwrap())]).await
 }
 
-/// Every audit record in the hub's state at `home`, as `herd audit --json`
-/// prints them.
-async fn audit_records(home: &Path) -> Vec<Value> {
+/// Every audit record in the hub's state, as `herd audit --json` prints
+/// them.
+async fn audit_records(home: &Path, state: &State) -> Vec<Value> {
     let mut cmd = Command::new(herd_bin());
-    cmd.args(["audit", "--json", "--tool", "remote_shell", "--limit", "10000", "--home"]).arg(home);
-    cmd.env_remove("HERD_URL").env_remove("HERD_TOKEN");
+    cmd.args(["audit", "--json", "--tool", "remote_shell", "--limit", "10000"]).args(state.args(home));
+    cmd.env_remove("HERD_URL").env_remove("HERD_TOKEN").env_remove("HERD_DATABASE_URL");
     let run = run_bounded(cmd, WAIT).await;
     assert!(run.status.success(), "herd audit failed: {run:?}");
     run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
@@ -112,8 +137,25 @@ async def main():
 asyncio.run(main())
 "#;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_restarts() {
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_restarts() {
+        super::kill_the_hub_under_load(super::State::Sqlite).await;
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_restarts() {
+        let server = tokio::task::spawn_blocking(super::pg::server).await.unwrap();
+        super::kill_the_hub_under_load(super::State::Postgres(server.create_database().await)).await;
+    }
+}
+
+/// Kills the hub (state in `state`) with SIGKILL under load from both
+/// clients, starts it again on the same address and the same state, and
+/// checks the clients' calls and the audit.
+async fn kill_the_hub_under_load(state: State) {
     let agent = Herd::start(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hosts.toml");
@@ -125,7 +167,7 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     std::fs::write(&config, registry).unwrap();
     let config = config.to_str().unwrap().to_owned();
     let listen = free_address();
-    let mut hub = start_hub(&config, &listen, &home).await;
+    let mut hub = start_hub(&config, &listen, &home, &state).await;
     let url = hub.url.clone();
 
     let mut python = Command::new(Deps::load().python());
@@ -188,7 +230,7 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     for (seen, before) in progress.iter_mut().zip(before) {
         wait_one(seen, "fail while the hub is gone", |p| p.failed > before).await;
     }
-    let hub = start_hub(&config, &listen, &home).await;
+    let hub = start_hub(&config, &listen, &home, &state).await;
     let restarted = Instant::now();
     assert_eq!(hub.url, url, "the hub came back on the same address");
     let before = progress.iter().map(|p| p.borrow().answered).collect::<Vec<_>>();
@@ -227,7 +269,7 @@ async fn clients_get_fast_errors_while_the_hub_is_gone_and_succeed_after_it_rest
     assert_eq!(py_call("echo after").await, "ok after", "the Python SDK client works with the new hub");
 
     // No record of an answered call was lost with the kill.
-    let records = audit_records(&home).await;
+    let records = audit_records(&home, &state).await;
     assert!(records.len() < 10_000, "more records than one query returns: {}", records.len());
     let recorded: std::collections::HashSet<String> = records
         .iter()

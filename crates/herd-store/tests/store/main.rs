@@ -2,6 +2,7 @@
 //! temporary directory and against a real PostgreSQL server (see `pg`).
 
 #![allow(unreachable_pub, clippy::unwrap_used)]
+#[path = "../../../herd/tests/support/pg.rs"]
 mod pg;
 mod support;
 

@@ -18,6 +18,9 @@
 //! Binaries come from `HERD_PG_BIN`, else from `.cache/test-deps.env`, else
 //! from the newest `/usr/lib/postgresql/*/bin`. Without them the tests fail
 //! (they never pass by skipping): run `scripts/test-deps`.
+//!
+//! The store's tests and herd's (a hub on PostgreSQL) both use it.
+#![allow(unreachable_pub)]
 
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
@@ -126,7 +129,7 @@ fn chown(path: &Path, who: Option<(u32, u32)>) {
 fn template(bin: &Path, who: Option<(u32, u32)>) -> PathBuf {
     let tag: String = bin.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let uid = nix::unistd::geteuid().as_raw();
-    let dir = std::env::temp_dir().join(format!("herd-store-pg-template-{uid}{tag}"));
+    let dir = std::env::temp_dir().join(format!("herd-pg-template-{uid}{tag}"));
     let lock = std::fs::File::create(dir.with_extension("lock")).expect("create template lock");
     lock.lock().expect("lock template");
     if dir.join("PG_VERSION").exists() {
@@ -175,7 +178,7 @@ fn start() -> PgServer {
     let template = template(&bin, who);
     let mut last_log = Vec::new();
     for _attempt in 0..5 {
-        let dir = tempfile::Builder::new().prefix("herd-store-pg-").tempdir().expect("temp dir").keep();
+        let dir = tempfile::Builder::new().prefix("herd-pg-").tempdir().expect("temp dir").keep();
         chown(&dir, who);
         let data = dir.join("data");
         let copied = Command::new("cp").arg("-a").arg(&template).arg(&data).status().expect("run cp");
