@@ -238,3 +238,22 @@ async fn bodies_are_capped_and_checked() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(api.store.count_users().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_last_enabled_admin_is_neither_disabled_nor_demoted() {
+    let api = api().await;
+    api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "root", "role": "admin"}))).await;
+    let refusal = json!({"error": {
+        "message": "cannot disable or demote the last enabled admin; add another admin first",
+        "type": "conflict",
+    }});
+    let (status, reply) = api.admin(Method::POST, "/api/v1/users/root/disable", None).await;
+    assert_eq!((status, &reply), (StatusCode::CONFLICT, &refusal));
+    let (status, reply) = api.admin(Method::PATCH, "/api/v1/users/root", Some(json!({"role": "operator"}))).await;
+    assert_eq!((status, &reply), (StatusCode::CONFLICT, &refusal));
+    assert!(api.revoked.take().is_empty(), "nothing changed, nothing is stale");
+
+    api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "second", "role": "admin"}))).await;
+    let (status, user) = api.admin(Method::POST, "/api/v1/users/root/disable", None).await;
+    assert_eq!((status, &user["disabled"]), (StatusCode::OK, &json!(true)), "{user}");
+}
