@@ -16,8 +16,11 @@
 //! extensions after checking its credential. No principal is 401 (never
 //! taken as an admin); a principal that is not an admin is 403 naming the
 //! missing permission. Bodies are capped at [`BODY_LIMIT`]; every failure
-//! is `{"error": {"message", "type"}}` (see `reply.rs`).
+//! is `{"error": {"message", "type"}}` (see `reply.rs`). Every request
+//! that changes something, refused or not, leaves an audit record (see
+//! `audit.rs`).
 
+mod audit;
 mod handlers;
 mod reply;
 #[cfg(test)]
@@ -25,10 +28,11 @@ mod tests;
 
 use crate::Admin;
 use axum::extract::Request;
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, patch, post};
 use herd_auth::{Action, AdminTask, Principal, allows};
+use herd_store::AuditWriter;
 use reply::ApiError;
 
 /// Largest request body accepted, in bytes.
@@ -36,7 +40,7 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// The admin API's routes, each behind the admin check, for
 /// `herd_transport::http::guarded` to put beside the MCP endpoint.
-pub(crate) fn router(admin: Admin) -> axum::Router {
+pub(crate) fn router(admin: Admin, audit: AuditWriter) -> axum::Router {
     let users = axum::Router::new()
         .route("/api/v1/users", get(handlers::list_users).post(handlers::add_user))
         .route("/api/v1/users/{name}", patch(handlers::set_user))
@@ -46,10 +50,11 @@ pub(crate) fn router(admin: Admin) -> axum::Router {
         .route("/api/v1/tokens", get(handlers::list_tokens).post(handlers::create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(handlers::revoke_token))
         .route_layer(from_fn(|req, next| require(AdminTask::ManageTokens, req, next)));
-    let audit = axum::Router::new()
+    let reads = axum::Router::new()
         .route("/api/v1/audit", get(handlers::query_audit))
         .route_layer(from_fn(|req, next| require(AdminTask::ReadAudit, req, next)));
-    users.merge(tokens).merge(audit).with_state(admin)
+    let audited = from_fn_with_state(audit, self::audit::record);
+    users.merge(tokens).merge(reads).route_layer(audited).with_state(admin)
 }
 
 /// Lets the request through only when its principal may do `task`.

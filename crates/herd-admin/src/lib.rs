@@ -28,9 +28,10 @@ pub use retention::{AuditSettings, spawn_pruner};
 pub use wire::{AddUser, AuditQuery, CreateToken, CreatedToken, SetUser, TokenView};
 
 /// The admin API over `store` (see the `http` module's table of routes),
-/// telling `on_revoke` about revoked tokens and changed users. Mount it
-/// with `herd_transport::http::guarded`, which checks the credential and
-/// puts the caller's principal in the request.
-pub fn routes(store: herd_store::Store, on_revoke: OnRevoke) -> axum::Router {
-    http::router(Admin::new(store, on_revoke))
+/// telling `on_revoke` about revoked tokens and changed users and writing
+/// an audit record of each change through `audit`. Mount it with
+/// `herd_transport::http::guarded`, which checks the credential and puts
+/// the caller's principal in the request.
+pub fn routes(store: herd_store::Store, on_revoke: OnRevoke, audit: herd_store::AuditWriter) -> axum::Router {
+    http::router(Admin::new(store, on_revoke), audit)
 }

@@ -17,6 +17,10 @@ pub enum StoreError {
     /// The named thing exists already (a duplicate user name, say).
     #[error("{0} already exists")]
     Conflict(String),
+    /// The change would leave no enabled admin: nobody could manage herd
+    /// any more.
+    #[error("cannot disable or demote the last enabled admin; add another admin first")]
+    LastAdmin,
     /// A value was refused before reaching the database.
     #[error("invalid {field}: {reason}")]
     Invalid {

@@ -9,7 +9,7 @@ pub use herd_auth::Role;
 
 use crate::open::on_db;
 use crate::rows::Columns;
-use crate::{Result, Store, StoreError, Timestamp, check};
+use crate::{Backend, Result, Store, StoreError, Timestamp, check};
 use serde::{Deserialize, Serialize};
 
 /// A user of herd.
@@ -160,7 +160,11 @@ impl Store {
     }
 
     /// Changes the role, grants or disabled flag of the user called `name`
-    /// and returns the user as it now is.
+    /// and returns the user as it now is. [`StoreError::LastAdmin`] when
+    /// the change would disable or demote the last enabled admin; the check
+    /// and the change are one statement, run while no other change to users
+    /// can commit, so two admins demoting each other at once cannot leave
+    /// none.
     pub async fn set_user(&self, name: &str, change: &UserChange) -> Result<User> {
         if let Some(hosts) = &change.hosts {
             check::grants("hosts", hosts)?;
@@ -170,25 +174,49 @@ impl Store {
         }
         let hosts = change.hosts.as_deref().map(json_list);
         let tools = change.tools.as_deref().map(json_list);
+        // The row is changed only when, afterwards, some enabled admin is
+        // left: the user stays one, was not one, or another one exists.
         const SQL: &str = concat!(
             "UPDATE users SET role = COALESCE($2, role), hosts = COALESCE($3, hosts), ",
-            "tools = COALESCE($4, tools), disabled = COALESCE($5, disabled) WHERE name = $1 RETURNING ",
+            "tools = COALESCE($4, tools), disabled = COALESCE($5, disabled) WHERE name = $1 AND (",
+            "(COALESCE($2, role) = 'admin' AND NOT COALESCE($5, disabled)) ",
+            "OR role <> 'admin' OR disabled ",
+            "OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND NOT o.disabled AND o.name <> $1)",
+            ") RETURNING ",
             user_columns!(returning)
         );
-        self.bounded(async {
-            on_db!(self, pool => sqlx::query(SQL)
-                .bind(name)
-                .bind(change.role.map(Role::as_str))
-                .bind(&hosts)
-                .bind(&tools)
-                .bind(change.disabled)
-                .fetch_optional(pool)
-                .await?
-                .map(|r| user_from(&r))
-                .transpose())
-        })
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("user {name:?}")))
+        // SQLite takes its one writer's lock before the statement reads;
+        // PostgreSQL reads a snapshot, so concurrent changes to users wait
+        // for this one to commit (readers are not blocked).
+        let lock = match self.backend() {
+            Backend::Postgres => Some("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"),
+            Backend::Sqlite => None,
+        };
+        let changed = self
+            .bounded(async {
+                on_db!(self, pool => {
+                    let mut tx = pool.begin().await?;
+                    if let Some(lock) = lock {
+                        sqlx::query(lock).execute(&mut *tx).await?;
+                    }
+                    let row = sqlx::query(SQL)
+                        .bind(name)
+                        .bind(change.role.map(Role::as_str))
+                        .bind(&hosts)
+                        .bind(&tools)
+                        .bind(change.disabled)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    row.map(|r| user_from(&r)).transpose()
+                })
+            })
+            .await?;
+        match changed {
+            Some(user) => Ok(user),
+            None if self.user_by_name(name).await?.is_some() => Err(StoreError::LastAdmin),
+            None => Err(StoreError::NotFound(format!("user {name:?}"))),
+        }
     }
 
     /// Disables the user called `name`: every token of theirs is refused

@@ -142,6 +142,7 @@ mod tests {
     async fn a_disabled_admin_gets_no_token_back() {
         let (store, _dir) = temp_store().await;
         keep_admin_token(&store, Some("first-server-token")).await.unwrap();
+        store.add_user(&NewUser::new("another-admin", Role::Admin)).await.unwrap();
         store.disable_user(ADMIN).await.unwrap();
         keep_admin_token(&store, Some("second-server-token")).await.unwrap();
         assert_eq!(store.token_by_hash(&hash_secret("second-server-token")).await.unwrap(), None);

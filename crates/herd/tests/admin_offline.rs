@@ -62,6 +62,9 @@ async fn users_and_tokens_are_managed_offline() {
     assert_eq!(changed.trim(), "changed user alice (viewer; hosts *; tools read_*)");
     assert!(refused(home, &["user", "set", "alice"]).await.contains("nothing to change"));
     assert!(refused(home, &["user", "set", "nobody", "--role", "viewer"]).await.contains("not found"));
+    let last = refused(home, &["user", "disable", "root"]).await;
+    assert!(last.contains("cannot disable or demote the last enabled admin; add another admin first"), "{last}");
+    assert!(refused(home, &["user", "set", "root", "--role", "operator"]).await.contains("last enabled admin"));
 
     let create = herd(home, &["token", "create", "--user", "alice", "--label", "laptop", "--expires", "30d"]).await;
     assert!(create.status.success(), "{create:?}");

@@ -101,6 +101,25 @@ async fn an_admin_manages_users_tokens_and_audit_through_the_hub() {
     let record: Value = serde_json::from_str(lines.trim()).unwrap();
     assert_eq!((&record["herd.outcome"], &record["gen_ai.tool.name"]), (&"denied".into(), &"remote_shell".into()));
     assert!(hub.ok(&["audit", "--user", "alice", "--outcome", "ok", "--json"]).await.is_empty());
+
+    let last = hub.refused_as(Some(ADMIN), &["user", "disable", "admin"]).await;
+    assert!(last.contains("cannot disable or demote the last enabled admin; add another admin first (HTTP 409)"));
+    let changes = hub.ok(&["audit", "--user", "admin", "--json"]).await;
+    let methods: Vec<Value> =
+        changes.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["mcp.method.name"].clone()).collect();
+    assert_eq!(
+        methods,
+        [
+            "admin/users.add",
+            "admin/users.add",
+            "admin/tokens.create",
+            "admin/tokens.revoke",
+            "admin/users.set",
+            "admin/users.disable",
+            "admin/users.disable"
+        ],
+        "{changes}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -52,7 +52,9 @@ impl From<AdminError> for ApiError {
         };
         match store {
             StoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", store.to_string()),
-            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", store.to_string()),
+            StoreError::Conflict(_) | StoreError::LastAdmin => {
+                Self::new(StatusCode::CONFLICT, "conflict", store.to_string())
+            }
             StoreError::Invalid { .. } => Self::bad_request(store.to_string()),
             StoreError::Timeout(_) => {
                 tracing::warn!(error = %store, "admin request: store timed out");

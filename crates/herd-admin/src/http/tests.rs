@@ -1,7 +1,7 @@
 use crate::{Invalidated, OnRevoke, routes};
 use axum::body::Body;
 use herd_auth::{Grant, Identity, Principal, Role, TokenId, UserId};
-use herd_store::{AuditRecord, Outcome, Store, Timestamp};
+use herd_store::{AuditConfig, AuditFilter, AuditRecord, Outcome, Store, Timestamp};
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
@@ -38,7 +38,8 @@ async fn api() -> Api {
     let hook: OnRevoke = std::sync::Arc::new(move |what: Invalidated<'_>| {
         log.0.lock().push(format!("{what:?}"));
     });
-    Api { app: routes(store.clone(), hook), store, revoked, _dir: dir }
+    let app = routes(store.clone(), hook, store.audit_writer(&AuditConfig::default()));
+    Api { app, store, revoked, _dir: dir }
 }
 
 impl Api {
@@ -237,4 +238,64 @@ async fn bodies_are_capped_and_checked() {
     let (status, reply) = api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "a b", "role": "admin"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(api.store.count_users().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_last_enabled_admin_is_neither_disabled_nor_demoted() {
+    let api = api().await;
+    api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "root", "role": "admin"}))).await;
+    let refusal = json!({"error": {
+        "message": "cannot disable or demote the last enabled admin; add another admin first",
+        "type": "conflict",
+    }});
+    let (status, reply) = api.admin(Method::POST, "/api/v1/users/root/disable", None).await;
+    assert_eq!((status, &reply), (StatusCode::CONFLICT, &refusal));
+    let (status, reply) = api.admin(Method::PATCH, "/api/v1/users/root", Some(json!({"role": "operator"}))).await;
+    assert_eq!((status, &reply), (StatusCode::CONFLICT, &refusal));
+    assert!(api.revoked.take().is_empty(), "nothing changed, nothing is stale");
+
+    api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "second", "role": "admin"}))).await;
+    let (status, user) = api.admin(Method::POST, "/api/v1/users/root/disable", None).await;
+    assert_eq!((status, &user["disabled"]), (StatusCode::OK, &json!(true)), "{user}");
+}
+
+#[tokio::test]
+async fn every_change_is_audited_with_who_asked_and_how_it_ended() {
+    let api = api().await;
+    api.admin(Method::POST, "/api/v1/users", Some(json!({"name": "root", "role": "admin"}))).await;
+    api.admin(Method::POST, "/api/v1/users/root/disable", None).await;
+    let (_, created) = api.admin(Method::POST, "/api/v1/tokens", Some(json!({"user": "root"}))).await;
+    let id = created["token"]["id"].as_str().unwrap().to_owned();
+    api.admin(Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
+    api.admin(Method::PATCH, "/api/v1/users/root", Some(json!({"tools": ["read_*"]}))).await;
+    api.send(Some(Role::Viewer), Method::POST, "/api/v1/users", Some(json!({"name": "x", "role": "admin"}))).await;
+    api.admin(Method::GET, "/api/v1/users", None).await;
+
+    let records = api.store.query_audit(&AuditFilter::default()).await.unwrap();
+    let seen: Vec<_> = records
+        .iter()
+        .map(|r| (r.method.as_str(), r.user.as_deref(), r.target.as_deref(), r.outcome, r.error.as_deref()))
+        .collect();
+    let last_admin = "cannot disable or demote the last enabled admin; add another admin first";
+    assert_eq!(
+        seen,
+        [
+            ("admin/users.add", Some("the-admin"), Some("root"), Outcome::Ok, None),
+            ("admin/users.disable", Some("the-admin"), Some("root"), Outcome::RpcError, Some(last_admin)),
+            ("admin/tokens.create", Some("the-admin"), Some(id.as_str()), Outcome::Ok, None),
+            ("admin/tokens.revoke", Some("the-admin"), Some(id.as_str()), Outcome::Ok, None),
+            ("admin/users.set", Some("the-admin"), Some("root"), Outcome::Ok, None),
+            (
+                "admin/users.add",
+                Some("the-viewer"),
+                None,
+                Outcome::Denied,
+                Some("permission denied: admin role required")
+            ),
+        ],
+        "reads are not recorded"
+    );
+    let secret = created["secret"].as_str().unwrap();
+    assert!(!format!("{records:?}").contains(secret), "the token's secret is never recorded");
+    assert_eq!(records[0].token_id.as_deref(), Some("tok_1"));
 }

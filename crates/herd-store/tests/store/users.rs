@@ -6,6 +6,8 @@ on_both_backends!(
     duplicate_name_is_a_conflict,
     set_user_changes_only_what_it_names,
     disable_user,
+    last_enabled_admin_is_kept,
+    concurrent_demotions_leave_an_admin,
     bad_input_is_refused
 );
 
@@ -66,6 +68,56 @@ async fn disable_user(db: TestDb) {
     let enabled = store.set_user("bob", &UserChange { disabled: Some(false), ..UserChange::default() }).await.unwrap();
     assert!(!enabled.disabled);
     assert!(matches!(store.disable_user("nobody").await, Err(StoreError::NotFound(_))));
+}
+
+fn is_last_admin<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::LastAdmin))
+}
+
+async fn last_enabled_admin_is_kept(db: TestDb) {
+    let store = db.open().await;
+    let alice = add(&store, "alice", Role::Admin).await;
+    add(&store, "bob", Role::Operator).await;
+    let demote = UserChange { role: Some(Role::Operator), ..UserChange::default() };
+    let disable = UserChange { disabled: Some(true), ..UserChange::default() };
+    assert!(is_last_admin(store.disable_user("alice").await));
+    assert!(is_last_admin(store.set_user("alice", &demote).await));
+    assert!(is_last_admin(store.set_user("alice", &disable).await));
+    assert_eq!(store.user_by_name("alice").await.unwrap(), Some(alice));
+    let narrowed = UserChange { hosts: Some(vec!["gpu*".into()]), ..UserChange::default() };
+    assert_eq!(store.set_user("alice", &narrowed).await.unwrap().hosts, vec!["gpu*".to_string()]);
+    assert!(store.disable_user("bob").await.unwrap().disabled);
+
+    add(&store, "carol", Role::Admin).await;
+    assert!(store.disable_user("alice").await.unwrap().disabled);
+    assert!(is_last_admin(store.set_user("carol", &demote).await));
+    assert_eq!(store.set_user("alice", &demote).await.unwrap().role, Role::Operator, "alice was not enabled");
+    let promote = UserChange { role: Some(Role::Admin), disabled: Some(false), ..UserChange::default() };
+    store.set_user("bob", &promote).await.unwrap();
+    assert_eq!(store.set_user("carol", &demote).await.unwrap().role, Role::Operator);
+    let err = store.set_user("nobody", &disable).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+/// Two admins, each demoted by a different connection at once: exactly one
+/// change wins, whatever the interleaving.
+async fn concurrent_demotions_leave_an_admin(db: TestDb) {
+    let (one, two) = (db.open().await, db.open().await);
+    add(&one, "alice", Role::Admin).await;
+    add(&one, "bob", Role::Admin).await;
+    let demote = UserChange { role: Some(Role::Operator), ..UserChange::default() };
+    let restore = UserChange { role: Some(Role::Admin), disabled: Some(false), ..UserChange::default() };
+    for round in 0..20 {
+        let (a, b) = tokio::join!(one.set_user("alice", &demote), two.disable_user("bob"));
+        let refused = [is_last_admin(a.clone()), is_last_admin(b.clone())];
+        assert_eq!(refused.iter().filter(|r| **r).count(), 1, "round {round}: {a:?} {b:?}");
+        assert!(a.is_ok() || b.is_ok(), "round {round}: {a:?} {b:?}");
+        let admins = one.list_users().await.unwrap().into_iter().filter(|u| u.role == Role::Admin && !u.disabled);
+        assert_eq!(admins.count(), 1, "round {round}");
+        for name in ["alice", "bob"] {
+            one.set_user(name, &restore).await.unwrap();
+        }
+    }
 }
 
 async fn bad_input_is_refused(db: TestDb) {

@@ -8,7 +8,7 @@ use herd_admin::Invalidated;
 use herd_fleet::{Host, Registry};
 use herd_guard::Audit;
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
-use herd_store::AuditConfig;
+use herd_store::{AuditConfig, AuditWriter};
 use herd_transport::http::Readiness;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,23 +74,25 @@ pub(crate) async fn serve(
         herd_hub::spawn_reloader(hub.clone(), path.clone(), pinned, shutdown.clone())
             .with_context(|| format!("cannot watch {}", path.display()))?;
     }
-    let audit = Audit::new(access.store().audit_writer(&AuditConfig::default()), settings.payloads);
+    let writer = access.store().audit_writer(&AuditConfig::default());
+    let audit = Audit::new(writer.clone(), settings.payloads);
     let router = server::router("herd-hub", hub.audited_backends(Some(audit)));
-    let extra = metrics::route().merge(admin_routes(&access));
+    let extra = metrics::route().merge(admin_routes(&access, writer));
     let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 
 /// The admin API over the hub's store. What it revokes or changes is
 /// dropped from `access`'s cache at once, so the next request with that
-/// token, or of that user, is decided afresh.
-fn admin_routes(access: &Arc<Access>) -> axum::Router {
+/// token, or of that user, is decided afresh. Changes are audited beside
+/// the calls, through the hub's one audit writer.
+fn admin_routes(access: &Arc<Access>, audit: AuditWriter) -> axum::Router {
     let cache = Arc::clone(access);
     let on_revoke: herd_admin::OnRevoke = Arc::new(move |what| match what {
         Invalidated::Token(id) => cache.invalidate_token(id),
         Invalidated::User { id, .. } => cache.invalidate_user(id),
     });
-    herd_admin::routes(access.store().clone(), on_revoke)
+    herd_admin::routes(access.store().clone(), on_revoke, audit)
 }
 
 /// What `/readyz` checks on a hub: nothing more than that it answers. The
