@@ -19,7 +19,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use axum::body::Body;
-use herd_transport::http::{BearerAuth, HttpConfig, app};
+use herd_transport::http::{Authenticator, BearerAuth, HttpConfig, app};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
@@ -424,7 +424,7 @@ fuzz_target!(|data: &[u8]| {
 async fn run(input: Input, tail: &[u8]) {
     let mut config = HttpConfig::default();
     if input.config.auth {
-        config.auth = Some(BearerAuth::new([TOKEN.to_owned()]));
+        config.auth = Authenticator::static_tokens(BearerAuth::new([TOKEN.to_owned()]));
     }
     if input.config.loopback_only {
         config.allowed_hosts = Some(HttpConfig::loopback_hosts());
