@@ -6,7 +6,11 @@
 //! `/usr/sbin/sshd`; a missing binary fails the test with a pointer to
 //! `scripts/test-deps`) with a temporary host key, an authorized ed25519
 //! key for the current user, `StrictModes no`, `UsePAM no`, `PidFile none`,
-//! listening on 127.0.0.1 only. It writes a client `ssh_config` whose
+//! listening on 127.0.0.1 only. Sessions get a `HOME` of their own (an
+//! empty directory): the login shell reads no startup files of the user
+//! running the tests, whose tools (a version manager's rehash lock, say)
+//! could stall every login and would be killed mid-write by tests that
+//! kill sessions. It writes a client `ssh_config` whose
 //! alias reaches that server with strict host key checking in batch mode,
 //! waits until the server sends its banner (bounded), and kills the server
 //! and its session processes when dropped. Works as root and as a normal
@@ -55,11 +59,21 @@ impl Sshd {
         keygen(&d.join("host_key"));
         keygen(&d.join("client_key"));
         fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        fs::create_dir(d.join("home")).expect("home");
+        // sshd keeps only the first `SetEnv` line: merge the caller's into ours.
+        let mut setenv = format!("SetEnv HOME={}/home", d.display());
+        let mut extra = String::new();
+        for line in extra_config.lines() {
+            match line.strip_prefix("SetEnv ") {
+                Some(vars) => setenv = format!("{setenv} {vars}"),
+                None => extra = format!("{extra}{line}\n"),
+            }
+        }
         let config = format!(
             "ListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile none\nUsePAM no\nStrictModes no\n\
              AuthorizedKeysFile {d}/authorized_keys\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nAllowUsers {user}\n\
-             LogLevel VERBOSE\nMaxStartups 100\n{extra_config}\n",
+             LogLevel VERBOSE\nMaxStartups 100\n{setenv}\n{extra}",
             d = d.display()
         );
         fs::write(d.join("sshd_config"), config).expect("sshd_config");
