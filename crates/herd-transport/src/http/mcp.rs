@@ -243,7 +243,9 @@ async fn answer(
                 }
                 finished = Some(answer);
             }
-            frame = rx.recv() => early.extend(frame),
+            // A handler that let go of its outbox can send nothing more
+            // (`None` disables this branch): its answer still goes as JSON.
+            Some(frame) = rx.recv() => early.push(frame),
         }
     }
     let Some(streams) = streams_of(&session) else {

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use herd_router::{Closed, Outbox, Session};
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,12 +38,53 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub(crate) struct Streams {
     next_id: AtomicU64,
-    open: Mutex<HashMap<u64, Arc<ReplayStream>>>,
+    held: Mutex<Held>,
     standalone: Mutex<Option<Arc<ReplayStream>>>,
 }
 
 /// Most streams a session may hold for resumption at once.
 const MAX_STREAMS_PER_SESSION: usize = 1024;
+
+/// The streams kept for resumption. At the cap, a new stream pushes out
+/// the stream that ended first, else the oldest: both found without a
+/// scan, since a busy session sits at the cap for as long as it is busy.
+#[derive(Default)]
+struct Held {
+    /// By id; ids grow, so the first is the oldest.
+    open: BTreeMap<u64, Arc<ReplayStream>>,
+    /// Ids of streams that ended, in the order they ended. May name
+    /// streams already forgotten; those are skipped.
+    ended: VecDeque<u64>,
+}
+
+impl Held {
+    fn make_room(&mut self) {
+        while self.open.len() >= MAX_STREAMS_PER_SESSION {
+            let victim = loop {
+                match self.ended.pop_front() {
+                    Some(id) if self.open.contains_key(&id) => break Some(id),
+                    Some(_) => {}
+                    None => break self.open.keys().next().copied(),
+                }
+            };
+            match victim {
+                Some(id) => self.open.remove(&id),
+                None => return,
+            };
+        }
+    }
+
+    fn forget(&mut self, id: u64) {
+        self.open.remove(&id);
+        while self.ended.front().is_some_and(|id| !self.open.contains_key(id)) {
+            self.ended.pop_front();
+        }
+        if self.ended.len() > 2 * MAX_STREAMS_PER_SESSION {
+            let open = &self.open;
+            self.ended.retain(|id| open.contains_key(id));
+        }
+    }
+}
 
 impl Streams {
     /// Opens a stream; `prime` writes an empty first event with the retry
@@ -54,38 +95,28 @@ impl Streams {
         if prime {
             stream.push_priming();
         }
-        let mut open = self.open.lock();
-        if open.len() >= MAX_STREAMS_PER_SESSION {
-            // Forget the oldest ended stream, or failing that the oldest.
-            let victim = open
-                .iter()
-                .filter(|(_, s)| s.is_finished())
-                .map(|(id, _)| *id)
-                .min()
-                .or_else(|| open.keys().min().copied());
-            if let Some(victim) = victim {
-                open.remove(&victim);
-            }
-        }
-        open.insert(id, stream.clone());
+        let mut held = self.held.lock();
+        held.make_room();
+        held.open.insert(id, stream.clone());
         stream
     }
 
     /// The stream an event id belongs to and the position after it.
     pub(crate) fn resume(&self, last_event_id: &str) -> Option<(Arc<ReplayStream>, u64)> {
         let (stream, seq) = last_event_id.split_once('-')?;
-        let stream = self.open.lock().get(&stream.parse().ok()?)?.clone();
+        let stream = self.held.lock().open.get(&stream.parse().ok()?)?.clone();
         Some((stream, seq.parse().ok()?))
     }
 
     /// Forgets a stream after `retention` once it ended.
     pub(crate) fn retire(self: &Arc<Self>, stream: &Arc<ReplayStream>, retention: Duration) {
-        let streams = Arc::downgrade(self);
         let id = stream.id;
+        self.held.lock().ended.push_back(id);
+        let streams = Arc::downgrade(self);
         tokio::spawn(async move {
             tokio::time::sleep(retention).await;
             if let Some(streams) = streams.upgrade() {
-                streams.open.lock().remove(&id);
+                streams.held.lock().forget(id);
             }
         });
     }
@@ -96,13 +127,13 @@ impl Streams {
         let old = self.standalone.lock().replace(stream);
         if let Some(old) = old {
             old.finish();
-            self.open.lock().remove(&old.id);
+            self.held.lock().forget(old.id);
         }
     }
 
     /// Ends every stream (the session ended).
     pub(crate) fn finish_all(&self) {
-        for stream in self.open.lock().values() {
+        for stream in self.held.lock().open.values() {
             stream.finish();
         }
     }
@@ -218,10 +249,6 @@ impl ReplayStream {
             state.cut = state.next_seq - 1;
         }
         self.changed.notify_waiters();
-    }
-
-    pub(crate) fn is_finished(&self) -> bool {
-        self.state.lock().finished
     }
 
     /// A body of SSE bytes from after position `after` until the stream
@@ -348,5 +375,67 @@ pub(crate) struct StandaloneOutbox(pub(crate) Arc<ReplayStream>);
 impl Outbox for StandaloneOutbox {
     fn send(&self, message: String) -> Result<(), Closed> {
         self.0.push(&message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ReplayLimits = ReplayLimits { events: 8, bytes: 4096 };
+
+    fn full_session() -> Arc<Streams> {
+        let streams = Arc::new(Streams::default());
+        for _ in 0..MAX_STREAMS_PER_SESSION {
+            streams.open(LIMITS, 1000, false);
+        }
+        streams
+    }
+
+    fn held_ids(streams: &Streams) -> Vec<u64> {
+        streams.held.lock().open.keys().copied().collect()
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_the_stream_that_ended_first_makes_room() {
+        let streams = full_session();
+        let retention = Duration::from_secs(3600);
+        for id in [700, 5] {
+            let stream = streams.held.lock().open[&id].clone();
+            stream.finish();
+            streams.retire(&stream, retention);
+        }
+        streams.open(LIMITS, 1000, false);
+        let ids = held_ids(&streams);
+        assert_eq!(ids.len(), MAX_STREAMS_PER_SESSION);
+        assert!(!ids.contains(&700) && ids.contains(&5) && ids.contains(&1), "{:?}", &ids[..8]);
+        streams.open(LIMITS, 1000, false);
+        assert!(!held_ids(&streams).contains(&5));
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_with_nothing_ended_the_oldest_makes_room() {
+        let streams = full_session();
+        streams.open(LIMITS, 1000, false);
+        let ids = held_ids(&streams);
+        assert_eq!(ids.len(), MAX_STREAMS_PER_SESSION);
+        assert_eq!(ids.first(), Some(&2));
+        assert_eq!(ids.last(), Some(&(MAX_STREAMS_PER_SESSION as u64 + 1)));
+    }
+
+    #[test]
+    fn forgetting_keeps_the_ended_list_no_longer_than_what_is_held() {
+        let streams = Streams::default();
+        let mut held = streams.held.lock();
+        for id in 1..=5000 {
+            held.open.insert(id, Arc::new(ReplayStream::new(id, LIMITS, 1000)));
+            held.ended.push_back(id);
+        }
+        // Forgotten out of order: the list is trimmed all the same.
+        for id in (1..=5000).rev() {
+            held.forget(id);
+        }
+        assert!(held.open.is_empty());
+        assert!(held.ended.len() <= 2 * MAX_STREAMS_PER_SESSION, "{}", held.ended.len());
     }
 }

@@ -108,6 +108,17 @@ async fn dns_rebinding_and_auth_are_enforced() {
 }
 
 #[tokio::test]
+async fn a_handler_that_sends_nothing_answers_json_even_when_it_answers_late() {
+    let mut c = Client::new();
+    c.initialize("2025-11-25").await;
+    let (status, ctype, body) =
+        c.post_json(&json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"quiet"}})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ctype, "application/json", "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "late");
+}
+
+#[tokio::test]
 async fn a_handler_that_reports_progress_answers_as_sse() {
     let mut c = Client::new();
     c.initialize("2025-11-25").await;

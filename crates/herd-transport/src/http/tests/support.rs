@@ -75,6 +75,13 @@ fn catalog(probe: mpsc::UnboundedSender<String>, burst: Burst) -> Catalog {
                 Ok(CallToolResult::text("burst over"))
             }
         })
+        .tool(tool("quiet"), |_, cx| async move {
+            // Lets go of its outbox, then answers a little later (as a
+            // backend does that writes an audit record after its work).
+            drop(cx);
+            tokio::task::yield_now().await;
+            Ok(CallToolResult::text("late"))
+        })
         .tool(tool("reconnect"), |_, cx| async move {
             cx.close_stream();
             tokio::task::yield_now().await;
