@@ -13,7 +13,9 @@
 //! - with `[auth.oauth]`, any other bearer token that looks like a JWT goes
 //!   to herd-auth's `OAuthValidator` (401 for a bad token, 403 when its
 //!   claims map to no role, 503 while the provider's keys are unreachable);
-//! - a store that cannot answer within [`LOOKUP_DEADLINE`] gives 503.
+//! - a store that cannot answer within [`LOOKUP_DEADLINE`] gives 503;
+//! - a standalone agent's own credential ([`Access::with_server_token`],
+//!   the token a hub calls it with) stands for the server's operator.
 //!
 //! # Cache and revocation
 //!
@@ -41,7 +43,7 @@ use herd_auth::oauth::{ConfigError, OAuthConfig};
 use herd_auth::token::looks_like_herd_token;
 use herd_proto::{BoxFuture, Principal};
 use herd_store::Store;
-use herd_transport::http::{AuthError, Authenticate};
+use herd_transport::http::{AuthError, Authenticate, BearerAuth};
 use std::time::Duration;
 
 /// How long a herd token's principal is reused without asking the store.
@@ -56,13 +58,25 @@ pub const LOOKUP_DEADLINE: Duration = Duration::from_secs(5);
 pub struct Access {
     store: Store,
     oauth: Option<OAuth>,
+    server_token: Option<BearerAuth>,
     cache: Cache,
 }
 
 impl Access {
     /// Herd tokens only.
     pub fn new(store: Store) -> Self {
-        Self { store, oauth: None, cache: Cache::default() }
+        Self { store, oauth: None, server_token: None, cache: Cache::default() }
+    }
+
+    /// Also accepts `token`, the credential the server was started with,
+    /// as the server's operator: the anonymous admin, the one caller an
+    /// agent believes when it names the user behind a forwarded call. For
+    /// an agent, whose hub holds that token while users call it directly
+    /// with tokens of its own store. Compared in constant time, before
+    /// the store is asked.
+    pub fn with_server_token(mut self, token: String) -> Self {
+        self.server_token = Some(BearerAuth::new([token]));
+        self
     }
 
     /// Also accepts access tokens of `config`'s identity provider.
@@ -103,6 +117,9 @@ impl Access {
 
     async fn check(&self, bearer: Option<&str>) -> Result<Principal, AuthError> {
         let token = bearer.ok_or(AuthError::Missing)?;
+        if self.server_token.as_ref().is_some_and(|server| server.accepts(token.as_bytes())) {
+            return Ok(Principal::anonymous_admin());
+        }
         if let Some(oauth) = &self.oauth
             && is_jwt_shaped(token)
         {

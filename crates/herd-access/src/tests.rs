@@ -109,3 +109,18 @@ fn only_jwt_shaped_tokens_go_to_oauth() {
     assert!(!is_jwt_shaped(&format!("herd_{}", "A".repeat(43))));
     assert!(!is_jwt_shaped("a.b"));
 }
+
+#[tokio::test]
+async fn the_server_token_is_the_operator_and_users_keep_their_own_principals() {
+    let (store, _dir) = store().await;
+    user(&store, "alice", Role::Viewer, &[]).await;
+    let (_, secret) = store.create_token("alice", None, None).await.unwrap();
+    let access = Access::new(store.clone()).with_server_token("the-hubs-credential".into());
+    let hub = access.check(Some("the-hubs-credential")).await.unwrap();
+    assert_eq!(hub, Principal::anonymous_admin());
+    let alice = access.check(Some(secret.expose_secret())).await.unwrap();
+    assert_eq!(alice.role(), Role::Viewer);
+    assert_eq!(refused(access.check(Some("the-hubs-credentia")).await), "unknown token");
+    // Without it, the same string is just an unknown token.
+    assert_eq!(refused(Access::new(store).check(Some("the-hubs-credential")).await), "unknown token");
+}

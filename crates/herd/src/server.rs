@@ -36,9 +36,15 @@ pub(crate) fn router(name: &str, backends: Vec<Arc<dyn Backend>>) -> Router {
 }
 
 /// Serves `backends` as role `name` until a signal (HTTP) or the end of
-/// stdin (stdio). HTTP requires a token unless `--insecure-no-auth` is
-/// given on a loopback address.
-pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backend>>) -> anyhow::Result<()> {
+/// stdin (stdio). HTTP requests are authenticated by `access` when given,
+/// else by the token of `args`, which is required unless
+/// `--insecure-no-auth` is given on a loopback address.
+pub(crate) async fn run(
+    name: &str,
+    args: ServeArgs,
+    backends: Vec<Arc<dyn Backend>>,
+    access: Option<Arc<Access>>,
+) -> anyhow::Result<()> {
     let router = router(name, backends);
     if args.stdio {
         if args.tls.tls_cert.is_some() {
@@ -50,7 +56,7 @@ pub(crate) async fn run(name: &str, args: ServeArgs, backends: Vec<Arc<dyn Backe
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let listener = bind(args.listen.unwrap_or_else(|| default_addr(AGENT_LISTEN))).await?;
-    serve_http(name, &args, listener, router, axum::Router::new(), None, shutdown).await
+    serve_http(name, &args, listener, router, axum::Router::new(), access, shutdown).await
 }
 
 /// Binds an HTTP listener.

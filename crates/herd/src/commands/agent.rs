@@ -7,6 +7,11 @@
 //! The config's servers start first; a saved server of the same name is
 //! left out (the config wins).
 //!
+//! Callers: the holder of the agent's token (its hub, as the operator) and,
+//! once `herd user add --home` made users in this state, those users with
+//! their own tokens, under the same policy as on a hub. Every call is
+//! audited in the state.
+//!
 //! No process the agent starts (`shell`, `shell_bg`, installers, servers)
 //! inherits its secrets: one [`ChildEnv`], made here from the config, is
 //! shared by the host tools and the runner.
@@ -51,10 +56,14 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     // Calls made to this agent are recorded in its own state: directly by
     // the holder of its token, or through a hub for the user it names.
     let audit = store.as_ref().map(|store| Audit::new(store.audit_writer(&AuditConfig::default()), false));
+    let access = match &store {
+        Some(store) if !serve.insecure_no_auth => access(store, serve.token.as_deref()).await?,
+        _ => None,
+    };
     let runner = runner(servers_dir, child_env, store);
     start_servers(&runner, config.servers.iter().cloned()).await?;
     let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
-    let served = server::run("herd-agent", serve, backends(&runner, &host, audit)).await;
+    let served = server::run("herd-agent", serve, backends(&runner, &host, audit), access).await;
     runner.shutdown().await;
     served
 }
@@ -78,6 +87,21 @@ pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope, audit: Option<
 /// keeping servers loaded at run time in `store`.
 pub(crate) fn runner(dir: PathBuf, child_env: ChildEnv, store: Option<Store>) -> Runner {
     Runner::new(RunnerConfig { child_env, store, ..RunnerConfig::new(dir) })
+}
+
+/// Who may call this agent: users of its store with their own tokens (a
+/// policy applies to them) and the holder of its own token, the hub's
+/// credential, as the operator. `None` while the store has no users: then
+/// the token alone, as before there was a store.
+async fn access(store: &Store, token: Option<&str>) -> anyhow::Result<Option<Arc<herd_access::Access>>> {
+    if store.count_users().await.context("cannot read the users of the state")? == 0 {
+        return Ok(None);
+    }
+    let access = herd_access::Access::new(store.clone());
+    Ok(Some(Arc::new(match token.filter(|t| !t.is_empty()) {
+        Some(token) => access.with_server_token(token.to_owned()),
+        None => access,
+    })))
 }
 
 /// Loads the config's servers, then those kept from earlier runs.

@@ -11,5 +11,5 @@ use std::sync::Arc;
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let backend: Arc<dyn Backend> = Arc::new(herd_tools::conformance::catalog());
-    server::run("herd-conformance", args, vec![backend]).await
+    server::run("herd-conformance", args, vec![backend], None).await
 }
