@@ -129,7 +129,7 @@ impl AuditRecord {
     /// when `keep_payload`, the arguments themselves.
     pub fn set_args(&mut self, raw: &[u8], keep_payload: bool) {
         let sum = digest::digest(&digest::SHA256, raw);
-        self.args_sha256 = Some(sum.as_ref().iter().map(|b| format!("{b:02x}")).collect());
+        self.args_sha256 = Some(hex::encode(sum.as_ref()));
         self.args_size = Some(raw.len() as u64);
         // Only the bytes that can survive the cap are decoded (a few more, so
         // the cut is marked).

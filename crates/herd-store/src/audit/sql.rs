@@ -6,6 +6,7 @@ use crate::open::on_db;
 use crate::rows::Columns;
 use crate::{Result, Store, Timestamp};
 use sqlx::QueryBuilder;
+use std::sync::OnceLock;
 
 /// Longest name-like field kept (user, client, session, method, model...).
 const SHORT_CAP: usize = 256;
@@ -13,9 +14,9 @@ const SHORT_CAP: usize = 256;
 const TARGET_CAP: usize = 1024;
 /// Most hosts kept per record (a fan-out to more keeps the first ones).
 const HOSTS_CAP: usize = 1024;
-/// Rows per `INSERT`: 256 rows of 24 columns stay well under both
+/// Most rows per `INSERT`: 64 rows of 24 columns stay well under both
 /// databases' limits on bound parameters.
-const ROWS_PER_INSERT: usize = 256;
+const ROWS_PER_INSERT: usize = 64;
 /// Rows per `DELETE` while pruning, so no transaction grows without bound.
 const PRUNE_CHUNK: i64 = 10_000;
 /// Most rows one query returns.
@@ -106,35 +107,67 @@ fn count(n: Option<u64>) -> Option<i64> {
     n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// Pushes the bound values of one audit row, in [`COLUMNS`] order (less
-/// `id`), with every text cut to its cap.
-macro_rules! push_row {
-    ($row:ident, $rec:ident) => {{
+/// The `INSERT` of `rows` audit rows (a power of two, at most
+/// [`ROWS_PER_INSERT`]), numbered placeholders as both databases take them.
+/// Batches are cut into such sizes, so a connection prepares at most seven
+/// statements, once each, whatever the batch sizes: preparing a fresh
+/// multi-row statement per batch cost more than inserting its rows.
+fn insert_sql(rows: usize) -> &'static str {
+    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        let columns = COLUMNS.trim_start_matches("id, ");
+        let per_row = columns.split(", ").count();
+        let row = |r: usize| {
+            let placeholders: Vec<String> = (1..=per_row).map(|c| format!("${}", r * per_row + c)).collect();
+            format!("({})", placeholders.join(", "))
+        };
+        (0..=ROWS_PER_INSERT.trailing_zeros())
+            .map(|power| {
+                let values: Vec<String> = (0..1usize << power).map(row).collect();
+                format!("INSERT INTO audit ({columns}) VALUES {}", values.join(", "))
+            })
+            .collect()
+    });
+    &texts[rows.trailing_zeros() as usize]
+}
+
+/// The largest power of two that is at most `n` (> 0) and at most
+/// [`ROWS_PER_INSERT`].
+fn chunk_rows(n: usize) -> usize {
+    let n = n.min(ROWS_PER_INSERT);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
+
+/// Binds the values of one audit row to `$query`, in [`COLUMNS`] order
+/// (less `id`), with every text cut to its cap.
+macro_rules! bind_row {
+    ($query:ident, $rec:ident) => {{
         let short = |s: &Option<String>| truncate_opt(s, SHORT_CAP).map(|c| c.into_owned());
-        $row.push_bind($rec.time.unix_millis())
-            .push_bind(short(&$rec.user))
-            .push_bind(short(&$rec.token_id))
-            .push_bind(short(&$rec.oauth_subject))
-            .push_bind(short(&$rec.client_name))
-            .push_bind(short(&$rec.client_version))
-            .push_bind(short(&$rec.client_address))
-            .push_bind(short(&$rec.session))
-            .push_bind(truncate(&$rec.method, SHORT_CAP).into_owned())
-            .push_bind(truncate_opt(&$rec.target, TARGET_CAP).map(|c| c.into_owned()))
-            .push_bind(hosts_json(&$rec.hosts))
-            .push_bind($rec.path.map(|p| p.as_str()))
-            .push_bind(count(Some($rec.duration_ms)))
-            .push_bind($rec.outcome.as_str())
-            .push_bind(truncate_opt(&$rec.error, ERROR_CAP).map(|c| c.into_owned()))
-            .push_bind(short(&$rec.args_sha256))
-            .push_bind(count($rec.args_size))
-            .push_bind(truncate_opt(&$rec.args, ARGS_CAP).map(|c| c.into_owned()))
-            .push_bind(short(&$rec.model))
-            .push_bind(short(&$rec.provider))
-            .push_bind(short(&$rec.member))
-            .push_bind(count($rec.prompt_tokens))
-            .push_bind(count($rec.completion_tokens))
-            .push_bind(count($rec.ttft_ms));
+        $query
+            .bind($rec.time.unix_millis())
+            .bind(short(&$rec.user))
+            .bind(short(&$rec.token_id))
+            .bind(short(&$rec.oauth_subject))
+            .bind(short(&$rec.client_name))
+            .bind(short(&$rec.client_version))
+            .bind(short(&$rec.client_address))
+            .bind(short(&$rec.session))
+            .bind(truncate(&$rec.method, SHORT_CAP).into_owned())
+            .bind(truncate_opt(&$rec.target, TARGET_CAP).map(|c| c.into_owned()))
+            .bind(hosts_json(&$rec.hosts))
+            .bind($rec.path.map(|p| p.as_str()))
+            .bind(count(Some($rec.duration_ms)))
+            .bind($rec.outcome.as_str())
+            .bind(truncate_opt(&$rec.error, ERROR_CAP).map(|c| c.into_owned()))
+            .bind(short(&$rec.args_sha256))
+            .bind(count($rec.args_size))
+            .bind(truncate_opt(&$rec.args, ARGS_CAP).map(|c| c.into_owned()))
+            .bind(short(&$rec.model))
+            .bind(short(&$rec.provider))
+            .bind(short(&$rec.member))
+            .bind(count($rec.prompt_tokens))
+            .bind(count($rec.completion_tokens))
+            .bind(count($rec.ttft_ms))
     }};
 }
 
@@ -143,14 +176,18 @@ impl Store {
     /// [`crate::AuditWriter`] gathers concurrent callers into calls of this;
     /// call it directly only to write records that are already batched.
     pub async fn append_audit(&self, records: &[&AuditRecord]) -> Result<()> {
-        let insert_head = format!("INSERT INTO audit ({}) ", COLUMNS.trim_start_matches("id, "));
         self.bounded(async {
             on_db!(self, pool => {
                 let mut tx = pool.begin().await?;
-                for chunk in records.chunks(ROWS_PER_INSERT) {
-                    let mut insert = QueryBuilder::new(&insert_head);
-                    insert.push_values(chunk, |mut row, rec| push_row!(row, rec));
-                    insert.build().persistent(false).execute(&mut *tx).await?;
+                let mut rest = records;
+                while !rest.is_empty() {
+                    let (chunk, tail) = rest.split_at(chunk_rows(rest.len()));
+                    let mut insert = sqlx::query(insert_sql(chunk.len()));
+                    for rec in chunk {
+                        insert = bind_row!(insert, rec);
+                    }
+                    insert.execute(&mut *tx).await?;
+                    rest = tail;
                 }
                 tx.commit().await?;
             });

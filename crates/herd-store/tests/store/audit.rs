@@ -12,6 +12,7 @@ on_both_backends!(
     long_text_is_capped,
     a_dropped_append_that_was_queued_is_written,
     append_fails_instead_of_hanging_once_closed,
+    batches_of_any_size_are_written_whole_and_in_order,
 );
 
 async fn concurrent_appends_share_commits(db: TestDb) {
@@ -32,6 +33,23 @@ async fn concurrent_appends_share_commits(db: TestDb) {
     assert!(stats.commits * 10 <= stats.records, "{stats:?}");
     let stored = store.query_audit(&AuditFilter { limit: Some(1000), ..AuditFilter::default() }).await.unwrap();
     assert_eq!(stored.len(), N);
+}
+
+async fn batches_of_any_size_are_written_whole_and_in_order(db: TestDb) {
+    let store = db.open().await;
+    // Sizes around the statement sizes (powers of two up to 64) and past them.
+    let mut next = 0_i64;
+    for size in [1_usize, 3, 64, 65, 127, 200] {
+        let batch: Vec<AuditRecord> =
+            (next..next + size as i64).map(|i| call(i, "alice", "read_file", &["h"], Outcome::Ok)).collect();
+        next += size as i64;
+        store.append_audit(&batch.iter().collect::<Vec<_>>()).await.unwrap();
+    }
+    let stored = store.query_audit(&AuditFilter { limit: Some(1000), ..AuditFilter::default() }).await.unwrap();
+    let times: Vec<i64> = stored.iter().map(|r| r.time.unix_millis()).collect();
+    let ids: Vec<i64> = stored.iter().filter_map(|r| r.id).collect();
+    assert_eq!(times, (0..next).collect::<Vec<_>>(), "every record once, in the order written");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids follow the order of writing");
 }
 
 fn full_record() -> AuditRecord {
