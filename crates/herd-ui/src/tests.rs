@@ -13,7 +13,8 @@ use http::{Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-/// `root` (admin), `webop` (operator on `@web`), `eye` (viewer), by token.
+/// `root` (admin), `webop` (operator on `@web`), `eye` (viewer), by token;
+/// `unchecked` meets a store that does not answer.
 struct Tokens;
 
 fn principal(name: &str, role: Role, hosts: &str) -> Principal {
@@ -30,6 +31,7 @@ impl Authenticate for Tokens {
             Some("herd_root") => Ok(principal("root", Role::Admin, "*")),
             Some("herd_webop") => Ok(principal("webop", Role::Operator, "@web")),
             Some("herd_eye") => Ok(principal("eye", Role::Viewer, "*")),
+            Some("herd_unchecked") => Err(AuthError::Unavailable),
             Some(_) => Err(AuthError::InvalidToken("unknown token".into())),
         };
         Box::pin(std::future::ready(verdict))
@@ -149,8 +151,13 @@ async fn an_oversized_or_foreign_host_request_is_refused_cleanly() {
     assert_eq!(f.send(login(&big, None)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
     let rebound = Request::get("/ui/login").header(header::HOST, "evil.example").body(Body::empty()).unwrap();
     assert_eq!(f.send(rebound).await.0, StatusCode::FORBIDDEN);
-    let (status, _, _) = f.send(login("token=%FF%FE;", None)).await;
+    let (status, headers, body) = f.send(login("token=%FF%FE;", None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none() && body.contains("malformed"), "{body}");
+    let long = format!("token={}", "a".repeat(4001));
+    let (status, headers, body) = f.send(login(&long, None)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers.get(header::SET_COOKIE).is_none() && body.contains("too long"), "{body}");
 }
 
 #[tokio::test]
@@ -183,6 +190,13 @@ async fn without_a_cookie_the_page_redirects_and_the_api_is_401() {
         assert!(body.contains("not signed in"), "{body}");
         assert!(headers.get(header::SET_COOKIE).is_none());
     }
+    // A store that cannot answer signs nobody out.
+    let (status, headers, _) = f.send(get("/ui/api/hosts", Some("herd_unchecked"))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    let (status, headers, body) = f.send(login("token=herd_unchecked", None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.get(header::SET_COOKIE).is_none() && body.contains("cannot be checked"), "{body}");
     // A token no longer accepted is signed out: the cookie is cleared.
     let (status, headers, _) = f.send(get("/ui/api/hosts", Some("herd_revoked"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
