@@ -106,6 +106,12 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     // The cookie's path.
     let page = format!("{base}/ui");
     let mut browser = Browser::start().await;
+    // Every page records what the Content-Security-Policy blocked and what
+    // its script threw.
+    let watch = "window.problems = [];\
+        document.addEventListener('securitypolicyviolation', e => problems.push('csp: ' + e.violatedDirective));\
+        window.addEventListener('error', e => problems.push('error: ' + e.message));";
+    browser.command("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": watch })).await;
 
     // A wrong token: a clear error, no cookie.
     sign_in(&mut browser, &base, "herd_not-a-real-token").await;
@@ -120,6 +126,8 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     browser.wait_for(&format!("{}.join() === 'web1:up,db1:up'", host_rows()), SEEN_WITHIN).await;
     browser.wait_for("document.getElementById('who').textContent === 'root'", SEEN_WITHIN).await;
     browser.wait_for("!document.getElementById('audit-section').hidden", SEEN_WITHIN).await;
+
+    assert_eq!(browser.eval("window.problems").await, serde_json::json!([]));
 
     // The token is in an HttpOnly, SameSite=Strict cookie scripts cannot
     // read, and nowhere in the page.
@@ -141,6 +149,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     assert_eq!(state, "crashed");
     browser.eval("document.querySelector('#servers tr[data-server=broken] button').click(); true").await;
     browser.wait_for("document.getElementById('server-log').textContent.includes('no disk')", SEEN_WITHIN).await;
+    assert_eq!(browser.eval("window.problems").await, serde_json::json!([]));
 
     // An agent dies: its row turns down in place, without a reload.
     browser.eval("window.notReloaded = true").await;
