@@ -34,8 +34,11 @@
 //! `HttpOnly; SameSite=Strict; Path=/ui` (`Secure` over TLS), so scripts
 //! never read the token and other sites' requests never carry it. Sign-in
 //! and sign-out change state, so they also require a same-origin request
-//! (`Origin` naming this server, or `Sec-Fetch-Site: same-origin`); that
-//! check, not SameSite alone, is what refuses a cross-site form post. The
+//! (`Sec-Fetch-Site: same-origin`, or, from a browser that does not send
+//! it, an `Origin` naming this server); that check, not SameSite alone, is
+//! what refuses a cross-site form post, and it is what stops a login CSRF
+//! (a page signing the visitor in with its author's token), which SameSite
+//! does not: that request carries no cookie to begin with. The
 //! `Host` check against DNS rebinding is the MCP path's. Every answer
 //! carries a Content-Security-Policy without inline scripts or styles,
 //! `frame-ancestors 'none'`, `nosniff` and `Referrer-Policy: no-referrer`.
