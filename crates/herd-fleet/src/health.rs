@@ -222,9 +222,12 @@ impl Inner {
             let max = config.max_in_flight;
             return Err(format!("not probed within the {budget:.1}s budget: {max} probes already in flight"));
         };
+        let started = Instant::now();
         let outcome = timeout_at(deadline, self.prober.probe(host)).await;
+        let latency = started.elapsed();
         drop(permit);
-        outcome.unwrap_or_else(|_| Err(format!("no answer within budget ({budget:.1}s)")))
+        let outcome = outcome.unwrap_or_else(|_| Err(format!("no answer within budget ({budget:.1}s)")));
+        outcome.map(|ok| ProbeOk { latency: Some(latency), ..ok })
     }
 
     fn finish(&self, name: &str, flight: u64, outcome: Result<ProbeOk, String>) {

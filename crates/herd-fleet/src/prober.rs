@@ -23,6 +23,8 @@ use tokio::sync::mpsc;
 pub struct ProbeOk {
     /// How many tools the agent lists, if the probe asked.
     pub tool_count: Option<usize>,
+    /// How long the probe took, as the health tracker measured it.
+    pub latency: Option<Duration>,
 }
 
 /// Checks one host. The future may take as long as it likes: the caller
@@ -143,7 +145,7 @@ impl McpProber {
     async fn check(&self, upstream: &HttpUpstream) -> Result<ProbeOk, String> {
         let opened = upstream.connect().await.map_err(|e| e.to_string())?;
         if self.count_tools {
-            return count_tools(upstream).await.map(|n| ProbeOk { tool_count: Some(n) });
+            return count_tools(upstream).await.map(|n| ProbeOk { tool_count: Some(n), latency: None });
         }
         if opened.is_null() {
             // The session was already open: connect() sent nothing.

@@ -68,9 +68,17 @@ impl Hub {
     pub fn audited_backends(&self, audit: Option<Audit>) -> Vec<Arc<dyn Backend>> {
         let locate: Arc<dyn herd_guard::Locate> = self.exposed.clone();
         vec![
-            Arc::new(Guarded::new(self.tools.clone(), Scope::HubTools, audit.clone())),
+            self.audited_tools(audit.clone()),
             Arc::new(Guarded::new(self.exposed.clone(), Scope::Delegated(Some(locate)), audit)),
         ]
+    }
+
+    /// The hub tools alone, filtered and decided by the request's
+    /// principal as in [`Hub::audited_backends`], every call audited
+    /// through `audit` when given: the way other front ends (the status
+    /// page) call a host's tools as MCP clients would.
+    pub fn audited_tools(&self, audit: Option<Audit>) -> Arc<dyn Backend> {
+        Arc::new(Guarded::new(self.tools.clone(), Scope::HubTools, audit))
     }
 
     /// The fleet.

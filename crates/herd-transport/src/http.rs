@@ -46,7 +46,7 @@ mod tls;
 
 pub use auth::{AuthError, Authenticate, Authenticator};
 pub use config::{BearerAuth, HEADER_READ_TIMEOUT, HttpConfig, InvalidPath, RESERVED_PATHS, check_path};
-pub use guard::guarded;
+pub use guard::{guarded, host_allowed};
 pub use mcp::{app, try_app};
 pub use ready::{NotReady, READY_CHECK_DEADLINE, Readiness};
 pub use serve::{serve, serve_with};

@@ -78,7 +78,7 @@ pub(crate) async fn serve_http(
     access: Option<Arc<Access>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let around = Around { extra, readiness: Readiness::new(), access };
+    let around = Around { extra, readiness: Readiness::new(), access, status_page: None };
     serve_http_ready(name, args, listener, router, around, shutdown).await
 }
 
@@ -92,6 +92,9 @@ pub(crate) struct Around {
     /// The authenticator of users' tokens and OAuth (the hub); `None`:
     /// the token of the role's arguments.
     pub(crate) access: Option<Arc<Access>>,
+    /// The fleet status page at `/ui` (the hub), signed in to with a token
+    /// the same authenticator accepts.
+    pub(crate) status_page: Option<herd_ui::StatusPage>,
 }
 
 /// [`serve_http`] with everything `around` says.
@@ -103,7 +106,7 @@ pub(crate) async fn serve_http_ready(
     around: Around,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let Around { extra, readiness, access } = around;
+    let Around { extra, readiness, access, status_page } = around;
     let local = listener.local_addr().context("listener has no address")?;
     let mut http_config = http_config(args, local, access.is_some())?;
     let mut public = axum::Router::new();
@@ -118,10 +121,14 @@ pub(crate) async fn serve_http_ready(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let auth = http_config.auth.checks_credentials();
     tracing::info!(role = name, url = %format!("{scheme}://{local}{}", http_config.path), auth, "serving MCP");
-    let app = http::try_app(router, http_config.clone())?
+    let mut app = http::try_app(router, http_config.clone())?
         .merge(http::guarded(extra, &http_config))
         .merge(readiness.route())
         .merge(public);
+    if let Some(page) = status_page {
+        app = app.merge(page.routes(&http_config, tls.is_some()));
+        tracing::info!(url = %format!("{scheme}://{local}/ui"), "serving the status page");
+    }
     http::serve_with(listener, app, &http_config, tls, shutdown).await;
     tracing::info!(role = name, "stopped");
     Ok(())

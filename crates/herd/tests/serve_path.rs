@@ -32,6 +32,11 @@ async fn a_path_that_collides_with_a_builtin_route_is_refused() {
     let run = refused(&["hub", "--config", hosts.to_str().unwrap(), "--path", "/metrics"]).await;
     assert!(run.stderr.contains("invalid MCP path \"/metrics\"") && run.stderr.contains("reserved"), "{run:?}");
 
+    for page in ["/ui", "/ui/api/hosts"] {
+        let run = refused(&["hub", "--config", hosts.to_str().unwrap(), "--path", page]).await;
+        assert!(run.stderr.contains(&format!("invalid MCP path \"{page}\"")) && run.stderr.contains("/ui"), "{run:?}");
+    }
+
     let run = refused(&["agent", "--path", "/{id}"]).await;
     assert!(run.stderr.contains("invalid MCP path"), "{run:?}");
 }

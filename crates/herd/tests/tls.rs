@@ -101,6 +101,21 @@ async fn the_hub_reaches_an_https_agent_over_http2_and_serves_https_itself() {
     let hub = Herd::start(&[&hub_args[..], &["--tls-key", &hub_key]].concat()).await;
     assert!(hub.url.starts_with("https://127.0.0.1:"), "{}", hub.url);
 
+    // Over TLS, the status page's cookie is Secure too.
+    let roots = TrustedCa::load(&ca.pem).unwrap().roots().unwrap();
+    let browser =
+        reqwest::Client::builder().tls_certs_only(roots).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = browser.post(hub.url.replace("/mcp", "/ui/login"));
+    let signed_in = login
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={HUB_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; HttpOnly; SameSite=Strict; Secure"), "{cookie}");
+
     let client = Client::connect_with(HttpUpstreamConfig {
         token: Some(HUB_TOKEN.into()),
         ca: Some(TrustedCa::load(&ca.pem).unwrap()),

@@ -78,6 +78,18 @@ async fn up_serves_the_local_machine_with_a_stored_token() {
     let exec = verb(home.path(), &url, &["exec", "local", "--", "echo", "from-up"]).await;
     assert!(exec.status.success() && exec.stdout.contains("== local (agent) exit 0 ==\nfrom-up"), "{exec:?}");
 
+    // The status page beside it takes the same token.
+    let base = url.trim_end_matches("/mcp");
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = url::form_urlencoded::Serializer::new(String::new()).append_pair("token", &token).finish();
+    let login = browser.post(format!("{base}/ui/login")).header("content-type", "application/x-www-form-urlencoded");
+    let signed_in = login.body(form).send().await.unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = browser.get(format!("{base}/ui/api/hosts")).header("cookie", cookie).send().await.unwrap();
+    let page: serde_json::Value = serde_json::from_str(&page.text().await.unwrap()).unwrap();
+    assert_eq!((page["hosts"][0]["name"].as_str(), page["hosts"][0]["state"].as_str()), (Some("local"), Some("up")));
+
     let mut wrong = Command::new(herd_bin());
     wrong.args(["hosts"]).env("HERD_URL", &url).env("HERD_TOKEN", "wrong");
     let refused = run_bounded(wrong, Duration::from_secs(60)).await;

@@ -5,6 +5,7 @@
 //! failures, so a sleeping fleet does not eat every round's budget.
 
 use crate::{HealthConfig, ProbeOk};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// The last known state of a host's agent.
@@ -20,6 +21,9 @@ pub enum HostState {
         checked: Instant,
         /// How many tools it listed, if the probe asked.
         tool_count: Option<usize>,
+        /// How long the last probe took to be answered; kept from an
+        /// earlier probe when a real call reported the host up.
+        latency: Option<Duration>,
     },
     /// The agent did not answer.
     Down {
@@ -67,10 +71,13 @@ impl HostState {
     /// The state after a probe that finished at `at` with `outcome`.
     pub(crate) fn after(&self, outcome: Result<ProbeOk, String>, at: Instant) -> HostState {
         match (self, outcome) {
-            (HostState::Up { since, .. }, Ok(ok)) => {
-                HostState::Up { since: *since, checked: at, tool_count: ok.tool_count }
-            }
-            (_, Ok(ok)) => HostState::Up { since: at, checked: at, tool_count: ok.tool_count },
+            (HostState::Up { since, latency, .. }, Ok(ok)) => HostState::Up {
+                since: *since,
+                checked: at,
+                tool_count: ok.tool_count,
+                latency: ok.latency.or(*latency),
+            },
+            (_, Ok(ok)) => HostState::Up { since: at, checked: at, tool_count: ok.tool_count, latency: ok.latency },
             (HostState::Down { streak, .. }, Err(error)) => {
                 HostState::Down { checked: at, streak: streak.saturating_add(1), error }
             }
@@ -90,9 +97,15 @@ mod tests {
     fn up_keeps_since_and_down_counts_its_streak() {
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_secs(5);
-        let up = HostState::Unknown.after(Ok(ProbeOk { tool_count: Some(3) }), t0);
+        let up = HostState::Unknown.after(Ok(ProbeOk { tool_count: Some(3), latency: None }), t0);
         let again = up.after(Ok(ProbeOk::default()), t1);
-        assert_eq!(again, HostState::Up { since: t0, checked: t1, tool_count: None });
+        assert_eq!(again, HostState::Up { since: t0, checked: t1, tool_count: None, latency: None });
+        let timed = ProbeOk { latency: Some(Duration::from_millis(4)), ..ProbeOk::default() };
+        let measured = again.after(Ok(timed), t1).after(Ok(ProbeOk::default()), t1);
+        assert_eq!(
+            measured,
+            HostState::Up { since: t0, checked: t1, tool_count: None, latency: Some(Duration::from_millis(4)) }
+        );
         let down = again.after(Err("x".into()), t1).after(Err("y".into()), t1);
         assert_eq!(down, HostState::Down { checked: t1, streak: 2, error: "y".into() });
         assert_eq!(down.error(), Some("y"));
@@ -105,7 +118,7 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         assert!(!HostState::Unknown.is_fresh(t0, &c));
-        let up = HostState::Up { since: t0, checked: t0, tool_count: None };
+        let up = HostState::Up { since: t0, checked: t0, tool_count: None, latency: None };
         assert!(up.is_fresh(at(29), &c) && !up.is_fresh(at(30), &c));
         let down = HostState::Down { checked: t0, streak: 3, error: String::new() };
         assert!(down.is_fresh(at(239), &c) && !down.is_fresh(at(240), &c));

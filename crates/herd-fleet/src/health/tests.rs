@@ -37,7 +37,7 @@ impl Prober for Fake {
             match script {
                 Script::Up(delay) => {
                     tokio::time::sleep(delay).await;
-                    Ok(ProbeOk { tool_count: Some(7) })
+                    Ok(ProbeOk { tool_count: Some(7), latency: None })
                 }
                 Script::Down => Err("connection refused".to_owned()),
                 Script::Hang => std::future::pending().await,

@@ -84,8 +84,9 @@ impl HttpConfig {
 }
 
 /// Paths a herd server answers beside the MCP path (health, readiness,
-/// metrics), whether or not this process mounts each of them.
-pub const RESERVED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+/// metrics, the status page and everything under it), whether or not this
+/// process mounts each of them.
+pub const RESERVED_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/ui"];
 
 /// Longest accepted MCP path.
 const MAX_PATH_LEN: usize = 256;
@@ -104,8 +105,8 @@ pub struct InvalidPath {
 pub fn check_path(path: &str) -> Result<(), InvalidPath> {
     let reason = if !path.starts_with('/') {
         "it must start with '/'"
-    } else if RESERVED_PATHS.contains(&path) {
-        "it is reserved for /healthz, /readyz and /metrics; choose another, e.g. /mcp"
+    } else if RESERVED_PATHS.contains(&path) || path.starts_with("/ui/") {
+        "it is reserved for /healthz, /readyz, /metrics and /ui; choose another, e.g. /mcp"
     } else if path.len() > MAX_PATH_LEN {
         "it is longer than 256 bytes"
     } else if path.contains("//") {

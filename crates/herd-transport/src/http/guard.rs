@@ -41,11 +41,9 @@ pub(crate) async fn authenticate(config: &HttpConfig, headers: &HeaderMap) -> Re
 /// DNS-rebinding protection: `Host` must name an allowed host, and an
 /// `Origin`, when there is one, must be accepted (see the module docs).
 pub(crate) fn check_origin(config: &HttpConfig, headers: &HeaderMap) -> Result<(), HttpError> {
-    if let Some(allowed) = &config.allowed_hosts {
+    if !host_allowed(config, headers) {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host_name(host))) {
-            return Err(HttpError::HostNotAllowed(host.chars().take(100).collect()));
-        }
+        return Err(HttpError::HostNotAllowed(host.chars().take(100).collect()));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
@@ -54,6 +52,15 @@ pub(crate) fn check_origin(config: &HttpConfig, headers: &HeaderMap) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Whether the request's `Host` names an allowed host (any host when the
+/// configuration allows all): the DNS-rebinding check of the MCP path, for
+/// routes that take their credential otherwise (the status page's cookie).
+pub fn host_allowed(config: &HttpConfig, headers: &HeaderMap) -> bool {
+    let Some(allowed) = &config.allowed_hosts else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    allowed.iter().any(|a| a.eq_ignore_ascii_case(host_name(host)))
 }
 
 /// The request's `Origin` if it is accepted: the only value CORS headers

@@ -76,9 +76,10 @@ pub(crate) async fn serve(
     }
     let writer = access.store().audit_writer(&AuditConfig::default());
     let audit = Audit::new(writer.clone(), settings.payloads);
-    let router = server::router("herd-hub", hub.audited_backends(Some(audit)));
+    let router = server::router("herd-hub", hub.audited_backends(Some(audit.clone())));
     let extra = metrics::route().merge(admin_routes(&access, writer));
-    let around = server::Around { extra, readiness: readiness(&hub), access: Some(access) };
+    let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)));
+    let around = server::Around { extra, readiness: readiness(&hub), access: Some(access), status_page: Some(page) };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 

@@ -128,8 +128,10 @@ fn print_client_config(url: &str, token: &str, hosts: usize, hosts_file: &std::p
         "herd is up: {url} ({hosts} host(s); add more in {file})\n\n\
          Claude Code:\n  claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"\n\n\
          Other MCP clients (e.g. .mcp.json, Cursor's mcp.json):\n  {json}\n\n\
-         CLI: export HERD_URL={url}   # herd hosts, herd exec local -- uptime\n",
-        file = hosts_file.display()
+         CLI: export HERD_URL={url}   # herd hosts, herd exec local -- uptime\n\n\
+         Status page: {page} (sign in with the token above)\n",
+        file = hosts_file.display(),
+        page = url.trim_end_matches("/mcp").to_owned() + "/ui",
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());

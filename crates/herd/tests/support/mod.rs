@@ -249,6 +249,17 @@ impl Herd {
         }
     }
 
+    /// Like [`Herd::wait_for_log`], but a line already read (while waiting
+    /// for the URL, or for another message) counts too.
+    pub async fn logged(&mut self, message: &str, limit: Duration) -> Value {
+        let fields_of = |line: &String| serde_json::from_str::<Value>(line).ok().and_then(|v| v.get("fields").cloned());
+        let seen = self.seen.iter().filter_map(fields_of).find(|f| f["message"] == message);
+        match seen {
+            Some(fields) => fields,
+            None => self.wait_for_log(message, limit).await,
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id().expect("herd is running")
