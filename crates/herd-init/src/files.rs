@@ -95,6 +95,31 @@ pub(crate) fn needs(path: &Path, wanted: &[u8], force: bool, hint: &str) -> Resu
         Found::Missing => Ok(true),
         Found::Same => Ok(false),
         Found::Differs if force => Ok(true),
-        Found::Differs => Err(InitError::Differs { path: path.to_owned(), what: hint.to_owned() }),
+        Found::Differs => {
+            let what = first_difference(path, wanted).unwrap_or_else(|| hint.to_owned());
+            Err(InitError::Differs { path: path.to_owned(), what })
+        }
+    }
+}
+
+/// The first line where the text file at `path` and `wanted` differ, as
+/// "`there` there, `wanted` here"; `None` for files that are not text or
+/// lines that hold a secret.
+fn first_difference(path: &Path, wanted: &[u8]) -> Option<String> {
+    let there = std::fs::read_to_string(path).ok()?;
+    let wanted = std::str::from_utf8(wanted).ok()?;
+    let mut there_lines = there.lines();
+    let mut wanted_lines = wanted.lines();
+    loop {
+        match (there_lines.next(), wanted_lines.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (a, b) => {
+                let (a, b) = (a.unwrap_or("(no line)"), b.unwrap_or("(no line)"));
+                if [a, b].iter().any(|l| l.contains("TOKEN") || l.contains("token")) {
+                    return None;
+                }
+                return Some(format!("`{a}` there, `{b}` with these arguments"));
+            }
+        }
     }
 }

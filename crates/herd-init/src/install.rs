@@ -119,6 +119,8 @@ pub fn systemd_unit(template: &str, role: Role, home: &str, exe: &str, user: &st
     let word = role.word();
     let body = template.find("[Unit]").map_or(template, |at| &template[at..]);
     let under_home = ["/home/", "/root/", "/run/user/"].iter().any(|p| home.starts_with(p)) || home == "/root";
+    // A private /tmp would hide a home that lies in the shared one.
+    let under_tmp = ["/tmp/", "/var/tmp/"].iter().any(|p| home.starts_with(p));
     let mut out = format!(
         "# herd {word}, installed by `herd init {word} --install` for {home}\n\
          # (from packaging/herd-{word}.service). Settings: {home}/{word}.env.\n\n"
@@ -133,6 +135,7 @@ pub fn systemd_unit(template: &str, role: Role, home: &str, exe: &str, user: &st
             "ExecStart" => format!("ExecStart={exe} {word}"),
             "StateDirectory" | "StateDirectoryMode" => continue,
             "ProtectHome" if under_home => "ProtectHome=read-only".to_owned(),
+            "PrivateTmp" if under_tmp => "PrivateTmp=no".to_owned(),
             "UMask" => format!("{line}\nReadWritePaths={home}"),
             _ => line.to_owned(),
         };
@@ -229,6 +232,8 @@ mod tests {
         assert!(!unit.contains("StateDirectory") && !unit.contains("HERD_HOME="), "{unit}");
         let agent = systemd_unit(AGENT_UNIT, Role::Agent, "/var/lib/a", "/usr/bin/herd", "root", "root");
         assert!(agent.lines().any(|l| l == "ExecStart=/usr/bin/herd agent"), "{agent}");
+        let in_tmp = systemd_unit(HUB_UNIT, Role::Hub, "/tmp/hub", "/usr/bin/herd", "ops", "ops");
+        assert!(in_tmp.lines().any(|l| l == "PrivateTmp=no") && in_tmp.contains("ProtectHome=yes"), "{in_tmp}");
         assert!(!agent.contains("ProtectSystem"), "the agent stays unsandboxed");
     }
 
