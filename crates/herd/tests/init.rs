@@ -171,7 +171,7 @@ async fn a_fleet_from_init_serves_a_call_through_the_hub_over_the_fleet_ca() {
     hub.wait_for_log("registry reloaded", LIMIT).await;
     let client = Client::connect_with(HttpUpstreamConfig {
         token: Some(admin_token.to_owned()),
-        ca: Some(TrustedCa::load(&hub_home.join("tls/ca.pem")).unwrap()),
+        ca: Some(TrustedCa::load(hub_home.join("tls/ca.pem")).unwrap()),
         exchange_timeout: LIMIT,
         ..HttpUpstreamConfig::new(&hub.url)
     })

@@ -23,7 +23,7 @@ async fn serve(readiness: Readiness) -> (SocketAddr, CancellationToken) {
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let router = router("test", Vec::new());
-        let around = Around { extra: axum::Router::new(), readiness, access: None };
+        let around = Around { extra: axum::Router::new(), public: axum::Router::new(), readiness, access: None };
         serve_http_ready("test", &args("secret"), listener, router, around, stop).await
     });
     (addr, shutdown)
