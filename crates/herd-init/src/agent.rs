@@ -18,8 +18,6 @@ use herd_ca::{Fingerprint, certificate_names, new_request, verify_issued};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// A certificate expiring sooner than this is renewed by the next run.
-const RENEW_BEFORE_SECS: i64 = 30 * 24 * 3600;
 /// The variable holding the agent's token (in `agent.env`).
 const TOKEN_VAR: &str = "HERD_TOKEN";
 
@@ -120,7 +118,7 @@ pub async fn init(args: &AgentInit) -> Result<AgentReport, InitError> {
     let cert_ok = match (&ca_pem, files::read(&paths.cert)?) {
         (Some(ca), Some(cert)) => {
             let (held, not_after) = certificate_names(&cert).unwrap_or_default();
-            let fresh = not_after - now() > RENEW_BEFORE_SECS;
+            let fresh = not_after - crate::now() > crate::RENEW_BEFORE_SECS;
             let current = held == names && fresh && verify_issued(&cert, ca) && paths.key.exists();
             if !current && !args.force && held != names {
                 return Err(InitError::Differs {
@@ -222,10 +220,4 @@ fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("herd_{hex}")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

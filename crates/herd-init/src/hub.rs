@@ -113,10 +113,11 @@ pub async fn init(args: &HubInit) -> Result<HubReport, InitError> {
     let reissue = match &hub_cert {
         None => true,
         Some(pem) => {
-            let held = certificate_names(pem).map(|(names, _)| names).unwrap_or_default();
+            let (held, not_after) = certificate_names(pem).unwrap_or_default();
             let issued_here = ca.as_ref().is_some_and(|ca| issued_by(pem, ca));
             if held == names && issued_here && paths.key.exists() {
-                false
+                // Renewed by the run that finds it about to expire.
+                not_after - crate::now() < crate::RENEW_BEFORE_SECS
             } else if args.force {
                 true
             } else {

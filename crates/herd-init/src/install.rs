@@ -157,10 +157,12 @@ pub fn launchd_plist(template: &str, role: Role, home: &str, exe: &str) -> Strin
         if trimmed == "<key>ProgramArguments</key>" {
             in_program = true;
         }
-        let replaced = if in_program && trimmed.starts_with("<string>") && trimmed.contains(" exec ") {
+        let replaced = if in_program && trimmed.starts_with("<string>") && trimmed.contains("exec /") {
             in_program = false;
             let indent = &line[..line.len() - line.trim_start().len()];
-            format!("{indent}<string>set -a; . {home}/{word}.env; set +a; exec {exe} {word}</string>")
+            // The packaged line's output redirection, if any, stays.
+            let redirect = trimmed.find(" &gt;&gt;").map_or("", |at| &trimmed[at..trimmed.len() - "</string>".len()]);
+            format!("{indent}<string>set -a; . {home}/{word}.env; set +a; exec {exe} {word}{redirect}</string>")
         } else if after_home_key && trimmed.starts_with("<string>") {
             after_home_key = false;
             let indent = &line[..line.len() - line.trim_start().len()];

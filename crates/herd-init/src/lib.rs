@@ -81,6 +81,16 @@ impl InitError {
     }
 }
 
+/// A certificate expiring sooner than this is renewed by the next run.
+pub(crate) const RENEW_BEFORE_SECS: i64 = 30 * 24 * 3600;
+
+/// Now, in Unix seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// This machine's host name (`localhost` when it has none).
 pub fn hostname() -> String {
     let name = nix::unistd::gethostname().ok().and_then(|n| n.into_string().ok()).unwrap_or_default();
