@@ -20,11 +20,30 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use support::{Herd, herd_bin, run_bounded};
+use support::{Deps, Herd, herd_bin, run_bounded};
 use tokio::process::Command;
 
 /// Long enough for a debug build on a busy machine.
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// One `remote_shell` call on `node1` through the hub at `argv[1]` with the
+/// official Python SDK; prints the result's `structuredContent`.
+const PYTHON_CALL: &str = r#"
+import asyncio, json, os, sys
+from mcp import ClientSession
+from mcp.client.streamable_http import streamablehttp_client
+
+async def main():
+    headers = {"Authorization": "Bearer " + os.environ["HERD_TEST_TOKEN"]}
+    async with streamablehttp_client(sys.argv[1], headers=headers) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await asyncio.wait_for(session.initialize(), 30)
+            arguments = {"host": "node1", "command": "echo via-python-sdk"}
+            result = await asyncio.wait_for(session.call_tool("remote_shell", arguments), 30)
+            print(json.dumps(result.structuredContent))
+
+asyncio.run(main())
+"#;
 
 /// Runs `herd ARGS...` to completion with its own `HERD_HOME` unset.
 async fn herd(args: &[&str]) -> support::Finished {
@@ -179,6 +198,17 @@ async fn a_fleet_from_init_serves_a_call_through_the_hub_over_the_fleet_ca() {
     let shell = client.call("remote_shell", json!({ "host": "node1", "command": "echo joined" })).await;
     assert_eq!(shell["structuredContent"]["stdout"], "joined\n", "{shell}");
     assert_eq!(shell["structuredContent"]["via"], "agent", "{}", text(&shell));
+    // The official Python SDK, trusting the fleet CA the way the printed
+    // advice says (SSL_CERT_FILE), and nothing else.
+    let mut python = Command::new(Deps::load().python());
+    python
+        .args(["-c", PYTHON_CALL, &hub.url])
+        .env("HERD_TEST_TOKEN", admin_token)
+        .env("SSL_CERT_FILE", hub_home.join("tls/ca.pem"));
+    let called = run_bounded(python, LIMIT).await;
+    assert!(called.status.success(), "{called:?}");
+    let called: Value = serde_json::from_str(called.stdout.trim()).unwrap();
+    assert_eq!((called["stdout"].as_str(), called["via"].as_str()), (Some("via-python-sdk\n"), Some("agent")));
 
     // The signing is in the hub's audit log, the refusal too.
     let audit = herd_ok(&["audit", "--home", h, "--json"]).await;

@@ -100,8 +100,9 @@ fn print_hub(report: &HubReport, home: &Path, listen: std::net::SocketAddr) {
     }
     out.push_str(&format!(
         "\nStart the hub (or run this again with --install):\n  {start}\n\
-         \nMCP clients (they must trust the fleet CA {ca}):\n  \
-         Claude Code: NODE_EXTRA_CA_CERTS={ca} claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"\n  \
+         \nMCP clients (they must trust the fleet CA {ca}; for Claude Code and other Node programs,\n\
+         export NODE_EXTRA_CA_CERTS={ca} where they run; for Python ones, SSL_CERT_FILE):\n  \
+         Claude Code: claude mcp add --transport http herd {url} --header \"Authorization: Bearer {token}\"\n  \
          JSON (.mcp.json, Cursor's mcp.json): {json}\n  \
          CLI: export HERD_URL={url} HERD_CA={ca} HERD_TOKEN=...\n"
     ));
