@@ -23,6 +23,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+#[cfg(test)]
+mod tests;
+
 /// The CA routes: `public` answers without a credential, `guarded` goes
 /// behind the credential check beside the admin API.
 pub struct CertificateRoutes {
