@@ -24,7 +24,7 @@ mod tests;
 
 pub use fingerprint::{BadFingerprint, Fingerprint};
 pub use names::{NameError, check_name};
-pub use request::{SignedRequest, certificate_names, new_request, verify_issued};
+pub use request::{SignedRequest, certificate_names, certificate_names_der, new_request, verify_issued};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,

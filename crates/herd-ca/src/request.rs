@@ -35,8 +35,12 @@ pub fn new_request(host: &str, names: &[String]) -> Result<(String, String), CaE
 /// and IP addresses, as text) and when it expires (Unix seconds); `None`
 /// when `pem` holds no readable certificate.
 pub fn certificate_names(pem: &str) -> Option<(Vec<String>, i64)> {
-    let der = pem_der(pem, "CERTIFICATE")?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+    certificate_names_der(&pem_der(pem, "CERTIFICATE")?)
+}
+
+/// [`certificate_names`] of a DER certificate.
+pub fn certificate_names_der(der: &[u8]) -> Option<(Vec<String>, i64)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {

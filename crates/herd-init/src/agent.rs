@@ -135,7 +135,8 @@ pub async fn init(args: &AgentInit) -> Result<AgentReport, InitError> {
     if !cert_ok {
         // Nothing is written before the hub has proved to hold the CA and
         // signed: a refused join leaves the home as it was.
-        let ca = join::fetch_ca(&hub, args.ca_sha256).await?;
+        let (ca, served) = join::fetch_ca(&hub, args.ca_sha256).await?;
+        join::check_hub_name(&hub, &served)?;
         let (key_pem, csr) = new_request(&args.name, &names)?;
         let signed = join::sign(&hub, &ca, &args.token, &args.name, &csr).await?;
         if !verify_issued(&signed.cert_pem, &ca) {

@@ -35,17 +35,18 @@ pub(crate) fn hub_base(hub: &str) -> Result<Url, InitError> {
     Ok(url)
 }
 
-/// The hub's CA certificate, accepted only when its SHA-256 is `expected`.
-/// The connection is not checked (nothing is trusted yet); no secret is
-/// sent over it.
-pub(crate) async fn fetch_ca(hub: &Url, expected: Fingerprint) -> Result<String, InitError> {
+/// The hub's CA certificate, accepted only when its SHA-256 is `expected`,
+/// and the names of the certificate the hub served. The connection is not
+/// checked (nothing is trusted yet); no secret is sent over it.
+pub(crate) async fn fetch_ca(hub: &Url, expected: Fingerprint) -> Result<(String, Vec<String>), InitError> {
     let client = reqwest::Client::builder()
         .timeout(DEADLINE)
         .danger_accept_invalid_certs(true)
+        .tls_info(true)
         .build()
         .map_err(|e| InitError::Hub(format!("cannot set up the HTTP client: {e}")))?;
     let url = endpoint(hub, "api/v1/ca");
-    let (status, body) = exchange(client.get(url.clone())).await?;
+    let (status, body, served) = exchange(client.get(url.clone())).await?;
     if !status.is_success() {
         return Err(InitError::Hub(format!(
             "{url} answered HTTP {}: is it a hub set up by `herd init hub` (with [fleet_ca])?",
@@ -57,7 +58,27 @@ pub(crate) async fn fetch_ca(hub: &Url, expected: Fingerprint) -> Result<String,
     if got != expected {
         return Err(InitError::Fingerprint { expected: expected.to_string(), got: got.to_string() });
     }
-    Ok(body)
+    Ok((body, served))
+}
+
+/// Refuses a `--hub` whose host the hub's certificate does not name: the
+/// signing request over the checked connection would fail with a TLS
+/// error, this says what to do instead.
+pub(crate) fn check_hub_name(hub: &Url, served: &[String]) -> Result<(), InitError> {
+    let host = match hub.host() {
+        Some(url::Host::Domain(name)) => name.to_ascii_lowercase(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        None => return Ok(()),
+    };
+    if served.is_empty() || served.contains(&host) {
+        return Ok(());
+    }
+    Err(InitError::Usage(format!(
+        "the hub's certificate names {} but not {host}: use one of those in --hub, or add it on the hub \
+         with `herd init hub --san {host} --force`",
+        served.join(", ")
+    )))
 }
 
 /// Has the hub sign `csr` for host `name`, over a connection checked
@@ -77,7 +98,7 @@ pub(crate) async fn sign(hub: &Url, ca_pem: &str, token: &str, name: &str, csr: 
         .bearer_auth(token)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body);
-    let (status, body) = exchange(request).await?;
+    let (status, body, _) = exchange(request).await?;
     let answer: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if !status.is_success() {
         let message = answer.pointer("/error/message").and_then(Value::as_str).unwrap_or("no reason given");
@@ -97,11 +118,19 @@ fn endpoint(hub: &Url, path: &str) -> Url {
     hub.join(path).unwrap_or_else(|_| hub.clone())
 }
 
-/// Sends `request`; the status and the body (at most [`MAX_ANSWER`] bytes).
-async fn exchange(request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, String), InitError> {
+/// Sends `request`; the status, the body (at most [`MAX_ANSWER`] bytes)
+/// and the names in the certificate the server presented (when asked for).
+async fn exchange(request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, String, Vec<String>), InitError> {
     let mut response =
         request.send().await.map_err(|e| InitError::Hub(format!("cannot reach the hub: {}", chain(&e))))?;
     let status = response.status();
+    let served = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(herd_ca::certificate_names_der)
+        .map(|(names, _)| names)
+        .unwrap_or_default();
     let mut body = Vec::new();
     while let Some(chunk) =
         response.chunk().await.map_err(|e| InitError::Hub(format!("the hub's answer broke off: {}", chain(&e))))?
@@ -111,7 +140,7 @@ async fn exchange(request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCo
             return Err(InitError::Hub(format!("the hub's answer is larger than {MAX_ANSWER} bytes")));
         }
     }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok((status, String::from_utf8_lossy(&body).into_owned(), served))
 }
 
 /// An error and its causes, on one line.
@@ -124,4 +153,22 @@ fn chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hub_url_the_certificate_does_not_name_is_refused_with_what_to_do() {
+        let served = vec!["hub.lan".to_owned(), "127.0.0.1".to_owned()];
+        for ok in ["https://HUB.lan:7800", "https://127.0.0.1:7800/mcp"] {
+            check_hub_name(&hub_base(ok).unwrap(), &served).unwrap();
+        }
+        let refused = check_hub_name(&hub_base("https://10.0.0.5:7800").unwrap(), &served).unwrap_err().to_string();
+        assert!(refused.contains("names hub.lan, 127.0.0.1 but not 10.0.0.5"), "{refused}");
+        assert!(refused.contains("herd init hub --san 10.0.0.5 --force"), "{refused}");
+        let plain = hub_base("http://hub.lan:7800").unwrap_err().to_string();
+        assert!(plain.contains("https://"), "{plain}");
+    }
 }
