@@ -126,7 +126,7 @@ pub async fn init(args: &AgentInit) -> Result<AgentReport, InitError> {
                     what: format!("it names {}, these arguments {}", held.join(", "), names.join(", ")),
                 });
             }
-            current
+            current && !args.force
         }
         _ => false,
     };

@@ -210,6 +210,19 @@ async fn a_fleet_from_init_serves_a_call_through_the_hub_over_the_fleet_ca() {
     let called: Value = serde_json::from_str(called.stdout.trim()).unwrap();
     assert_eq!((called["stdout"].as_str(), called["via"].as_str()), (Some("via-python-sdk\n"), Some("agent")));
 
+    // --force renews the certificate with a new key; the agent's token and
+    // settings stay.
+    let key_before = std::fs::read(agent_home.join("tls/agent.key")).unwrap();
+    let a = agent_home.to_str().unwrap();
+    let renew = ["init", "agent", "--hub", &hub_origin, "--token", &join_token, "--ca-sha256", &fingerprint, "--force"];
+    let renewed = herd_ok(
+        &[&renew[..], &["--home", a, "--name", "node1", "--listen", "127.0.0.1:0", "--san", "127.0.0.1"]].concat(),
+    )
+    .await;
+    assert!(renewed.stderr.contains("tls/agent.pem") && !renewed.stderr.contains("agent.env"), "{renewed:?}");
+    assert_ne!(std::fs::read(agent_home.join("tls/agent.key")).unwrap(), key_before);
+    assert!(std::fs::read_to_string(agent_home.join("agent.env")).unwrap().contains(&agent_token));
+
     // The signing is in the hub's audit log, the refusal too.
     let audit = herd_ok(&["audit", "--home", h, "--json"]).await;
     let signs: Vec<Value> = audit
@@ -227,7 +240,6 @@ async fn a_fleet_from_init_serves_a_call_through_the_hub_over_the_fleet_ca() {
     let install = ["--install", "--unit-dir", u, "--no-start"];
     let installed = herd_ok(&[&init_hub[..], &install[..]].concat()).await;
     assert!(installed.stderr.contains("nothing to change") && installed.stderr.contains("service installed"));
-    let a = agent_home.to_str().unwrap();
     let agent_args = ["init", "agent", "--hub", &hub_origin, "--token", "unused", "--ca-sha256", &fingerprint];
     let agent_rest = ["--home", a, "--name", "node1", "--listen", "127.0.0.1:0", "--san", "127.0.0.1"];
     herd_ok(&[&agent_args[..], &agent_rest[..], &install[..]].concat()).await;

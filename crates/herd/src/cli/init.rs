@@ -70,7 +70,8 @@ pub(crate) struct InitAgentArgs {
 #[derive(Debug, Args)]
 pub(crate) struct InitCommon {
     /// Replace files that differ from what these arguments write (the
-    /// fleet CA is never replaced).
+    /// fleet CA is never replaced); an agent also renews its certificate
+    /// (with a new key).
     #[arg(long)]
     pub(crate) force: bool,
     /// Also install the service: the systemd unit (launchd plist on macOS)
