@@ -12,6 +12,9 @@
 //! | `DELETE /api/v1/tokens/{id}` | revokes one |
 //! | `GET /api/v1/audit?user=&host=&tool=&outcome=&since=&until=&limit=&after_id=` | NDJSON, one record per line, oldest first |
 //!
+//! The fleet CA's routes (`GET /api/v1/ca`, `POST /api/v1/certificates`)
+//! are decided per request instead: see `certificates.rs`.
+//!
 //! The caller is the [`Principal`] the transport put in the request's
 //! extensions after checking its credential. No principal is 401 (never
 //! taken as an admin); a principal that is not an admin is 403 naming the
@@ -21,6 +24,7 @@
 //! `audit.rs`).
 
 mod audit;
+mod certificates;
 mod handlers;
 mod reply;
 #[cfg(test)]
@@ -34,6 +38,8 @@ use axum::routing::{get, patch, post};
 use herd_auth::{Action, AdminTask, Principal, allows};
 use herd_store::AuditWriter;
 use reply::ApiError;
+
+pub use certificates::{CertificateRoutes, certificate_routes};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;

@@ -23,7 +23,7 @@ mod wire;
 pub use admin::{Admin, Invalidated, OnRevoke, audit_filter, no_cache, patterns_arg};
 pub use duration::{BadDuration, parse_duration, parse_time};
 pub use error::AdminError;
-pub use http::BODY_LIMIT;
+pub use http::{BODY_LIMIT, CertificateRoutes, certificate_routes};
 pub use retention::{AuditSettings, spawn_pruner};
 pub use wire::{AddUser, AuditQuery, CreateToken, CreatedToken, SetUser, TokenView};
 

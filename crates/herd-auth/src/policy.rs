@@ -11,7 +11,7 @@
 //! | `admin` | everything; grants do not narrow an admin |
 //! | `operator` | every tool, resource, prompt and completion on granted hosts, within the tool grant |
 //! | `viewer` | tools annotated `readOnlyHint: true` (a missing or false hint is not read-only), resources, prompts and completions, on granted hosts, within the tool grant |
-//! | `agent` | connect an agent channel (as a granted host name); nothing else |
+//! | `agent` | connect an agent channel and get an agent certificate (as a granted host name); nothing else |
 //!
 //! Every role but `agent` may use public models and its own private ones;
 //! only admins manage users and tokens and read the audit log. Resources,
@@ -136,6 +136,12 @@ pub enum Action<'a> {
         /// The host the agent joins as.
         host: Host<'a>,
     },
+    /// Get a certificate from the fleet CA for an agent serving as `host`
+    /// (`herd init agent`).
+    JoinFleet {
+        /// The host the certificate names.
+        host: Host<'a>,
+    },
 }
 
 /// The answer to "may this principal do this?".
@@ -170,12 +176,16 @@ pub enum Missing {
     /// Users, tokens and audit are for admins.
     #[error("admin role required")]
     AdminRole,
-    /// The agent role connects channels and does nothing else.
-    #[error("role agent may only connect an agent channel")]
+    /// The agent role connects channels, joins the fleet, and does
+    /// nothing else.
+    #[error("role agent may only connect an agent channel or join the fleet")]
     AgentRole,
     /// Channels are for the agent role (and admins).
     #[error("role {0} may not connect an agent channel (agent or admin role required)")]
     ChannelRole(Role),
+    /// Joining the fleet is for the agent role (and admins).
+    #[error("role {0} may not get an agent certificate (agent or admin role required)")]
+    JoinRole(Role),
     /// The role only calls read-only tools.
     #[error("role {0} may only call tools annotated readOnlyHint: true")]
     ReadOnlyTool(Role),
@@ -195,7 +205,9 @@ pub fn allows(principal: &Principal, action: &Action<'_>) -> Decision {
     let role = principal.role();
     match (role, action) {
         (Role::Admin, _) => Decision::Allow,
-        (Role::Agent, Action::ConnectChannel { host }) => on_host(principal, role, Some(host), None),
+        (Role::Agent, Action::ConnectChannel { host } | Action::JoinFleet { host }) => {
+            on_host(principal, role, Some(host), None)
+        }
         (Role::Agent, _) => Decision::Deny(Missing::AgentRole),
         (Role::Operator | Role::Viewer, action) => user_action(principal, role, action),
     }
@@ -219,6 +231,7 @@ fn user_action(principal: &Principal, role: Role, action: &Action<'_>) -> Decisi
         },
         Action::Administer(_) => Decision::Deny(Missing::AdminRole),
         Action::ConnectChannel { .. } => Decision::Deny(Missing::ChannelRole(role)),
+        Action::JoinFleet { .. } => Decision::Deny(Missing::JoinRole(role)),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Command-line arguments, validated but not yet resolved.
 
 mod admin;
+mod init;
 
 pub(crate) use admin::{AdminTarget, AuditArgs, TokenCommand, UserCommand};
+pub(crate) use init::{InitAgentArgs, InitCommand, InitCommon, InitHubArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -43,6 +45,10 @@ pub(crate) enum Command {
     Token(TokenCommand),
     /// Read the audit log: one record per request that reached a tool.
     Audit(AuditArgs),
+    /// Set up a hub or an agent for a fleet: settings, TLS from the fleet
+    /// CA, the first admin; with --install, the service.
+    #[command(subcommand)]
+    Init(InitCommand),
     /// Serve the fixtures of the official MCP conformance suite.
     ConformanceServer(ServeArgs),
     /// Check this machine's setup: config files, token, the hub, every
@@ -263,7 +269,7 @@ pub(crate) struct AgentArgs {
 pub(crate) struct ServeArgs {
     /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801,
     /// hub: 127.0.0.1:7800).
-    #[arg(long)]
+    #[arg(long, env = "HERD_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
     /// Serve one session on stdin/stdout instead of HTTP.
     #[arg(long)]
@@ -295,10 +301,10 @@ pub(crate) struct ServeArgs {
 pub(crate) struct TlsArgs {
     /// PEM certificate chain: serve HTTPS (HTTP/2 or HTTP/1.1) with it.
     /// Reloaded when the file changes.
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, env = "HERD_TLS_CERT", requires = "tls_key")]
     pub(crate) tls_cert: Option<std::path::PathBuf>,
     /// PEM private key of --tls-cert. Reloaded when the file changes.
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "HERD_TLS_KEY", requires = "tls_cert")]
     pub(crate) tls_key: Option<std::path::PathBuf>,
 }
 

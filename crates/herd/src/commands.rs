@@ -8,6 +8,7 @@ mod completions;
 mod conformance_server;
 mod doctor;
 mod hub;
+mod init;
 mod man;
 mod servers;
 mod token;
@@ -28,6 +29,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::User(command) => user::run(command).await,
         Command::Token(command) => token::run(command).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Init(command) => init::run(command).await,
         Command::ConformanceServer(args) => conformance_server::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Completions { shell } => completions::run(shell),

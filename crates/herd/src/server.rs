@@ -78,7 +78,7 @@ pub(crate) async fn serve_http(
     access: Option<Arc<Access>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let around = Around { extra, readiness: Readiness::new(), access, status_page: None };
+    let around = Around { extra, public: axum::Router::new(), readiness: Readiness::new(), access, status_page: None };
     serve_http_ready(name, args, listener, router, around, shutdown).await
 }
 
@@ -86,6 +86,9 @@ pub(crate) async fn serve_http(
 pub(crate) struct Around {
     /// Routes beside the MCP path, behind the same checks.
     pub(crate) extra: axum::Router,
+    /// Routes beside the MCP path that need no credential (the fleet CA's
+    /// certificate).
+    pub(crate) public: axum::Router,
     /// Behind `/readyz` (no token asked, one word answered: see
     /// `herd_transport::http::Readiness`).
     pub(crate) readiness: Readiness,
@@ -106,14 +109,13 @@ pub(crate) async fn serve_http_ready(
     around: Around,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let Around { extra, readiness, access, status_page } = around;
+    let Around { extra, mut public, readiness, access, status_page } = around;
     let local = listener.local_addr().context("listener has no address")?;
     let mut http_config = http_config(args, local, access.is_some())?;
-    let mut public = axum::Router::new();
     if let Some(access) = access.filter(|_| !args.insecure_no_auth) {
         if let Some(oauth) = access.oauth() {
             // Clients read it before they have a token.
-            public = oauth.metadata_route();
+            public = public.merge(oauth.metadata_route());
         }
         http_config.auth = Authenticator::from_arc(access);
     }

@@ -1,5 +1,6 @@
 //! One audit record per admin request that changes something (a user
-//! added, changed or disabled, a token made or revoked), beside the records
+//! added, changed or disabled, a token made or revoked, an agent's
+//! certificate signed), beside the records
 //! of tool calls: method `admin/users.add` and so on, who asked, what it
 //! named, how it ended. Reads are not recorded.
 //!
@@ -29,6 +30,7 @@ fn method_of(method: &Method, path: &str) -> Option<&'static str> {
         ("POST", ["users", _, "disable"]) => Some("admin/users.disable"),
         ("POST", ["tokens"]) => Some("admin/tokens.create"),
         ("DELETE", ["tokens", _]) => Some("admin/tokens.revoke"),
+        ("POST", ["certificates"]) => Some("admin/certificates.sign"),
         _ => None,
     }
 }

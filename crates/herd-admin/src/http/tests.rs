@@ -104,7 +104,7 @@ async fn non_admins_are_403_naming_the_missing_permission() {
             assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {uri}: {reply}");
             assert_eq!(reply["error"]["type"], "permission_denied");
             let missing = match role {
-                Role::Agent => "role agent may only connect an agent channel",
+                Role::Agent => "role agent may only connect an agent channel or join the fleet",
                 _ => "admin role required",
             };
             assert_eq!(reply["error"]["message"], format!("permission denied: {missing}"));

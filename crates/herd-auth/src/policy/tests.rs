@@ -192,6 +192,7 @@ fn models_admin_tasks_and_channels() {
     // Operators and viewers alike.
     let user_row = |role| {
         let channel = Decision::Deny(Missing::ChannelRole(role));
+        let join = Decision::Deny(Missing::JoinRole(role));
         [
             allow.clone(),
             allow.clone(),
@@ -202,13 +203,18 @@ fn models_admin_tasks_and_channels() {
             admin_only.clone(),
             channel.clone(),
             channel,
+            join.clone(),
+            join,
         ]
     };
     // role, then: public, own private, another's private, ownerless private,
-    // each admin task, channel as gpu1 and as ws1 (the grant is `gpu*`).
-    let mut agent_row: [Decision; 9] = std::array::from_fn(|_| agent.clone());
+    // each admin task, channel as gpu1 and as ws1 (the grant is `gpu*`),
+    // a certificate as gpu1 and as ws1.
+    let mut agent_row: [Decision; 11] = std::array::from_fn(|_| agent.clone());
     agent_row[7] = Decision::Allow;
     agent_row[8] = Decision::Deny(Missing::HostGrant("ws1".into()));
+    agent_row[9] = Decision::Allow;
+    agent_row[10] = Decision::Deny(Missing::HostGrant("ws1".into()));
     let table = [
         (Role::Admin, std::array::from_fn(|_| Decision::Allow)),
         (Role::Operator, user_row(Role::Operator)),
@@ -227,6 +233,8 @@ fn models_admin_tasks_and_channels() {
             Action::Administer(AdminTask::ReadAudit),
             Action::ConnectChannel { host: gpu1 },
             Action::ConnectChannel { host: ws1 },
+            Action::JoinFleet { host: gpu1 },
+            Action::JoinFleet { host: ws1 },
         ];
         for (action, expected) in actions.iter().zip(expected) {
             assert_eq!(allows(&p, action), expected, "{role} {action:?}");
@@ -255,7 +263,11 @@ fn denials_name_the_missing_permission() {
     let agent = principal(Role::Agent, "*", "*");
     assert_eq!(
         denied(&agent, Action::CallTool { host: gpu2, tool: read }),
-        "role agent may only connect an agent channel"
+        "role agent may only connect an agent channel or join the fleet"
+    );
+    assert_eq!(
+        denied(&viewer, Action::JoinFleet { host: gpu2 }),
+        "role viewer may not get an agent certificate (agent or admin role required)"
     );
     assert_eq!(
         denied(&viewer, Action::ConnectChannel { host: gpu2 }),

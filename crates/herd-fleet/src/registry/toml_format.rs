@@ -37,6 +37,8 @@
 //! keepalive = 5
 //!
 //! [audit]             # the hub's, read by herd-admin: retention = "90d"
+//!
+//! [fleet_ca]          # the hub's (from `herd init hub`): cert = "...", key = "..."
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
@@ -63,6 +65,10 @@ struct File {
     /// The hub's audit settings, read by herd-admin; not the registry's.
     #[serde(rename = "audit")]
     _audit: Option<toml::Table>,
+    /// The fleet CA the hub signs agents' certificates with, read by the
+    /// hub; not the registry's.
+    #[serde(rename = "fleet_ca")]
+    _fleet_ca: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

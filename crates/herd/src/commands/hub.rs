@@ -1,5 +1,7 @@
 //! `herd hub`: the fleet broker, one MCP endpoint in front of every agent.
 
+mod fleet_ca;
+
 use crate::cli::{HubArgs, ServeArgs};
 use crate::{home, metrics, server, state};
 use anyhow::Context as _;
@@ -47,7 +49,8 @@ pub(crate) fn new_hub(registry: Registry) -> Hub {
 /// policy, and every call is recorded in the audit log of `access`'s store
 /// before it is answered ([audit] payloads says whether argument values
 /// are kept). Admins manage users, tokens and that log through the admin
-/// API beside `/mcp`.
+/// API beside `/mcp`; with a `[fleet_ca]` in the config, agents get their
+/// certificates there too.
 pub(crate) async fn serve(
     hub: Hub,
     args: &ServeArgs,
@@ -63,6 +66,10 @@ pub(crate) async fn serve(
         Some((path, _)) => herd_admin::AuditSettings::load(path)?,
         None => herd_admin::AuditSettings::default(),
     };
+    let fleet_ca = match &config {
+        Some((path, _)) => fleet_ca::load(path, args.tls.tls_cert.as_deref())?,
+        None => None,
+    };
     metrics::install();
     let hosts = hub.fleet().registry().len();
     hub.probe_now().await;
@@ -77,9 +84,16 @@ pub(crate) async fn serve(
     let writer = access.store().audit_writer(&AuditConfig::default());
     let audit = Audit::new(writer.clone(), settings.payloads);
     let router = server::router("herd-hub", hub.audited_backends(Some(audit.clone())));
-    let extra = metrics::route().merge(admin_routes(&access, writer));
+    let mut extra = metrics::route().merge(admin_routes(&access, writer.clone()));
+    let mut public = axum::Router::new();
+    if let Some(ca) = fleet_ca {
+        let routes = herd_admin::certificate_routes(ca, writer);
+        extra = extra.merge(routes.guarded);
+        public = routes.public;
+    }
     let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)));
-    let around = server::Around { extra, readiness: readiness(&hub), access: Some(access), status_page: Some(page) };
+    let around =
+        server::Around { extra, public, readiness: readiness(&hub), access: Some(access), status_page: Some(page) };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 

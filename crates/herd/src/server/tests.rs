@@ -23,7 +23,13 @@ async fn serve(readiness: Readiness) -> (SocketAddr, CancellationToken) {
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let router = router("test", Vec::new());
-        let around = Around { extra: axum::Router::new(), readiness, access: None, status_page: None };
+        let around = Around {
+            extra: axum::Router::new(),
+            public: axum::Router::new(),
+            readiness,
+            access: None,
+            status_page: None,
+        };
         serve_http_ready("test", &args("secret"), listener, router, around, stop).await
     });
     (addr, shutdown)

@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! name = "gpu1"                      # as grants name this host (default: the hostname)
+//! hub = "https://hub.lan:7800"       # the hub it joined (written by `herd init agent`)
 //! token_env = "HERD_AGENT_TOKEN"     # or token = "..."
 //! servers_dir = "/var/lib/herd/servers"  # default: $HERD_HOME/servers
 //!
@@ -31,6 +32,10 @@ pub(crate) struct AgentConfig {
     /// The host's name for the policy of calls made to this agent directly
     /// (`--hosts` grants); the name a hub's registry gives it may differ.
     name: Option<String>,
+    /// The hub this agent joined (`herd init agent`), for the operator's
+    /// reference; nothing connects to it yet.
+    #[serde(rename = "hub")]
+    _hub: Option<String>,
     token: Option<String>,
     token_env: Option<String>,
     /// Where servers are installed.
