@@ -14,7 +14,10 @@
 //! Requests without a principal (herd's own background work) are not
 //! audited. A request a hub forwarded is attributed to the principal the
 //! hub names in its `_meta` ([`OnBehalfOf`]), when the caller is trusted
-//! to name one; the record's client is then the hub.
+//! to name one; the record's client is then the hub. That record is
+//! queued, not awaited: the hub authorized the call and holds its durable
+//! record, committed before the answer leaves the hub, so the hop pays
+//! for one commit, not two.
 
 use herd_auth::Identity;
 use herd_proto::{Context, OnBehalfOf, Request, RpcError, code, method};
@@ -50,7 +53,9 @@ impl Audit {
         let claim = params.as_ref().and_then(|p| p.meta.as_ref()).and_then(|m| m.principal.as_ref());
         let claim = claim.and_then(|c| serde_json::from_str::<OnBehalfOf>(c.get()).ok());
         let mut record = AuditRecord::new(Timestamp::now(), req.method.clone(), Outcome::Ok);
-        match claim.filter(|_| OnBehalfOf::trusted_from(principal)) {
+        let claim = claim.filter(|_| OnBehalfOf::trusted_from(principal));
+        let forwarded = claim.is_some();
+        match claim {
             Some(claim) => {
                 record.user = claim.user;
                 record.token_id = claim.token_id;
@@ -78,7 +83,7 @@ impl Audit {
                 record.set_args(args.get().as_bytes(), self.payloads);
             }
         }
-        Some(Pending { writer: self.writer.clone(), record: Some(record), started: Instant::now() })
+        Some(Pending { writer: self.writer.clone(), record: Some(record), started: Instant::now(), forwarded })
     }
 }
 
@@ -124,6 +129,8 @@ pub struct Pending {
     writer: AuditWriter,
     record: Option<AuditRecord>,
     started: Instant,
+    /// A hub forwarded the request: its record is queued, not awaited.
+    forwarded: bool,
 }
 
 impl Pending {
@@ -137,7 +144,8 @@ impl Pending {
     }
 
     /// Completes the record with how `result` ended and writes it; returns
-    /// once it is committed.
+    /// once it is committed (once it is queued, for a request a hub
+    /// forwarded: see the module docs).
     ///
     /// # Cancel safety
     /// Once polled, the record is written whether or not the future is
@@ -157,7 +165,7 @@ impl Pending {
                 record.error = Some(cut(&err.message));
             }
         }
-        self.writer.append(record).await
+        if self.forwarded { self.writer.submit(record).await } else { self.writer.append(record).await }
     }
 }
 

@@ -236,6 +236,9 @@ async fn a_call_forwarded_by_a_hub_is_attributed_to_the_principal_it_names() {
     call_claiming_alice(&backend, Principal::anonymous_admin()).await;
     // A user, even an admin, speaks only for themself.
     call_claiming_alice(&backend, principal(9, "mallory", Role::Admin, None, None)).await;
+    // The forwarded call's record was only queued (the hub holds the
+    // durable one); the writer commits in queue order, so it is in by the
+    // time mallory's, awaited, is.
     let got: Vec<(Option<String>, Option<String>)> =
         records(&store).await.into_iter().map(|r| (r.user, r.token_id)).collect();
     assert_eq!(got, [(Some("alice".into()), Some("7".into())), (Some("mallory".into()), Some("tok_90".into()))]);

@@ -96,6 +96,19 @@ impl AuditWriter {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues `record` and returns once it is queued, not committed: for a
+    /// copy whose durability another node already holds (an agent's record
+    /// of a call its hub authorized and recorded). A full queue still holds
+    /// the caller back.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`AuditWriter::append`]: once queued, the record is written.
+    pub async fn submit(&self, record: AuditRecord) -> Result<()> {
+        let (done, _unheard) = oneshot::channel();
+        self.queue.send(Job { record, done }).await.map_err(|_| StoreError::Closed)
+    }
+
     /// Counts so far.
     pub fn stats(&self) -> AuditStats {
         AuditStats {
