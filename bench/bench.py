@@ -31,6 +31,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import fleet
+import results
+import tls
 import servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +55,10 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONCS = [int(c) for c in os.environ.get("BENCH_CONC", "1 64").split()]
 ID_POOL = int(os.environ.get("BENCH_ID_POOL", "1000000"))
 AGENT_ARGS = ["agent", "--insecure-no-auth"]
-AGENT_ROW = "herd agent (read_file 1 KB)"
+AGENT_ROW = "herd agent, user token + audit (read_file 1 KB)"
 AGENT_NO_AUDIT_ROW = "herd agent, no state or audit (read_file 1 KB)"
+AGENT_TLS_ROW = "herd agent over TLS (read_file 1 KB)"
+HUB_TLS_ROW = "herd hub -> agent, TLS on both hops (remote_read_file 1 KB)"
 TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh servers").split()
 # Targets whose results make up the main part of RESULTS.md (not a section of its own).
 MAIN_TARGETS = {"ceiling", "herd", "agent", "hub", "stdio", "fleet", "ssh"}
@@ -163,10 +168,17 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 class HttpMcp:
-    def __init__(self, port: int, path: str = "/mcp", token: str | None = None):
+    def __init__(self, port: int, path: str = "/mcp", token: str | None = None, ca: Path | None = None):
         self.port = port
         self.path = path
         self.token = token
+        self.ca = ca
+
+    def connect(self) -> http.client.HTTPConnection:
+        if self.ca is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        context = ssl.create_default_context(cafile=str(self.ca))
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=context)
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": ACCEPT}
@@ -175,7 +187,7 @@ class HttpMcp:
         return headers
 
     def post(self, body: dict, session: str | None = None) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = self.connect()
         headers = self.headers()
         if session:
             headers["Mcp-Session-Id"] = session
@@ -191,7 +203,7 @@ class HttpMcp:
         """Ends a session (DELETE); a server without DELETE keeps it until it times out."""
         if not session:
             return
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = self.connect()
         headers = {**self.headers(), "Mcp-Session-Id": session, "Mcp-Protocol-Version": PROTOCOL}
         try:
             conn.request("DELETE", self.path, headers=headers)
@@ -287,10 +299,13 @@ def run_oha(
     duration: str = DURATION,
     headers: list[str] | None = None,
     timeout: str | None = None,
+    ca: Path | None = None,
 ) -> Sample:
-    """One oha measurement; `timeout` makes a request that gets no answer an error."""
+    """One oha measurement; `timeout` makes a request that gets no answer
+    an error; with `ca`, over https checked against that CA."""
+    scheme = "https" if ca else "http"
     cmd = [
-        OHA, f"http://127.0.0.1:{port}/mcp",
+        OHA, f"{scheme}://127.0.0.1:{port}/mcp",
         "-z", duration, "-c", str(conc), "-w",
         "--no-tui", "--output-format", "json",
         "-m", "POST", "-T", "application/json", "-A", ACCEPT,
@@ -302,6 +317,8 @@ def run_oha(
         cmd += ["-H", header]
     if timeout:
         cmd += ["-t", timeout]
+    if ca:
+        cmd += ["--cacert", str(ca)]
     cpu_before = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True)
     cpu_after = cpu_seconds(pid)
@@ -445,6 +462,39 @@ class HttpTarget:
     bodies: Path | None = None
     rss_idle: float | None = None
     note: str = ""
+    token: str | None = None  # a bearer token every request carries
+    ca: Path | None = None  # served over https with a certificate of this CA
+
+    def client(self) -> "HttpMcp":
+        return HttpMcp(self.port, token=self.token, ca=self.ca)
+
+    def headers(self) -> list[str]:
+        return [f"Authorization: Bearer {self.token}"] if self.token else []
+
+
+def user_token(home: Path) -> str:
+    """Adds an operator to the store under `home` and returns a new token of
+    theirs (the offline `--home` verbs, as an operator bootstraps a host)."""
+    quiet = {"check": True, "capture_output": True, "text": True}
+    subprocess.run([HERD, "user", "add", "bench", "--role", "operator", "--home", str(home)], **quiet)
+    out = subprocess.run([HERD, "token", "create", "--user", "bench", "--home", str(home)], **quiet)
+    return out.stdout.strip()
+
+
+def start_tls_hop(work: Path, read_call: dict) -> list[HttpTarget]:
+    """An agent serving https, measured directly and through a hub that
+    serves https too and reaches the agent over https (HTTP/2 by ALPN),
+    both checked against the run's own CA."""
+    material = tls.make(work / "tls")
+    tls_args = ["--tls-cert", str(material.cert), "--tls-key", str(material.key)]
+    agent = start_herd([*AGENT_ARGS, *tls_args], AGENT_TLS_ROW, read_call, cwd=work, home=work / "tls-agent-home")
+    agent.ca = material.ca
+    config = work / "tls-hop.toml"
+    fleet.write_registry(config, [("a", f"https://127.0.0.1:{agent.port}/mcp")], ca=material.ca)
+    hub_port = free_port()
+    hub = fleet.start_hub(HERD, hub_port, config, wait_port, extra=tls_args)
+    hop_call = {"name": "remote_read_file", "arguments": {"host": "a", **read_call["arguments"]}}
+    return [agent, HttpTarget(HUB_TLS_ROW, hub, hub_port, hop_call, True, ca=material.ca)]
 
 
 def start_ceiling() -> HttpTarget:
@@ -502,9 +552,11 @@ def main() -> int:
             targets.append(start_herd(["conformance-server", "--insecure-no-auth"], "herd conformance-server", simple))
         if "agent" in TARGETS:
             try:
-                targets.append(
-                    start_herd(AGENT_ARGS, AGENT_ROW, read_call, cwd=work, home=work / "agent-home")
-                )
+                home = work / "agent-home"
+                token = user_token(home)
+                agent = start_herd(["agent"], AGENT_ROW, read_call, cwd=work, home=home)
+                agent.token = token
+                targets.append(agent)
                 stateless = work / "no-state.toml"
                 stateless.write_text(f"servers_dir = {json.dumps(str(work / 'servers'))}\n")
                 targets.append(
@@ -524,10 +576,14 @@ def main() -> int:
                 targets.append(HttpTarget("herd hub -> agent (remote_read_file 1 KB)", hub_proc, hub_port, hop_call, True))
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd hub skipped: could not start ({e}).")
+            try:
+                targets.extend(start_tls_hop(work, read_call))
+            except Exception as e:  # noqa: BLE001 - reported as a skipped row
+                notes.append(f"herd hub over TLS skipped: could not start ({e}).")
         # Probe each target once; an MCP target whose tool call fails is skipped.
         live: list[HttpTarget] = []
         for t in targets:
-            client = HttpMcp(t.port)
+            client = t.client()
             try:
                 session = client.open_session() if t.mcp else None
                 why = client.probe(session, t.call)
@@ -550,16 +606,16 @@ def main() -> int:
         if duration_seconds(WARMUP) > 0:
             for t in live:
                 log(f"warm-up {WARMUP} {t.name} ...")
-                session = HttpMcp(t.port).open_session() if t.mcp else None
+                session = t.client().open_session() if t.mcp else None
                 for c in CONCS:
-                    run_oha(t.proc.pid, t.port, session, t.bodies, c, WARMUP)
+                    run_oha(t.proc.pid, t.port, session, t.bodies, c, WARMUP, t.headers(), ca=t.ca)
         # Interleave targets so slow drifts in machine load hit all of them.
         for run in range(1, RUNS + 1):
             for c in CONCS:
                 for t in live:
-                    session = HttpMcp(t.port).open_session() if t.mcp else None
+                    session = t.client().open_session() if t.mcp else None
                     log(f"run {run}/{RUNS}  c={c:<3} {t.name} ...")
-                    sample = run_oha(t.proc.pid, t.port, session, t.bodies, c)
+                    sample = run_oha(t.proc.pid, t.port, session, t.bodies, c, headers=t.headers(), ca=t.ca)
                     sample.rss_after = rss_mb(t.proc.pid)
                     if t.proc.poll() is not None:
                         raise RuntimeError(f"{t.name} exited during the run")
@@ -570,8 +626,8 @@ def main() -> int:
                     )
         for t in live:
             stop(t.proc)
-        hop_note(rows, notes)
-        audit_note(rows, notes)
+        results.hop_note(rows, notes, lambda name: AGENT_TLS_ROW if name == HUB_TLS_ROW else AGENT_ROW, HUB_TLS_ROW)
+        results.audit_note(rows, notes, AGENT_ROW, AGENT_NO_AUDIT_ROW)
         if "fleet" in TARGETS:
             log("fleet: 1000 hosts, 990 dead ...")
             live_agent = start_herd(AGENT_ARGS, "fleet agent", read_call, cwd=work, home=work / "fleet-home")
@@ -639,7 +695,7 @@ def main() -> int:
     for text in sections.values():
         print()
         print(text)
-    write_results(main_text, sections)
+    results.write(RESULTS, main_text, sections)
     log(f"wrote {RESULTS}")
     return 0
 
@@ -649,63 +705,6 @@ def machine_line(info: dict[str, str]) -> str:
         f"{info['nproc']} CPUs, {info['cpu']}, Linux {info['kernel']}, {info['memory']} RAM; "
         f"{info['oha']}, Python {info['python']}"
     )
-
-
-def section_markers(name: str) -> tuple[str, str]:
-    return f"<!-- bench section: {name} -->", f"<!-- end of bench section: {name} -->"
-
-
-def split_sections(text: str) -> tuple[str, dict[str, str]]:
-    """RESULTS.md as (main part, {name: section}); sections sit between markers."""
-    found: dict[str, str] = {}
-    while (start := text.find("<!-- bench section: ")) >= 0:
-        name = text[start + len("<!-- bench section: ") : text.index(" -->", start)]
-        _, end_marker = section_markers(name)
-        end = text.find(end_marker, start)
-        end = len(text) if end < 0 else end + len(end_marker)
-        found[name] = text[start:end].strip()
-        text = text[:start] + text[end:]
-    return text.rstrip() + "\n", found
-
-
-def write_results(main_text: str | None, sections: dict[str, str]) -> None:
-    """Writes RESULTS.md, replacing only what this run measured."""
-    old_main, old_sections = split_sections(RESULTS.read_text()) if RESULTS.exists() else ("", {})
-    merged = dict(old_sections)
-    for name, text in sections.items():
-        start, end = section_markers(name)
-        merged[name] = f"{start}\n{text}\n{end}"
-    parts = [(main_text or old_main).rstrip(), *merged.values()]
-    RESULTS.write_text("\n\n".join(p for p in parts if p) + "\n")
-
-
-def audit_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
-    """The agent with its audit (policy and one committed record per call)
-    against the same agent keeping no state, per concurrency."""
-    parts = []
-    for c in CONCS:
-        on, off = rows.get((AGENT_ROW, c)), rows.get((AGENT_NO_AUDIT_ROW, c))
-        if not on or not on.samples or not off or not off.samples:
-            continue
-        kept = statistics.median(s.rps for s in on.samples) / statistics.median(s.rps for s in off.samples)
-        parts.append(f"c={c}: {kept:.0%} of its req/s without audit")
-    if parts:
-        notes.append("herd agent with audit on (SQLite, WAL) vs off (same run): " + "; ".join(parts) + ".")
-
-
-def hop_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
-    """The hub hop against the agent called directly, per concurrency."""
-    parts = []
-    for (name, c), row in rows.items():
-        direct = rows.get((AGENT_ROW, c))
-        if not name.startswith("herd hub") or not row.samples or not direct or not direct.samples:
-            continue
-        rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in direct.samples)
-        p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in direct.samples)
-        p99 = statistics.median(s.p99_ms for s in row.samples) - statistics.median(s.p99_ms for s in direct.samples)
-        parts.append(f"c={c}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
-    if parts:
-        notes.append("hub hop vs the agent called directly (same run): " + "; ".join(parts) + ".")
 
 
 def fmt_ratio(value: float, base: float | None) -> str:

@@ -19,19 +19,23 @@ import time
 from pathlib import Path
 
 
-def write_registry(path: Path, hosts: list[tuple[str, str]], budget: float = 3.0) -> None:
+def write_registry(path: Path, hosts: list[tuple[str, str]], budget: float = 3.0, ca: Path | None = None) -> None:
+    """A hosts file; with `ca`, https agents are checked against that CA."""
     lines = [f"[health]\nbudget = {budget}\n"]
+    if ca:
+        lines.append(f'[tls]\nca = "{ca}"\n')
     for name, url in hosts:
         lines.append(f'[[hosts]]\nname = "{name}"\nurl = "{url}"\n')
     path.write_text("\n".join(lines))
 
 
-def start_hub(herd: str, port: int, config: Path, wait_port) -> subprocess.Popen:
+def start_hub(herd: str, port: int, config: Path, wait_port, extra: list[str] | None = None) -> subprocess.Popen:
     """A hub on `port` over the hosts of `config`, its state (users, audit)
-    in a directory beside `config`, never the user's own."""
+    in a directory beside `config`, never the user's own; `extra` are more
+    arguments (e.g. `--tls-cert`, `--tls-key`)."""
     env = dict(os.environ, HERD_HOME=str(config.parent / f"hub-home-{port}"))
     proc = subprocess.Popen(
-        [herd, "hub", "--config", str(config), "--insecure-no-auth", "--listen", f"127.0.0.1:{port}"],
+        [herd, "hub", "--config", str(config), "--insecure-no-auth", "--listen", f"127.0.0.1:{port}", *(extra or [])],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
