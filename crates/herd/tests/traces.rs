@@ -4,6 +4,9 @@
 //! span, each the parent of the next), a supervised stdio server gets the
 //! trace context in `params._meta`, spans still queued at SIGTERM are
 //! sent, and without `OTEL_EXPORTER_OTLP_ENDPOINT` nothing is exported.
+//! `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` speaks HTTP/2 to the collector, one
+//! that never answers holds the exit only for the flush deadline, and an
+//! unknown protocol is reported while the agent serves on.
 
 #![allow(clippy::unwrap_used)]
 
@@ -166,5 +169,53 @@ async fn without_the_endpoint_nothing_is_exported_and_calls_work() {
     // exited after its flush.
     let status = agent.terminate(Duration::from_secs(20)).await;
     assert!(status.success(), "{status:?}");
+    assert_eq!(receiver.exports(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_is_spoken_when_asked_and_a_silent_collector_delays_exit_by_the_flush_deadline_only() {
+    // A collector that accepts connections and never answers.
+    let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ];
+    let mut agent = Herd::start_with_env(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN], &env).await;
+    let client = Client::connect(&agent.url, Some(AGENT_TOKEN)).await;
+    let listed = client.call("list_dir", json!({ "path": repo_root() })).await;
+    assert!(text(&listed).contains("Cargo.toml"), "{listed}");
+
+    let (mut socket, _) = tokio::time::timeout(ARRIVAL, collector.accept()).await.expect("an export").unwrap();
+    let mut preface = [0u8; 24];
+    tokio::time::timeout(ARRIVAL, tokio::io::AsyncReadExt::read_exact(&mut socket, &mut preface))
+        .await
+        .expect("the first bytes")
+        .unwrap();
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "gRPC runs over HTTP/2");
+
+    // The export hangs; the exit waits for it no longer than its deadline.
+    let started = tokio::time::Instant::now();
+    let status = agent.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(20), "exit took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_protocol_is_reported_and_the_agent_serves_untraced() {
+    let receiver = Receiver::start().await;
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+    ];
+    let mut agent = Herd::start_with_env(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN], &env).await;
+    let client = Client::connect(&agent.url, Some(AGENT_TOKEN)).await;
+    let listed = client.call("list_dir", json!({ "path": repo_root() })).await;
+    assert!(text(&listed).contains("Cargo.toml"), "{listed}");
+    let status = agent.terminate(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+    let stderr = agent.stderr_text();
+    assert!(stderr.contains("traces are not exported: unknown OTLP protocol \"carrier-pigeon\""), "{stderr}");
     assert_eq!(receiver.exports(), 0);
 }
