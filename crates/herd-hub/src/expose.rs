@@ -28,6 +28,7 @@ use crate::Fleet;
 use herd_auth::{Action, Tool};
 use herd_fleet::Host;
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Notifier, Request, RpcError, method};
+use herd_telemetry::McpSpan;
 use herd_upstream::Relay;
 use herd_upstream::routes::{self as merged, Route, Routes};
 use parking_lot::Mutex;
@@ -171,11 +172,18 @@ impl Inner {
         let hint = self.hints.lock().get(&key).copied().flatten();
         herd_guard::check(&cx, &action(kind, Some(&req.method), &host, own, hint))?;
         let relay = self.relay(&host, self.fleet.config().call_timeout)?;
+        let named = req.method == method::TOOLS_CALL || req.method == method::PROMPTS_GET;
+        let span = crate::trace::call(&req.method, named.then_some(own), &host.name, "http");
         let req = match original {
             Some(original) if original != key => merged::rename(req, &original)?,
             _ => req,
         };
-        relay.call(req, cx).await
+        let outcome = McpSpan::instrument(span.as_ref(), relay.call(req, cx)).await;
+        match &outcome {
+            Ok(result) => crate::trace::answered(span.as_ref(), result),
+            Err(err) => crate::trace::failed(span.as_ref(), err),
+        }
+        outcome
     }
 }
 

@@ -23,6 +23,7 @@ mod raw;
 mod reload;
 mod ssh;
 mod tools;
+mod trace;
 
 pub use expose::Exposed;
 pub use fallback::Fallback;

@@ -20,8 +20,10 @@
 
 use crate::Fleet;
 use crate::raw::{RawObject, to_raw};
+use crate::trace;
 use herd_fleet::{Host, ProbeOk};
 use herd_proto::{Backend, Context, Request, RequestId, RequestMeta, RpcError, method};
+use herd_telemetry::McpSpan;
 use herd_upstream::UpstreamError;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -144,15 +146,25 @@ impl Fleet {
         match (&host.url, known_down) {
             (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
             (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
-            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up).await {
-                Ok(result) => return Ok(Served::new(&host.name, "agent", None, result)),
-                Err((error, retry)) => {
-                    attempts.push(("agent", error));
-                    if !retry {
-                        return Err(Failure { host: host.name.clone(), attempts });
+            (Some(_), _) => {
+                let span = trace::tool_call(tool, &host.name, "http");
+                let via_agent = self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up);
+                match McpSpan::instrument(span.as_ref(), via_agent).await {
+                    Ok(result) => {
+                        trace::answered(span.as_ref(), &result);
+                        return Ok(Served::new(&host.name, "agent", None, result));
+                    }
+                    Err((error, retry)) => {
+                        if let Some(span) = &span {
+                            span.fail(if retry { "unreachable" } else { "call_failed" });
+                        }
+                        attempts.push(("agent", error));
+                        if !retry {
+                            return Err(Failure { host: host.name.clone(), attempts });
+                        }
                     }
                 }
-            },
+            }
         }
         let Some(fallback) = fallback else {
             let why = match (&host.ssh, self.fallback()) {
@@ -168,11 +180,22 @@ impl Fleet {
             return Err(Failure { host: host.name.clone(), attempts });
         }
         let destination = host.ssh.as_deref().unwrap_or_default();
-        let call = fallback.call_tool(destination, tool, &arguments);
+        let span = trace::tool_call(tool, &host.name, fallback.name());
+        let call = McpSpan::instrument(span.as_ref(), fallback.call_tool(destination, tool, &arguments));
         let outcome = tokio::select! {
             outcome = timeout_at(deadline, call) => outcome,
             () = cx.cancelled() => Ok(Err("cancelled by the client".to_owned())),
         };
+        if let Some(span) = &span {
+            match &outcome {
+                Ok(Ok(result)) if result.get("isError").and_then(Value::as_bool) == Some(true) => {
+                    span.fail("tool_error")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => span.fail("call_failed"),
+                Err(_) => span.fail("timeout"),
+            }
+        }
         match outcome {
             Ok(Ok(result)) => {
                 let result = to_raw(&result);

@@ -4,12 +4,14 @@
 use crate::outbox::SharedOutbox;
 use crate::peer::RequestPeer;
 use crate::session::Negotiated;
+use crate::trace;
 use crate::{Session, Shared, lists};
 use herd_proto::model::Implementation;
 use herd_proto::{
     Context, ListKind, LogLevel, Message, Notification, Principal, ProtocolVersion, Request, RequestMeta, RpcError,
     code, error_json, method, result_json,
 };
+use herd_telemetry::McpSpan;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -57,19 +59,26 @@ pub(crate) async fn request(
     };
     let peer = Arc::new(RequestPeer::new(session.clone(), outbox));
     let cx = Context::new(peer, meta, cancel.clone());
-    let work = route(&shared, Some(session), req, cx);
+    let span = trace::server(&req, Some(session.id()), session.protocol_version());
+    let work = McpSpan::instrument(span.as_ref(), route(&shared, Some(session), req, cx));
     tokio::select! {
         biased;
         // The client cancelled: no answer is due. The session ended: the
         // client may still be there (stdio), so it hears why.
-        () = cancel.cancelled() => session.is_closed().then(|| {
-            let err = RpcError::new(code::REQUEST_CANCELLED, "the session ended before this request finished");
-            error_json(Some(&id), &err)
-        }),
-        outcome = work => Some(match outcome {
-            Ok(result) => result_json(&id, &result),
-            Err(err) => error_json(Some(&id), &err),
-        }),
+        () = cancel.cancelled() => {
+            trace::finish(span.as_ref(), None);
+            session.is_closed().then(|| {
+                let err = RpcError::new(code::REQUEST_CANCELLED, "the session ended before this request finished");
+                error_json(Some(&id), &err)
+            })
+        }
+        outcome = work => {
+            trace::finish(span.as_ref(), Some(&outcome));
+            Some(match outcome {
+                Ok(result) => result_json(&id, &result),
+                Err(err) => error_json(Some(&id), &err),
+            })
+        }
     }
 }
 

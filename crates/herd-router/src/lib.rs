@@ -32,6 +32,7 @@ mod peer;
 mod session;
 mod sessions;
 mod stateless;
+mod trace;
 
 pub use outbox::{Closed, Outbox, SharedOutbox};
 pub use owner::Owner;

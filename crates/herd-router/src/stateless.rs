@@ -43,6 +43,7 @@ use herd_proto::{
     ClientFacts, Context, ProtocolVersion, Request, RequestId, RequestMeta, RpcError, code, error_json, method,
     result_json,
 };
+use herd_telemetry::McpSpan;
 use inputs::Inputs;
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -173,12 +174,14 @@ async fn run(
     let peer = peer::StatelessPeer::new(envelope, inputs.clone(), outbox);
     let cx = Context::new(Arc::new(peer), meta, CancellationToken::new());
     let (id, method_name) = (req.id.clone(), req.method.clone());
-    let mut work = std::pin::pin!(dispatch::route(shared, None, req, cx));
+    let span = crate::trace::server(&req, None, Some(ProtocolVersion::V2026_07_28));
+    let mut work = std::pin::pin!(McpSpan::instrument(span.as_ref(), dispatch::route(shared, None, req, cx)));
     let outcome = tokio::select! {
         biased;
         outcome = &mut work => outcome,
         () = inputs.needed() => settle(work.as_mut(), &inputs).await,
     };
+    crate::trace::finish(span.as_ref(), Some(&outcome));
     match outcome {
         _ if inputs.has_questions() => match inputs.input_required(&shared.config.state_key) {
             Ok(result) => done(&id, Ok(result), &method_name),

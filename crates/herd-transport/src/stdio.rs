@@ -191,7 +191,8 @@ async fn answer(
     outbox: SharedOutbox,
     _permit: OwnedSemaphorePermit,
 ) {
-    if let Some(text) = session.handle_request(request, Some(outbox)).await {
+    let work = session.handle_request(request, Some(outbox));
+    if let Some(text) = herd_telemetry::within(herd_telemetry::Inbound::pipe(), work).await {
         let _ = queue.send_answer(text).await;
     }
 }
@@ -239,6 +240,7 @@ impl Stateless {
         let (router, queue, running) = (router.clone(), queue.clone(), self.running.clone());
         tasks.spawn(async move {
             let work = router.handle_stateless(req, Claims::default(), Some(queue.clone() as SharedOutbox));
+            let work = herd_telemetry::within(herd_telemetry::Inbound::pipe(), work);
             tokio::select! {
                 () = stop.cancelled() => {}
                 answer = work => if let Some(answer) = answer {

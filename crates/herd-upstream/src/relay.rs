@@ -109,9 +109,14 @@ async fn forward(
         (true, Some(principal)) => Claim::Set(to_raw(&OnBehalfOf::of(principal))?),
         (true, None) => Claim::Remove,
     };
-    let params = match (token.as_deref(), &principal, req.params) {
-        (None, Claim::Keep, params) | (_, _, params @ None) => params,
-        (token, principal, Some(params)) => Some(with_meta(&params, token, principal)?),
+    // The trace context of the call, for an upstream that reads it from
+    // `_meta` (stdio has no other carrier); replaces one the client sent.
+    let trace = herd_telemetry::meta_entries();
+    let params = match (token.as_deref(), &principal, trace, req.params) {
+        (None, Claim::Keep, None, params) | (_, _, _, params @ None) => params,
+        (token, principal, trace, Some(params)) => {
+            Some(with_meta(&params, token, principal, trace.as_deref().unwrap_or_default())?)
+        }
     };
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let call = upstream.request(&req.method, params, req.extra, events_tx);
@@ -233,10 +238,16 @@ enum Claim {
     Remove,
 }
 
-/// `params` with `_meta.progressToken` set to `token` (when given) and
-/// the principal claim set as `principal` says; every other member stays
-/// byte for byte.
-fn with_meta(params: &RawValue, token: Option<&str>, principal: &Claim) -> Result<Box<RawValue>, RpcError> {
+/// `params` with `_meta.progressToken` set to `token` (when given), the
+/// principal claim set as `principal` says and the `trace` entries
+/// (`traceparent`, `tracestate`) set; every other member stays byte for
+/// byte.
+fn with_meta(
+    params: &RawValue,
+    token: Option<&str>,
+    principal: &Claim,
+    trace: &[(String, String)],
+) -> Result<Box<RawValue>, RpcError> {
     let mut top = members(params)?;
     let mut meta = match top.get("_meta") {
         Some(raw) => members(raw)?,
@@ -253,6 +264,9 @@ fn with_meta(params: &RawValue, token: Option<&str>, principal: &Claim) -> Resul
         Claim::Remove => {
             meta.remove(PRINCIPAL_META);
         }
+    }
+    for (key, value) in trace {
+        meta.insert(key.clone(), to_raw(value)?);
     }
     top.insert("_meta".into(), to_raw(&meta)?);
     to_raw(&top)

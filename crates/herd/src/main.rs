@@ -1,5 +1,5 @@
-//! The `herd` binary: parses the command line, sets up logging, and runs the
-//! chosen role. Everything else lives in the library crates.
+//! The `herd` binary: parses the command line, sets up logging (and trace
+//! export, when asked for), and runs the chosen role. Everything else lives in the library crates.
 
 mod cli;
 mod commands;
@@ -8,6 +8,7 @@ mod logging;
 mod metrics;
 mod server;
 mod state;
+mod telemetry;
 
 use clap::Parser;
 
@@ -21,16 +22,18 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let logs = logging::init(&cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
-            drop(logs);
             eprintln!("herd: cannot start the async runtime: {err}");
             return ExitCode::from(2);
         }
     };
+    let traces = telemetry::start(&cli.command, runtime.handle());
+    let logs = logging::init(&cli.log, traces.as_ref());
     let outcome = runtime.block_on(commands::run(cli.command));
+    // Spans still queued go out while the runtime (gRPC's) is still there.
+    telemetry::stop(traces);
     drop(runtime);
     // Queued log lines first, so the last word on stderr is the outcome.
     drop(logs);

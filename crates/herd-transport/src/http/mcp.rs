@@ -124,7 +124,7 @@ async fn post_inner(
         let checked = bearer(headers).filter(|_| app.config.auth.checks_credentials());
         let owner = owner::of(&principal, checked, client);
         let caller = Caller { principal: Some(principal), address: client.map(|a| a.ip()) };
-        return initialize(app, req, &accept, owner, caller).await;
+        return initialize(app, req, &accept, owner, caller, headers).await;
     }
     let session = session_of(app, headers, &principal)?;
     match message {
@@ -184,12 +184,14 @@ async fn initialize(
     accept: &Accepts,
     owner: Owner,
     caller: Caller,
+    headers: &HeaderMap,
 ) -> Result<Response, HttpError> {
     let principal = caller.principal.clone();
     let session = app.router.open_session_as(owner, Expiry::WhenIdle, caller).map_err(HttpError::TooManySessions)?;
+    let inbound = herd_telemetry::Inbound::http(headers);
     let answer = match principal {
-        Some(principal) => session.handle_request_as(req, None, principal).await,
-        None => session.handle_request(req, None).await,
+        Some(principal) => herd_telemetry::within(inbound, session.handle_request_as(req, None, principal)).await,
+        None => herd_telemetry::within(inbound, session.handle_request(req, None)).await,
     };
     if !session.is_initialized() {
         app.router.end_session(session.id());
@@ -220,14 +222,18 @@ async fn answer(
 ) -> Response {
     if !accept.sse {
         let id = req.id.clone();
-        let answer = session.handle_request_as(req, None, principal).await;
+        let work = session.handle_request_as(req, None, principal);
+        let answer = herd_telemetry::within(herd_telemetry::Inbound::http(headers), work).await;
         return json_response(answer.unwrap_or_else(|| error_json(Some(&id), &RpcError::cancelled())));
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let outbox: Option<SharedOutbox> = Some(Arc::new(PendingOutbox(tx)));
     let id = req.id.clone();
     let handler_session = session.clone();
-    let mut work = Box::pin(async move { handler_session.handle_request_as(req, outbox, principal).await });
+    let inbound = herd_telemetry::Inbound::http(headers);
+    let mut work = Box::pin(herd_telemetry::within(inbound, async move {
+        handler_session.handle_request_as(req, outbox, principal).await
+    }));
     let mut early = Vec::new();
     let mut finished = None;
     if accept.json {

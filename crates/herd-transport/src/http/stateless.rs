@@ -74,7 +74,8 @@ pub(super) async fn post(
     let (queue, mut rx) = BoundedOutbox::channel(config.max_queued_notifications, "stateless SSE");
     let outbox = sse.then_some(queue as SharedOutbox);
     let router = router.clone();
-    let mut work: Work = Box::pin(async move {
+    let inbound = herd_telemetry::Inbound::http(headers);
+    let mut work: Work = Box::pin(herd_telemetry::within(inbound, async move {
         let claims = Claims {
             version: version.as_deref(),
             method: method.as_deref(),
@@ -84,7 +85,7 @@ pub(super) async fn post(
             address: caller.address,
         };
         router.handle_stateless(req, claims, outbox).await
-    });
+    }));
     tokio::select! {
         biased;
         answer = &mut work => {

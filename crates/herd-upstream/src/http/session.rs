@@ -131,6 +131,7 @@ impl Inner {
         let mut headers = self.headers(session);
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(ACCEPT, JSON_OR_EVENTS);
+        herd_telemetry::inject_headers(&mut headers);
         self.client.send(Method::POST, headers, body.into(), replay).await.map_err(|e| self.send_error(e))
     }
 

@@ -155,8 +155,8 @@ impl Herd {
     }
 
     /// Like [`Herd::start`], with extra environment variables. `HERD_TOKEN`,
-    /// `HERD_LOG` and `HERD_LOG_FORMAT` from the caller's environment are not
-    /// inherited, so a developer's shell cannot change what is tested.
+    /// `HERD_LOG`, `HERD_LOG_FORMAT` and the OTLP endpoints from the caller's
+    /// environment are not inherited, so a developer's shell cannot change what is tested.
     /// Without `HERD_HOME` in `env` the process gets a fresh one of its own,
     /// so no test touches the developer's state or another test's.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Herd {
@@ -185,6 +185,8 @@ impl Herd {
             .args(args)
             .env_remove("HERD_TOKEN")
             .env_remove("HERD_LOG_FORMAT")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .env("HERD_LOG", "info")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
