@@ -8,7 +8,9 @@
 use crate::Fallback;
 use arc_swap::ArcSwap;
 use herd_fleet::{Health, Host, McpProber, Registry};
+use herd_upstream::TunnelLink;
 use herd_upstream::{HttpUpstream, Relay, RelayConfig};
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,11 +35,21 @@ impl Default for CallConfig {
 
 /// Everything a hub tool needs to reach a host.
 pub struct Fleet {
+    /// The registry in force: the file's hosts plus those that joined over
+    /// a channel.
     registry: ArcSwap<Registry>,
+    /// What it is made of; held while the registry in force is replaced.
+    parts: Mutex<Parts>,
     health: Health,
     prober: Arc<McpProber>,
     fallback: Option<Arc<dyn Fallback>>,
     config: CallConfig,
+}
+
+/// The registry as loaded and the hosts that joined over a channel.
+struct Parts {
+    file: Registry,
+    channels: Vec<(String, TunnelLink)>,
 }
 
 /// Why a set of hosts could not be chosen.
@@ -63,17 +75,35 @@ impl Fleet {
         let health_config = registry.health().clone();
         let prober = Arc::new(McpProber::new(&health_config).read_only_tools(crate::path::READ_ONLY));
         let health = Health::new(health_config, registry.hosts().iter().cloned(), prober.clone());
-        Self { registry: ArcSwap::from_pointee(registry), health, prober, fallback, config }
+        let parts = Mutex::new(Parts { file: registry.clone(), channels: Vec::new() });
+        Self { registry: ArcSwap::from_pointee(registry), parts, health, prober, fallback, config }
     }
 
-    /// Swaps in a reloaded registry. Hosts whose agent address or token
-    /// changed, and hosts that left, lose their cached session and state.
-    /// Health settings are read at start only.
+    /// Swaps in a reloaded registry (hosts that joined over a channel stay).
+    /// Hosts whose agent address or token changed, and hosts that left, lose
+    /// their cached session and state.
     pub fn replace(&self, registry: Registry) {
+        let mut parts = self.parts.lock();
+        parts.file = registry;
+        self.install(parts.file.clone().with_channels(parts.channels.iter().cloned()));
+    }
+
+    /// The hosts whose agents joined over a channel (name and the tunnel to
+    /// it) are these now; each is a host of the fleet beside the file's.
+    pub fn set_channels(&self, channels: Vec<(String, TunnelLink)>) {
+        let mut parts = self.parts.lock();
+        if parts.channels == channels {
+            return;
+        }
+        parts.channels = channels;
+        self.install(parts.file.clone().with_channels(parts.channels.iter().cloned()));
+    }
+
+    fn install(&self, registry: Registry) {
         let old = self.registry.load_full();
         for host in old.hosts() {
             let kept = registry.get(&host.name);
-            if kept.is_none_or(|h| h.url != host.url || h.token != host.token) {
+            if kept.is_none_or(|h| h.url != host.url || h.token != host.token || h.channel != host.channel) {
                 self.prober.forget(&host.name);
             }
             if let (Some(fallback), Some(ssh)) = (&self.fallback, &host.ssh)

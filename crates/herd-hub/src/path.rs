@@ -41,7 +41,8 @@ pub(crate) const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"]
 pub struct Served {
     /// The host.
     pub host: String,
-    /// `agent`, or the fallback's name (`ssh`).
+    /// `agent`, `channel` (an agent reached over the connection it opened),
+    /// or the fallback's name (`ssh`).
     pub via: &'static str,
     /// Why the agent was not used, when it was not.
     pub detour: Option<String>,
@@ -141,13 +142,16 @@ impl Fleet {
         let known_down = state
             .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), &self.health().config()))
             .and_then(|s| s.error().map(str::to_owned));
-        match (&host.url, known_down) {
-            (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
-            (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
-            (Some(_), _) => match self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up).await {
-                Ok(result) => return Ok(Served::new(&host.name, "agent", None, result)),
+        // An agent that joined over its channel is reached through it.
+        let path = if host.channel.is_some() { "channel" } else { "agent" };
+        let reachable = host.url.is_some() || host.channel.is_some();
+        match (reachable, known_down) {
+            (false, _) => attempts.push(("agent", "no agent url configured".to_owned())),
+            (true, Some(why)) if fallback.is_some() => attempts.push((path, format!("down ({why})"))),
+            (true, _) => match self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up).await {
+                Ok(result) => return Ok(Served::new(&host.name, path, None, result)),
                 Err((error, retry)) => {
-                    attempts.push(("agent", error));
+                    attempts.push((path, error));
                     if !retry {
                         return Err(Failure { host: host.name.clone(), attempts });
                     }

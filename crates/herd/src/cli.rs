@@ -267,8 +267,9 @@ pub(crate) struct AgentArgs {
 /// How a server role is reached.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801,
-    /// hub: 127.0.0.1:7800).
+    /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801, or
+    /// none when its config names a hub to connect out to; hub:
+    /// 127.0.0.1:7800).
     #[arg(long, env = "HERD_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
     /// Serve one session on stdin/stdout instead of HTTP.

@@ -39,6 +39,8 @@
 //! [audit]             # the hub's, read by herd-admin: retention = "90d"
 //!
 //! [fleet_ca]          # the hub's (from `herd init hub`): cert = "...", key = "..."
+//!
+//! [channels]          # the hub's, for agents that connect out: heartbeat = 30
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
@@ -69,6 +71,10 @@ struct File {
     /// hub; not the registry's.
     #[serde(rename = "fleet_ca")]
     _fleet_ca: Option<toml::Table>,
+    /// The hub's settings for agents' channels, read by the hub; not the
+    /// registry's.
+    #[serde(rename = "channels")]
+    _channels: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +264,7 @@ pub(super) fn parse(
             expose,
             ca,
             insecure_http: entry.insecure_http,
+            channel: None,
         };
         drafts.push(Draft { host, line });
     }
