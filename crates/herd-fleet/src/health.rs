@@ -183,7 +183,12 @@ impl Health {
                     continue;
                 }
                 if entry.host.url.is_none() && entry.host.channel.is_none() {
-                    entry.state = entry.state.after(Err("no agent url configured (ssh only)".into()), now);
+                    let why = if entry.host.by_channel {
+                        "its channel is not open"
+                    } else {
+                        "no agent url configured (ssh only)"
+                    };
+                    entry.state = entry.state.after(Err(why.into()), now);
                     continue;
                 }
                 *next_flight += 1;

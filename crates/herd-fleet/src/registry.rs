@@ -42,6 +42,9 @@ pub struct Host {
     /// Allows an `http://` URL to a host that is not loopback: the token
     /// and everything the agent runs cross the network in plaintext.
     pub insecure_http: bool,
+    /// Its agent connects out to the hub (`channel = true`): it has no
+    /// url, and is reached once its channel is open.
+    pub by_channel: bool,
     /// The connection the host's agent opened to the hub, when it joined
     /// that way: every request to the agent goes through it, never to `url`.
     pub channel: Option<TunnelLink>,
@@ -58,6 +61,7 @@ impl std::fmt::Debug for Host {
             .field("expose", &self.expose)
             .field("ca", &self.ca)
             .field("insecure_http", &self.insecure_http)
+            .field("by_channel", &self.by_channel)
             .field("channel", &self.channel.is_some())
             .finish()
     }
@@ -257,6 +261,7 @@ impl Registry {
         for (name, link) in channels {
             if let Some((i, _)) = self.index.get(&name) {
                 if let Some(host) = self.hosts.get_mut(*i) {
+                    host.by_channel = true;
                     host.channel = Some(link);
                 }
                 continue;
@@ -265,7 +270,7 @@ impl Registry {
                 continue;
             }
             self.index.insert(name.clone(), (self.hosts.len(), 0));
-            self.hosts.push(Host { name, channel: Some(link), ..Host::default() });
+            self.hosts.push(Host { name, by_channel: true, channel: Some(link), ..Host::default() });
         }
         self
     }

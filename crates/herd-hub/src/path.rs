@@ -146,6 +146,7 @@ impl Fleet {
         let path = if host.channel.is_some() { "channel" } else { "agent" };
         let reachable = host.url.is_some() || host.channel.is_some();
         match (reachable, known_down) {
+            (false, _) if host.by_channel => attempts.push(("channel", "its channel is not open".to_owned())),
             (false, _) => attempts.push(("agent", "no agent url configured".to_owned())),
             (true, Some(why)) if fallback.is_some() => attempts.push((path, format!("down ({why})"))),
             (true, _) => match self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up).await {

@@ -330,3 +330,15 @@ fn hosts_that_joined_over_a_channel_keep_what_the_file_says_of_them() {
     let ws2 = registry.get("ws2").unwrap();
     assert!(ws2.channel.is_some() && ws2.url.is_none() && ws2.ssh.is_none() && ws2.tags.is_empty());
 }
+
+#[test]
+fn a_host_may_wait_for_its_channel_but_then_has_no_url() {
+    let waiting = parse("[[hosts]]\nname = \"ws1\"\nchannel = true\nexpose = {}\n").unwrap();
+    let ws1 = waiting.get("ws1").unwrap();
+    assert!(ws1.by_channel && ws1.channel.is_none() && ws1.expose.is_some());
+    let (line, message) = error("[[hosts]]\nname = \"ws1\"\nchannel = true\nurl = \"http://127.0.0.1:1/mcp\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("channel = true and a url"), "{message}");
+    let (_, nothing) = error("[[hosts]]\nname = \"ws1\"\n");
+    assert!(nothing.contains("neither an agent url, a channel nor an ssh destination"), "{nothing}");
+}

@@ -30,6 +30,11 @@
 //! url = "http://tesla.lan:7801/mcp"
 //! insecure_http = true   # required for http:// beyond loopback
 //!
+//! [[hosts]]
+//! name = "ws1"
+//! channel = true         # its agent connects out to the hub (no url)
+//! expose = {}
+//!
 //! [ssh]               # all optional
 //! config = "/etc/herd/ssh_config"   # passed to ssh as -F
 //! connect_timeout = 5
@@ -115,6 +120,8 @@ struct Entry {
     ca: Option<std::path::PathBuf>,
     #[serde(default)]
     insecure_http: bool,
+    #[serde(default)]
+    channel: bool,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +271,7 @@ pub(super) fn parse(
             expose,
             ca,
             insecure_http: entry.insecure_http,
+            by_channel: entry.channel,
             channel: None,
         };
         drafts.push(Draft { host, line });

@@ -54,11 +54,11 @@ pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &
         if let Some(checked) = state.checked() {
             entry["checked_s_ago"] = json!(round(now.saturating_duration_since(checked).as_secs_f64()));
         }
-        let paths = match (&host.channel, &host.url, &host.ssh) {
-            (Some(_), _, Some(_)) => "channel+ssh",
-            (Some(_), _, None) => "channel",
-            (None, Some(_), Some(_)) => "agent+ssh",
-            (None, Some(_), None) => "agent",
+        let paths = match (host.by_channel, &host.url, &host.ssh) {
+            (true, _, Some(_)) => "channel+ssh",
+            (true, _, None) => "channel",
+            (false, Some(_), Some(_)) => "agent+ssh",
+            (false, Some(_), None) => "agent",
             _ => "ssh",
         };
         entry["path"] = json!(paths);

@@ -72,52 +72,9 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let backends = backends(&runner, &host, audit);
     let served = match channel {
         None => server::run("herd-agent", serve, backends, access).await,
-        Some(channel) => serve_with_channel(serve, backends, channel, access).await,
+        Some(channel) => server::run_over_channel("herd-agent", serve, backends, channel, access).await,
     };
     runner.shutdown().await;
-    served
-}
-
-/// Serves over the channel to the hub, and over HTTP too when `serve`
-/// names an address to listen on, until a signal.
-async fn serve_with_channel(
-    serve: crate::cli::ServeArgs,
-    backends: Vec<Arc<dyn Backend>>,
-    channel: herd_channel::AgentChannelConfig,
-    access: Option<Arc<herd_access::Access>>,
-) -> anyhow::Result<()> {
-    if serve.stdio {
-        anyhow::bail!("an agent with a hub serves over its channel (and --listen); not on stdio");
-    }
-    let router = server::router("herd-agent", backends);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(server::stop_on_signal(shutdown.clone()));
-    // The hub is the only peer on the channel, authenticated when the
-    // agent dialled it: its requests are those of the holder of the
-    // agent's credential, so the principal it names in `_meta` is believed.
-    let channel_http = herd_transport::http::HttpConfig {
-        auth: herd_transport::http::Authenticator::anonymous(),
-        ..herd_transport::http::HttpConfig::default()
-    };
-    let app = herd_transport::http::try_app(router.clone(), channel_http)?;
-    let dialer = herd_channel::AgentChannel::new(channel)?;
-    if serve.listen.is_none() {
-        tracing::info!(role = "herd-agent", url = "channel", "serving MCP");
-    }
-    let dialing = tokio::spawn(dialer.run(app, shutdown.clone()));
-    let served = match serve.listen {
-        Some(listen) => {
-            let listener = server::bind(listen).await?;
-            server::serve_http("herd-agent", &serve, listener, router, axum::Router::new(), access, shutdown.clone())
-                .await
-        }
-        None => {
-            shutdown.cancelled().await;
-            Ok(())
-        }
-    };
-    shutdown.cancel();
-    let _ = dialing.await;
     served
 }
 

@@ -38,7 +38,10 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<ChannelsConfig> {
 
 fn parse(text: &str) -> anyhow::Result<ChannelsConfig> {
     // A whitespace registry has no tables at all.
-    let Ok(file) = toml::from_str::<File>(text) else { return Ok(ChannelsConfig::default()) };
+    if herd_fleet::Format::detect(text) == herd_fleet::Format::Plain {
+        return Ok(ChannelsConfig::default());
+    }
+    let file: File = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message().trim()))?;
     let Some(table) = file.channels else { return Ok(ChannelsConfig::default()) };
     let seconds = |name: &str, value: Option<f64>, default: Duration| -> anyhow::Result<Duration> {
         match value {
