@@ -141,6 +141,43 @@ async fn a_refused_upgrade_says_why() {
     let plain = http.get(&url).bearer_auth(HUB_TOKEN).send().await.unwrap();
     assert_eq!(plain.status(), 400);
     assert!(plain.text().await.unwrap().contains("Upgrade: herd-channel"));
+
+    // Only the agent role (within its host grant) and admins connect.
+    let agent = user_token(&hub, "ws", &["--role", "agent", "--hosts", "ws*"]).await;
+    let viewer = user_token(&hub, "eve", &["--role", "viewer"]).await;
+    let as_viewer = ask(&viewer, "ws1").await.unwrap();
+    assert_eq!(as_viewer.status(), 403);
+    assert!(as_viewer.text().await.unwrap().contains("may not connect an agent channel"));
+    assert_eq!(ask(&agent, "gpu1").await.unwrap().status(), 403, "gpu1 is outside the agent's grant");
+    let accepted = ask(&agent, "ws1").await.unwrap();
+    assert_eq!(accepted.status(), 101);
+    // The name is held: another session may not take it.
+    let other = http
+        .get(&url)
+        .bearer_auth(&agent)
+        .header("connection", "upgrade")
+        .header("upgrade", "herd-channel")
+        .header("herd-host", "ws1")
+        .header("herd-channel-session", "session-0002")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 409);
+    assert!(other.text().await.unwrap().contains("another agent holds the channel of host \"ws1\""));
+}
+
+/// A new user of `hub` made with `args`, and a token of theirs.
+async fn user_token(hub: &Herd, name: &str, args: &[&str]) -> String {
+    let run = |args: Vec<&str>| {
+        let mut cmd = tokio::process::Command::new(support::herd_bin());
+        cmd.args(args).env("HERD_URL", &hub.url).env("HERD_TOKEN", HUB_TOKEN).env_remove("HERD_HOME");
+        support::run_bounded(cmd, Duration::from_secs(60))
+    };
+    let added = run([&["user", "add", name][..], args].concat()).await;
+    assert!(added.status.success(), "{added:?}");
+    let token = run(vec!["token", "create", "--user", name]).await;
+    assert!(token.status.success(), "{token:?}");
+    token.stdout.trim().to_owned()
 }
 
 /// A TCP proxy whose connections can be silenced: after [`Proxy::silence`],
