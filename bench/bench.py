@@ -479,6 +479,42 @@ def start_herd(
     return HttpTarget(name, proc, port, call, mcp=True)
 
 
+CHANNEL_ROW = "herd hub -> channel agent (remote_read_file 1 KB)"
+
+
+def start_channel_agent(hub_port: int, work: Path) -> subprocess.Popen:
+    """A `herd agent` that listens on no port and joins the hub on
+    `hub_port` as host `c` over the channel it opens."""
+    home = work / "channel-home"
+    home.mkdir(exist_ok=True)
+    config = work / "channel-agent.toml"
+    config.write_text(f'name = "c"\nhub = "http://127.0.0.1:{hub_port}"\nhub_token_env = "HERD_HUB_TOKEN"\n')
+    env = dict(os.environ, HERD_HOME=str(home), HERD_HUB_TOKEN="bench", HERD_LOG="info")
+    return subprocess.Popen(
+        [HERD, "agent", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=work,
+    )
+
+
+def wait_joined(hub_port: int, call: dict, proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Until the call reaches the channel agent through the hub."""
+    client = HttpMcp(hub_port)
+    session = client.open_session()
+    deadline = time.monotonic() + timeout
+    why = "never tried"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the channel agent exited with {proc.returncode}")
+        why = client.probe(session, call)
+        if not why:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the channel agent did not join within {timeout:.0f}s ({why})")
+
+
 def main() -> int:
     seconds = duration_seconds(DURATION)
     info = machine()
@@ -524,6 +560,17 @@ def main() -> int:
                 targets.append(HttpTarget("herd hub -> agent (remote_read_file 1 KB)", hub_proc, hub_port, hop_call, True))
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd hub skipped: could not start ({e}).")
+            else:
+                try:
+                    channel_agent = start_channel_agent(hub_port, work)
+                    helpers.append(channel_agent)
+                    channel_call = {"name": "remote_read_file", "arguments": {"host": "c", **read_call["arguments"]}}
+                    wait_joined(hub_port, channel_call, channel_agent)
+                    targets.append(
+                        HttpTarget(CHANNEL_ROW, hub_proc, hub_port, channel_call, True)
+                    )
+                except Exception as e:  # noqa: BLE001 - reported as a skipped row
+                    notes.append(f"herd hub -> channel agent skipped: could not start ({e}).")
         # Probe each target once; an MCP target whose tool call fails is skipped.
         live: list[HttpTarget] = []
         for t in targets:
@@ -703,9 +750,20 @@ def hop_note(rows: dict[tuple[str, int], Row], notes: list[str]) -> None:
         rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in direct.samples)
         p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in direct.samples)
         p99 = statistics.median(s.p99_ms for s in row.samples) - statistics.median(s.p99_ms for s in direct.samples)
-        parts.append(f"c={c}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
+        label = "over a channel, " if name == CHANNEL_ROW else ""
+        parts.append(f"{label}c={c}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
     if parts:
         notes.append("hub hop vs the agent called directly (same run): " + "; ".join(parts) + ".")
+    channel_parts = []
+    for (name, c), row in rows.items():
+        http_hop = rows.get(("herd hub -> agent (remote_read_file 1 KB)", c))
+        if name != CHANNEL_ROW or not row.samples or not http_hop or not http_hop.samples:
+            continue
+        p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in http_hop.samples)
+        rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in http_hop.samples)
+        channel_parts.append(f"c={c}: {rps:.0%} of its req/s, p50 {p50:+.3f} ms")
+    if channel_parts:
+        notes.append("hub -> channel agent vs hub -> HTTP agent (same run): " + "; ".join(channel_parts) + ".")
 
 
 def fmt_ratio(value: float, base: float | None) -> str:
