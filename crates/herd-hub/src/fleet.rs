@@ -241,6 +241,30 @@ ssh = "c.lan"
         assert!(f.host("b").is_ok());
     }
 
+    struct Nowhere;
+
+    impl herd_upstream::Tunnel for Nowhere {
+        fn send(
+            &self,
+            _: http::Request<http_body_util::Full<bytes::Bytes>>,
+        ) -> herd_proto::BoxFuture<'static, Result<http::Response<hyper::body::Incoming>, herd_upstream::TunnelError>>
+        {
+            Box::pin(async { Err(herd_upstream::TunnelError::NotConnected("nowhere".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_that_joined_over_a_channel_outlive_a_reload() {
+        let f = fleet();
+        let link = TunnelLink(Arc::new(Nowhere));
+        f.set_channels(vec![("ws1".into(), link.clone()), ("c".into(), link.clone())]);
+        assert_eq!(names(f.select(&[], &[]).unwrap()), ["a", "b", "c", "ws1"]);
+        assert_eq!(f.host("c").unwrap().channel.as_ref(), Some(&link), "the file's c is reached over its channel");
+        f.replace(Registry::parse("[[hosts]]\nname = \"d\"\nssh = \"d.lan\"\n", "t").unwrap());
+        assert_eq!(names(f.select(&[], &[]).unwrap()), ["d", "ws1", "c"]);
+        assert_eq!(f.health().snapshot().len(), 3);
+    }
+
     #[tokio::test]
     async fn replace_swaps_the_host_set() {
         let f = fleet();
