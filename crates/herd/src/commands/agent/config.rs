@@ -1,14 +1,14 @@
 //! The agent's config file (`herd agent --config FILE`): its token, the
-//! hub it connects out to, and the stdio MCP servers it supervises.
+//! hub it joined (and may connect out to), and the stdio MCP servers it supervises.
 //!
 //! ```toml
 //! name = "gpu1"                      # as grants name this host (default: the hostname)
-//! hub = "https://hub.lan:7800"       # the hub it joined (written by `herd init agent`)
 //! token_env = "HERD_AGENT_TOKEN"     # or token = "..."
 //! servers_dir = "/var/lib/herd/servers"  # default: $HERD_HOME/servers
 //!
-//! hub = "https://hub.lan:7800"       # join this hub over a connection the agent opens
-//! hub_token_env = "HERD_HUB_TOKEN"   # a token of an `agent` (or admin) user of that hub
+//! hub = "https://hub.lan:7800"       # the hub it joined (written by `herd init agent`)
+//! hub_token_env = "HERD_HUB_TOKEN"   # with it: connect out to that hub over a channel,
+//!                                    # with this token of an `agent` (or admin) user
 //! hub_ca = "/etc/herd/hub-ca.pem"    # default: the system's roots
 //!
 //! [channel]                          # all optional, in seconds
@@ -44,10 +44,6 @@ pub(crate) struct AgentConfig {
     /// The host's name for the policy of calls made to this agent directly
     /// (`--hosts` grants); the name a hub's registry gives it may differ.
     name: Option<String>,
-    /// The hub this agent joined (`herd init agent`), for the operator's
-    /// reference; nothing connects to it yet.
-    #[serde(rename = "hub")]
-    _hub: Option<String>,
     token: Option<String>,
     token_env: Option<String>,
     /// Where servers are installed.
@@ -55,7 +51,9 @@ pub(crate) struct AgentConfig {
     /// The servers to supervise.
     #[serde(default)]
     pub(crate) servers: Vec<ServerSpec>,
-    /// The hub to join over an outbound channel.
+    /// The hub this agent joined (`herd init agent`); with
+    /// `hub_token_env` the agent connects out to it over a channel, without
+    /// it the hub dials the agent.
     hub: Option<String>,
     hub_token_env: Option<String>,
     hub_ca: Option<PathBuf>,
@@ -94,7 +92,6 @@ impl AgentConfig {
             (Some(hub), Some(_)) if !hub.starts_with("https://") && !hub.starts_with("http://") => {
                 bail!("hub must be an http:// or https:// URL")
             }
-            (Some(_), None) => bail!("hub needs hub_token_env: the variable holding this agent's token for the hub"),
             (None, Some(_)) => bail!("hub_token_env is set but hub is not"),
             _ => {}
         }
@@ -124,7 +121,8 @@ impl AgentConfig {
         self.token_env.iter().chain(&self.hub_token_env).cloned()
     }
 
-    /// The channel to the hub, when the config names one: its session id
+    /// The channel to the hub, when the config names a hub and the token
+    /// to connect out to it with: its session id
     /// is kept in `home`.
     pub(crate) fn channel(&self, home: Option<&Path>) -> anyhow::Result<Option<AgentChannelConfig>> {
         let (Some(hub), Some(var)) = (&self.hub, &self.hub_token_env) else { return Ok(None) };
@@ -185,13 +183,16 @@ mod tests {
     }
 
     #[test]
-    fn a_hub_needs_its_token_variable_and_a_usable_url() {
+    fn a_channel_needs_the_hub_its_token_variable_and_a_usable_url() {
         let ok = AgentConfig::parse("hub = \"https://hub:7800\"\nhub_token_env = \"T\"\n[channel]\nheartbeat = 1\n");
         assert!(ok.is_ok(), "{ok:?}");
         let vars: Vec<String> = ok.unwrap().secret_vars().collect();
         assert_eq!(vars, ["T"]);
-        let missing = AgentConfig::parse("hub = \"https://hub:7800\"\n").unwrap_err();
-        assert!(format!("{missing:#}").contains("hub_token_env"), "{missing:#}");
+        // `herd init agent` writes `hub` alone: the hub dials this agent.
+        let dialled = AgentConfig::parse("hub = \"https://hub:7800\"\n").unwrap();
+        assert!(dialled.channel(None).unwrap().is_none());
+        let stray = AgentConfig::parse("hub_token_env = \"T\"\n").unwrap_err();
+        assert!(format!("{stray:#}").contains("hub is not"), "{stray:#}");
         let scheme = AgentConfig::parse("hub = \"hub:7800\"\nhub_token_env = \"T\"\n").unwrap_err();
         assert!(format!("{scheme:#}").contains("http"), "{scheme:#}");
         let unknown = AgentConfig::parse("[channel]\nheartbeet = 1\n").unwrap_err();
