@@ -529,6 +529,9 @@ def start_herd(
     return HttpTarget(name, proc, port, call, mcp=True)
 
 
+CHANNEL_ROW = "herd hub -> channel agent (remote_read_file 1 KB)"
+
+
 def main() -> int:
     seconds = duration_seconds(DURATION)
     info = machine()
@@ -576,6 +579,17 @@ def main() -> int:
                 targets.append(HttpTarget("herd hub -> agent (remote_read_file 1 KB)", hub_proc, hub_port, hop_call, True))
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
                 notes.append(f"herd hub skipped: could not start ({e}).")
+            else:
+                try:
+                    channel_agent = fleet.start_channel_agent(HERD, hub_port, work)
+                    helpers.append(channel_agent)
+                    channel_call = {"name": "remote_read_file", "arguments": {"host": "c", **read_call["arguments"]}}
+                    fleet.wait_joined(HttpMcp(hub_port), channel_call, channel_agent)
+                    targets.append(
+                        HttpTarget(CHANNEL_ROW, hub_proc, hub_port, channel_call, True)
+                    )
+                except Exception as e:  # noqa: BLE001 - reported as a skipped row
+                    notes.append(f"herd hub -> channel agent skipped: could not start ({e}).")
             try:
                 targets.extend(start_tls_hop(work, read_call))
             except Exception as e:  # noqa: BLE001 - reported as a skipped row
@@ -627,6 +641,7 @@ def main() -> int:
         for t in live:
             stop(t.proc)
         results.hop_note(rows, notes, lambda name: AGENT_TLS_ROW if name == HUB_TLS_ROW else AGENT_ROW, HUB_TLS_ROW)
+        results.channel_note(rows, notes, CHANNEL_ROW, "herd hub -> agent (remote_read_file 1 KB)")
         results.audit_note(rows, notes, AGENT_ROW, AGENT_NO_AUDIT_ROW)
         if "fleet" in TARGETS:
             log("fleet: 1000 hosts, 990 dead ...")

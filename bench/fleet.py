@@ -197,3 +197,35 @@ def _ssh_run(d: Path, ssh_bench: str, free_port, stop, extra_config: str) -> dic
             p99 = line.split("p99=")[1].split("ms")[0].strip()
             rows[label] = (n, p50, p99)
     return rows
+
+
+def start_channel_agent(herd: str, hub_port: int, work: Path) -> subprocess.Popen:
+    """A `herd agent` that listens on no port and joins the hub on
+    `hub_port` as host `c` over the channel it opens."""
+    home = work / "channel-home"
+    home.mkdir(exist_ok=True)
+    config = work / "channel-agent.toml"
+    config.write_text(f'name = "c"\nhub = "http://127.0.0.1:{hub_port}"\nhub_token_env = "HERD_HUB_TOKEN"\n')
+    env = dict(os.environ, HERD_HOME=str(home), HERD_HUB_TOKEN="bench", HERD_LOG="info")
+    return subprocess.Popen(
+        [herd, "agent", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=work,
+    )
+
+
+def wait_joined(client, call: dict, proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Until the call reaches the channel agent through the hub `client` speaks to."""
+    session = client.open_session()
+    deadline = time.monotonic() + timeout
+    why = "never tried"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the channel agent exited with {proc.returncode}")
+        why = client.probe(session, call)
+        if not why:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the channel agent did not join within {timeout:.0f}s ({why})")

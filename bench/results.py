@@ -64,7 +64,22 @@ def hop_note(rows: dict, notes: list[str], direct_of: Callable[[str], str], tls_
         rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in direct.samples)
         p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in direct.samples)
         p99 = statistics.median(s.p99_ms for s in row.samples) - statistics.median(s.p99_ms for s in direct.samples)
-        tls = " (TLS on both)" if name == tls_row else ""
-        parts.append(f"c={c}{tls}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
+        label = " (TLS on both)" if name == tls_row else " (over a channel)" if "channel" in name else ""
+        parts.append(f"c={c}{label}: {rps:.0%} of direct req/s, p50 +{p50:.3f} ms, p99 +{p99:.3f} ms")
     if parts:
         notes.append("hub hop vs the agent called directly (same run): " + "; ".join(parts) + ".")
+
+
+def channel_note(rows: dict, notes: list[str], channel_row: str, http_row: str) -> None:
+    """The hub's hop to an agent over its channel against its hop to an
+    agent it dials, per concurrency."""
+    parts = []
+    for (name, c), row in rows.items():
+        http_hop = rows.get((http_row, c))
+        if name != channel_row or not row.samples or not http_hop or not http_hop.samples:
+            continue
+        p50 = statistics.median(s.p50_ms for s in row.samples) - statistics.median(s.p50_ms for s in http_hop.samples)
+        rps = statistics.median(s.rps for s in row.samples) / statistics.median(s.rps for s in http_hop.samples)
+        parts.append(f"c={c}: {rps:.0%} of its req/s, p50 {p50:+.3f} ms")
+    if parts:
+        notes.append("hub -> channel agent vs hub -> HTTP agent (same run): " + "; ".join(parts) + ".")

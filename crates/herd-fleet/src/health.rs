@@ -114,7 +114,9 @@ impl Health {
         let mut old = std::mem::take(&mut table.entries);
         for host in hosts {
             let entry = match old.remove(&host.name) {
-                Some(e) if e.host.url == host.url && e.host.token == host.token => Entry { host: Arc::new(host), ..e },
+                Some(e) if e.host.url == host.url && e.host.token == host.token && e.host.channel == host.channel => {
+                    Entry { host: Arc::new(host), ..e }
+                }
                 _ => Entry { host: Arc::new(host), state: HostState::Unknown, flight: None },
             };
             table.entries.insert(entry.host.name.clone(), entry);
@@ -180,8 +182,13 @@ impl Health {
                     waits.push(done.clone());
                     continue;
                 }
-                if entry.host.url.is_none() {
-                    entry.state = entry.state.after(Err("no agent url configured (ssh only)".into()), now);
+                if entry.host.url.is_none() && entry.host.channel.is_none() {
+                    let why = if entry.host.by_channel {
+                        "its channel is not open"
+                    } else {
+                        "no agent url configured (ssh only)"
+                    };
+                    entry.state = entry.state.after(Err(why.into()), now);
                     continue;
                 }
                 *next_flight += 1;

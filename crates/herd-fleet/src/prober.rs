@@ -9,7 +9,7 @@
 
 use crate::{HealthConfig, Host, Secret};
 use herd_proto::{BoxFuture, Message};
-use herd_upstream::{HttpUpstream, HttpUpstreamConfig, TrustedCa, Upstream};
+use herd_upstream::{HttpUpstream, HttpUpstreamConfig, TrustedCa, TunnelLink, Upstream};
 use parking_lot::Mutex;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -52,13 +52,37 @@ struct Session {
     url: String,
     token: Option<Secret>,
     ca: Option<TrustedCa>,
+    channel: Option<TunnelLink>,
     upstream: Arc<HttpUpstream>,
 }
 
 impl Session {
     /// Whether this session reaches `host` as it is configured now.
     fn serves(&self, host: &Host) -> bool {
-        host.url.as_deref() == Some(self.url.as_str()) && self.token == host.token && self.ca == host.ca
+        match &host.channel {
+            Some(channel) => self.channel.as_ref() == Some(channel),
+            None => {
+                self.channel.is_none()
+                    && host.url.as_deref() == Some(self.url.as_str())
+                    && self.token == host.token
+                    && self.ca == host.ca
+            }
+        }
+    }
+}
+
+/// The MCP endpoint of an agent reached over its channel: the request's
+/// target names the host; the agent serves its MCP path there.
+pub(crate) fn channel_url(host: &str) -> String {
+    format!("http://{host}/mcp")
+}
+
+/// Where `host`'s agent is reached: its channel, else its url.
+fn endpoint(host: &Host) -> Result<String, String> {
+    match (&host.channel, &host.url) {
+        (Some(_), _) => Ok(channel_url(&host.name)),
+        (None, Some(url)) => Ok(url.clone()),
+        (None, None) => Err("no agent url configured".to_owned()),
     }
 }
 
@@ -100,8 +124,7 @@ impl McpProber {
     /// The MCP session to `host`'s agent that probes use, made if needed:
     /// calls sent through it ride the connection the probes keep warm.
     pub fn upstream(&self, host: &Host) -> Result<Arc<HttpUpstream>, String> {
-        let Some(url) = host.url.as_deref() else { return Err("no agent url configured".to_owned()) };
-        self.session(host, url)
+        self.session(host, &endpoint(host)?)
     }
 
     /// The session the probes keep for `host` as it is configured now, if
@@ -133,11 +156,17 @@ impl McpProber {
             connect_timeout,
             exchange_timeout,
             read_only_tools: self.read_only_tools.clone(),
+            tunnel: host.channel.clone(),
             ..HttpUpstreamConfig::new(url)
         };
         let upstream = Arc::new(HttpUpstream::new(config).map_err(|e| e.to_string())?);
-        let session =
-            Session { url: url.to_owned(), token: host.token.clone(), ca: host.ca.clone(), upstream: upstream.clone() };
+        let session = Session {
+            url: url.to_owned(),
+            token: host.token.clone(),
+            ca: host.ca.clone(),
+            channel: host.channel.clone(),
+            upstream: upstream.clone(),
+        };
         sessions.insert(host.name.clone(), session);
         Ok(upstream)
     }
@@ -164,8 +193,7 @@ impl Prober for McpProber {
 
     fn probe<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, Result<ProbeOk, String>> {
         Box::pin(async move {
-            let Some(url) = host.url.as_deref() else { return Err("no agent url configured".to_owned()) };
-            let upstream = self.session(host, url)?;
+            let upstream = self.session(host, &endpoint(host)?)?;
             let outcome = self.check(&upstream).await;
             if outcome.is_err() {
                 // Start over next time rather than trust a half-dead session.

@@ -15,7 +15,7 @@ mod toml_format;
 mod tests;
 
 use crate::{HealthConfig, Secret};
-use herd_upstream::TrustedCa;
+use herd_upstream::{TrustedCa, TunnelLink};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -42,6 +42,12 @@ pub struct Host {
     /// Allows an `http://` URL to a host that is not loopback: the token
     /// and everything the agent runs cross the network in plaintext.
     pub insecure_http: bool,
+    /// Its agent connects out to the hub (`channel = true`): it has no
+    /// url, and is reached once its channel is open.
+    pub by_channel: bool,
+    /// The connection the host's agent opened to the hub, when it joined
+    /// that way: every request to the agent goes through it, never to `url`.
+    pub channel: Option<TunnelLink>,
 }
 
 impl std::fmt::Debug for Host {
@@ -55,6 +61,8 @@ impl std::fmt::Debug for Host {
             .field("expose", &self.expose)
             .field("ca", &self.ca)
             .field("insecure_http", &self.insecure_http)
+            .field("by_channel", &self.by_channel)
+            .field("channel", &self.channel.is_some())
             .finish()
     }
 }
@@ -242,6 +250,29 @@ impl Registry {
             })?;
         }
         Ok(self)
+    }
+
+    /// This registry plus the hosts whose agents joined over a channel
+    /// (name and the tunnel to it): a host of that name already here is
+    /// reached through its channel from now on, keeping its tags, ssh and
+    /// exposure; any other joins with only its name. Names that are not
+    /// valid host names are left out.
+    pub fn with_channels(mut self, channels: impl IntoIterator<Item = (String, TunnelLink)>) -> Self {
+        for (name, link) in channels {
+            if let Some((i, _)) = self.index.get(&name) {
+                if let Some(host) = self.hosts.get_mut(*i) {
+                    host.by_channel = true;
+                    host.channel = Some(link);
+                }
+                continue;
+            }
+            if !check::valid_name(&name) {
+                continue;
+            }
+            self.index.insert(name.clone(), (self.hosts.len(), 0));
+            self.hosts.push(Host { name, by_channel: true, channel: Some(link), ..Host::default() });
+        }
+        self
     }
 
     /// All hosts, in file order.

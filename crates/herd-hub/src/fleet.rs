@@ -8,7 +8,9 @@
 use crate::Fallback;
 use arc_swap::ArcSwap;
 use herd_fleet::{Health, Host, McpProber, Registry};
+use herd_upstream::TunnelLink;
 use herd_upstream::{HttpUpstream, Relay, RelayConfig};
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,11 +35,21 @@ impl Default for CallConfig {
 
 /// Everything a hub tool needs to reach a host.
 pub struct Fleet {
+    /// The registry in force: the file's hosts plus those that joined over
+    /// a channel.
     registry: ArcSwap<Registry>,
+    /// What it is made of; held while the registry in force is replaced.
+    parts: Mutex<Parts>,
     health: Health,
     prober: Arc<McpProber>,
     fallback: Option<Arc<dyn Fallback>>,
     config: CallConfig,
+}
+
+/// The registry as loaded and the hosts that joined over a channel.
+struct Parts {
+    file: Registry,
+    channels: Vec<(String, TunnelLink)>,
 }
 
 /// Why a set of hosts could not be chosen.
@@ -63,17 +75,35 @@ impl Fleet {
         let health_config = registry.health().clone();
         let prober = Arc::new(McpProber::new(&health_config).read_only_tools(crate::path::READ_ONLY));
         let health = Health::new(health_config, registry.hosts().iter().cloned(), prober.clone());
-        Self { registry: ArcSwap::from_pointee(registry), health, prober, fallback, config }
+        let parts = Mutex::new(Parts { file: registry.clone(), channels: Vec::new() });
+        Self { registry: ArcSwap::from_pointee(registry), parts, health, prober, fallback, config }
     }
 
-    /// Swaps in a reloaded registry. Hosts whose agent address or token
-    /// changed, and hosts that left, lose their cached session and state.
-    /// Health settings are read at start only.
+    /// Swaps in a reloaded registry (hosts that joined over a channel stay).
+    /// Hosts whose agent address or token changed, and hosts that left, lose
+    /// their cached session and state.
     pub fn replace(&self, registry: Registry) {
+        let mut parts = self.parts.lock();
+        parts.file = registry;
+        self.install(parts.file.clone().with_channels(parts.channels.iter().cloned()));
+    }
+
+    /// The hosts whose agents joined over a channel (name and the tunnel to
+    /// it) are these now; each is a host of the fleet beside the file's.
+    pub fn set_channels(&self, channels: Vec<(String, TunnelLink)>) {
+        let mut parts = self.parts.lock();
+        if parts.channels == channels {
+            return;
+        }
+        parts.channels = channels;
+        self.install(parts.file.clone().with_channels(parts.channels.iter().cloned()));
+    }
+
+    fn install(&self, registry: Registry) {
         let old = self.registry.load_full();
         for host in old.hosts() {
             let kept = registry.get(&host.name);
-            if kept.is_none_or(|h| h.url != host.url || h.token != host.token) {
+            if kept.is_none_or(|h| h.url != host.url || h.token != host.token || h.channel != host.channel) {
                 self.prober.forget(&host.name);
             }
             if let (Some(fallback), Some(ssh)) = (&self.fallback, &host.ssh)
@@ -209,6 +239,30 @@ ssh = "c.lan"
         assert_eq!(err.to_string(), "unknown host \"zz\" (registered: a, b, c)");
         assert!(matches!(f.select(&[], &["gpu".into()]), Err(SelectError::Empty(_))));
         assert!(f.host("b").is_ok());
+    }
+
+    struct Nowhere;
+
+    impl herd_upstream::Tunnel for Nowhere {
+        fn send(
+            &self,
+            _: http::Request<http_body_util::Full<bytes::Bytes>>,
+        ) -> herd_proto::BoxFuture<'static, Result<http::Response<hyper::body::Incoming>, herd_upstream::TunnelError>>
+        {
+            Box::pin(async { Err(herd_upstream::TunnelError::NotConnected("nowhere".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn hosts_that_joined_over_a_channel_outlive_a_reload() {
+        let f = fleet();
+        let link = TunnelLink(Arc::new(Nowhere));
+        f.set_channels(vec![("ws1".into(), link.clone()), ("c".into(), link.clone())]);
+        assert_eq!(names(f.select(&[], &[]).unwrap()), ["a", "b", "c", "ws1"]);
+        assert_eq!(f.host("c").unwrap().channel.as_ref(), Some(&link), "the file's c is reached over its channel");
+        f.replace(Registry::parse("[[hosts]]\nname = \"d\"\nssh = \"d.lan\"\n", "t").unwrap());
+        assert_eq!(names(f.select(&[], &[]).unwrap()), ["d", "ws1", "c"]);
+        assert_eq!(f.health().snapshot().len(), 3);
     }
 
     #[tokio::test]

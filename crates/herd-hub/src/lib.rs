@@ -102,6 +102,47 @@ impl Hub {
         self.exposed.check();
     }
 
+    /// Makes the agents that join over `channels` hosts of the fleet, for
+    /// as long as the hub runs (until `shutdown`): a host whose channel
+    /// opens is probed at once, one whose channel closes is DOWN at once,
+    /// and the exposure hears of both.
+    pub fn spawn_channels(
+        &self,
+        channels: herd_channel::Channels,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        let mut changes = channels.changes();
+        tokio::spawn(async move {
+            let mut was_active = std::collections::BTreeSet::new();
+            loop {
+                changes.borrow_and_update();
+                let hosts = channels.hosts();
+                hub.fleet.set_channels(hosts.iter().map(|h| (h.name.clone(), h.link.clone())).collect());
+                let active: std::collections::BTreeSet<String> =
+                    hosts.iter().filter(|h| h.active).map(|h| h.name.clone()).collect();
+                for gone in was_active.difference(&active) {
+                    hub.fleet.health().report(gone, Err("its channel closed".to_owned()));
+                    tracing::info!(host = %gone, "host inactive: its channel closed");
+                }
+                let joined: Vec<&String> = active.difference(&was_active).collect();
+                let probed =
+                    futures_util::future::join_all(joined.iter().map(|name| hub.fleet.health().probe(name, true)))
+                        .await;
+                for (name, state) in joined.iter().zip(probed) {
+                    let up = state.is_some_and(|s| s.is_up());
+                    tracing::info!(host = %name, up, "host joined over its channel");
+                }
+                was_active = active;
+                hub.exposed.check();
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+            }
+        })
+    }
+
     /// Keeps the health cache fresh in the background: every `every`, the
     /// hosts whose cached state went stale are probed (UP ones after their
     /// TTL, DOWN ones after their backoff). Ends with `shutdown`.

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-const PATHS: [&str; 3] = ["agent", "ssh", "none"];
+const PATHS: [&str; 4] = ["agent", "channel", "ssh", "none"];
 const OUTCOMES: [&str; 3] = ["ok", "tool_error", "failed"];
 
 /// Distinct `tool` labels kept per host; further tools count as [`OTHER`].

@@ -43,7 +43,8 @@ pub(crate) const READ_ONLY: &[&str] = &["read_file", "list_dir", "search_files"]
 pub struct Served {
     /// The host.
     pub host: String,
-    /// `agent`, or the fallback's name (`ssh`).
+    /// `agent`, `channel` (an agent reached over the connection it opened),
+    /// or the fallback's name (`ssh`).
     pub via: &'static str,
     /// Why the agent was not used, when it was not.
     pub detour: Option<String>,
@@ -143,22 +144,27 @@ impl Fleet {
         let known_down = state
             .filter(|s| !s.is_up() && s.is_fresh(Instant::now(), &self.health().config()))
             .and_then(|s| s.error().map(str::to_owned));
-        match (&host.url, known_down) {
-            (None, _) => attempts.push(("agent", "no agent url configured".to_owned())),
-            (Some(_), Some(why)) if fallback.is_some() => attempts.push(("agent", format!("down ({why})"))),
-            (Some(_), _) => {
-                let span = trace::tool_call(tool, &host.name, "http");
+        // An agent that joined over its channel is reached through it.
+        let path = if host.channel.is_some() { "channel" } else { "agent" };
+        let reachable = host.url.is_some() || host.channel.is_some();
+        match (reachable, known_down) {
+            (false, _) if host.by_channel => attempts.push(("channel", "its channel is not open".to_owned())),
+            (false, _) => attempts.push(("agent", "no agent url configured".to_owned())),
+            (true, Some(why)) if fallback.is_some() => attempts.push((path, format!("down ({why})"))),
+            (true, _) => {
+                let transport = if host.channel.is_some() { "channel" } else { "http" };
+                let span = trace::tool_call(tool, &host.name, transport);
                 let via_agent = self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up);
                 match McpSpan::instrument(span.as_ref(), via_agent).await {
                     Ok(result) => {
                         trace::answered(span.as_ref(), &result);
-                        return Ok(Served::new(&host.name, "agent", None, result));
+                        return Ok(Served::new(&host.name, path, None, result));
                     }
                     Err((error, retry)) => {
                         if let Some(span) = &span {
                             span.fail(if retry { "unreachable" } else { "call_failed" });
                         }
-                        attempts.push(("agent", error));
+                        attempts.push((path, error));
                         if !retry {
                             return Err(Failure { host: host.name.clone(), attempts });
                         }

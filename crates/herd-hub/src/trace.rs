@@ -9,7 +9,7 @@ use herd_telemetry::{CallFacts, McpSpan};
 use serde_json::value::RawValue;
 
 /// The span of calling `target` (a tool name) with `method` on `host` over
-/// `path` (`http` or `ssh`); `None` while tracing is off.
+/// `path` (`http`, `channel` or `ssh`); `None` while tracing is off.
 pub(crate) fn call(method: &str, target: Option<&str>, host: &str, path: &str) -> Option<McpSpan> {
     let facts = CallFacts { method, target, ..CallFacts::default() };
     McpSpan::client(&facts, host, path)

@@ -105,7 +105,7 @@
     }
     cell(row, host.error || "", "err");
     const action = cell(row, "");
-    if (host.paths.includes("http") || host.paths.includes("https")) {
+    if (host.paths.includes("http") || host.paths.includes("https") || host.paths.includes("channel")) {
       action.appendChild(button("Servers", "Servers on " + host.name, () => openServers(host.name)));
     }
     return row;

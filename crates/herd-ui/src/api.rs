@@ -56,7 +56,9 @@ pub(crate) async fn hosts(State(page): State<StatusPage>, Extension(principal): 
         .map(|host| {
             let state = states.get(&host.name).cloned().unwrap_or(HostState::Unknown);
             let mut paths = Vec::new();
-            if host.url.is_some() {
+            if host.by_channel {
+                paths.push("channel");
+            } else if host.url.is_some() {
                 paths.push(if host.url.as_deref().is_some_and(|u| u.starts_with("https://")) {
                     "https"
                 } else {

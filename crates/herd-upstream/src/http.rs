@@ -24,6 +24,8 @@ mod pool;
 mod replay;
 mod session;
 
+pub use client::with_causes;
+
 use crate::UpstreamError;
 use crate::upstream::{Call, Upstream};
 use herd_proto::{BoxFuture, Extra, Message, Notification, Request, RequestId, Response};
@@ -72,6 +74,9 @@ pub struct HttpUpstreamConfig {
     /// connection, as reads (`tools/list`, `ping`, ...) are; a call to any
     /// other tool is not, since it may have run.
     pub read_only_tools: Vec<String>,
+    /// Sends every exchange through this tunnel instead of dialling the
+    /// URL, whose host and path still name the request's target.
+    pub tunnel: Option<crate::TunnelLink>,
 }
 
 impl HttpUpstreamConfig {
@@ -89,6 +94,7 @@ impl HttpUpstreamConfig {
             reconnect_delay: Duration::from_millis(250),
             max_reconnect_delay: Duration::from_secs(30),
             read_only_tools: Vec::new(),
+            tunnel: None,
         }
     }
 }

@@ -14,6 +14,8 @@
 //!   own upstream id, swaps progress tokens both ways, hands server-to-client
 //!   requests to the client that caused them and returns the answers, and
 //!   tells the upstream when a call is cancelled.
+//! - [`Tunnel`]: another way than dialling to get an HTTP exchange to an
+//!   upstream, for agents that connect out to the hub.
 
 mod error;
 mod http;
@@ -21,10 +23,12 @@ mod relay;
 pub mod routes;
 mod sse;
 mod tls;
+mod tunnel;
 mod upstream;
 
 pub use error::UpstreamError;
-pub use http::{HttpUpstream, HttpUpstreamConfig};
+pub use http::{HttpUpstream, HttpUpstreamConfig, with_causes};
 pub use relay::{Relay, RelayConfig};
 pub use tls::{CaError, TrustedCa, tls_failure};
+pub use tunnel::{Tunnel, TunnelError, TunnelLink};
 pub use upstream::{Call, Upstream};

@@ -50,7 +50,7 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Init(InitCommand),
     /// Serve the fixtures of the official MCP conformance suite.
-    ConformanceServer(ServeArgs),
+    ConformanceServer(ConformanceArgs),
     /// Check this machine's setup: config files, token, the hub, every
     /// host's paths and the clock; exits 1 when anything fails.
     Doctor(DoctorArgs),
@@ -264,11 +264,28 @@ pub(crate) struct AgentArgs {
     pub(crate) serve: ServeArgs,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    /// Join this hub (`https://hub:7800`) over a channel opened to it,
+    /// as host `--name`, instead of only listening.
+    #[arg(long)]
+    pub(crate) hub: Option<String>,
+    /// The bearer token the hub knows this server by.
+    #[arg(long, env = "HERD_HUB_TOKEN", hide_env_values = true)]
+    pub(crate) hub_token: Option<String>,
+    /// The host name to join the hub as.
+    #[arg(long, default_value = "conformance")]
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+}
+
 /// How a server role is reached.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801,
-    /// hub: 127.0.0.1:7800).
+    /// Address to listen on for Streamable HTTP (agent: 127.0.0.1:7801, or
+    /// none when its config names a hub to connect out to; hub:
+    /// 127.0.0.1:7800).
     #[arg(long, env = "HERD_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
     /// Serve one session on stdin/stdout instead of HTTP.

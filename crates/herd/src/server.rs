@@ -59,6 +59,46 @@ pub(crate) async fn run(
     serve_http(name, &args, listener, router, axum::Router::new(), access, shutdown).await
 }
 
+/// Serves `backends` as role `name` over a channel to a hub, and over
+/// HTTP too when `serve` names an address to listen on, until a signal.
+pub(crate) async fn run_over_channel(
+    name: &str,
+    serve: ServeArgs,
+    backends: Vec<Arc<dyn Backend>>,
+    channel: herd_channel::AgentChannelConfig,
+    access: Option<Arc<Access>>,
+) -> anyhow::Result<()> {
+    if serve.stdio {
+        bail!("a server joined to a hub serves over its channel (and --listen), not on stdio");
+    }
+    let router = router(name, backends);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    // The hub is the only peer on the channel, authenticated when it was
+    // dialled: its requests are those of the holder of this server's
+    // credential, so the principal it names in `_meta` is believed.
+    let channel_http = HttpConfig { auth: Authenticator::anonymous(), ..HttpConfig::default() };
+    let app = http::try_app(router.clone(), channel_http)?;
+    let dialer = herd_channel::AgentChannel::new(channel)?;
+    if serve.listen.is_none() {
+        tracing::info!(role = name, url = "channel", "serving MCP");
+    }
+    let dialing = tokio::spawn(dialer.run(app, shutdown.clone()));
+    let served = match serve.listen {
+        Some(listen) => {
+            let listener = bind(listen).await?;
+            serve_http(name, &serve, listener, router, axum::Router::new(), access, shutdown.clone()).await
+        }
+        None => {
+            shutdown.cancelled().await;
+            Ok(())
+        }
+    };
+    shutdown.cancel();
+    let _ = dialing.await;
+    served
+}
+
 /// Binds an HTTP listener.
 pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))

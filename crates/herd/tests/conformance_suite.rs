@@ -96,6 +96,25 @@ async fn conformance_0_1_16_passes_through_the_hub() {
     check_all_scenarios(&deps, &hub.url, &CHECKLESS_THROUGH_HUB, MIN_CHECKS_THROUGH_HUB).await;
 }
 
+/// The same through a hub whose `conformance` host is reached over the
+/// channel it opened: every exchange crosses that one HTTP/2 connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_0_1_16_passes_through_the_hub_over_a_channel() {
+    let deps = Deps::load();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hosts.toml");
+    std::fs::write(&config, "[[hosts]]\nname = \"conformance\"\nchannel = true\nexpose = {}\n").unwrap();
+    let config = config.to_str().unwrap();
+    let mut hub = Herd::start(&["hub", "--config", config, "--insecure-no-auth", "--listen", "127.0.0.1:0"]).await;
+    let base = hub.url.trim_end_matches("/mcp").to_owned();
+    let env = [("HERD_HUB_TOKEN", "any-token-the-hub-accepts")];
+    let backend = Herd::start_with_env(&["conformance-server", "--hub", &base], &env).await;
+    assert_eq!(backend.url, "channel");
+    let joined = hub.wait_for_log("host joined over its channel", Duration::from_secs(20)).await;
+    assert_eq!((joined["host"].as_str(), joined["up"].as_bool()), (Some("conformance"), Some(true)), "{joined}");
+    check_all_scenarios(&deps, &hub.url, &CHECKLESS_THROUGH_HUB, MIN_CHECKS_THROUGH_HUB).await;
+}
+
 /// Runs the whole suite against `url` and requires every scenario to pass
 /// with at least one check (except `checkless` ones) and `min_checks` in all.
 async fn check_all_scenarios(deps: &Deps, url: &str, checkless: &[&str], min_checks: u32) {

@@ -3,7 +3,8 @@
 //! HTTP/2 with the registry's `ca`; a wrong CA is a clear error naming the
 //! host; a plaintext agent beyond loopback is refused at load; a renewed
 //! certificate is served to new connections without a restart; and
-//! `herd up` serves HTTPS that the client verbs check against `--ca`.
+//! `herd up` serves HTTPS that the client verbs check against `--ca`; and an
+//! agent joins an HTTPS hub over its channel, checking it against its CA.
 
 #![allow(clippy::unwrap_used)]
 
@@ -307,4 +308,48 @@ async fn herd_up_serves_https_that_client_verbs_check_against_their_ca() {
     assert!(users.stdout.contains("\"name\": \"admin\""), "herd up's token is the first admin's: {users:?}");
     let refused = herd_verb(&["user", "list"], None).await;
     assert!(refused.stderr.contains("certificate verify failed"), "{}", refused.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_joins_an_https_hub_over_its_channel_checking_the_hub_against_its_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "fleet-ca");
+    let other_ca = Ca::new(dir.path(), "other-ca");
+    let (hub_cert, hub_key, _) = ca.issue(dir.path(), "hub");
+    let config = write_registry(dir.path(), "[[hosts]]\nname = \"ws1\"\nchannel = true\n");
+    let hub_args = ["hub", "--config", &config, "--listen", "127.0.0.1:0", "--token", HUB_TOKEN];
+    let mut hub = Herd::start(&[&hub_args[..], &["--tls-cert", &hub_cert, "--tls-key", &hub_key]].concat()).await;
+    let base = hub.url.trim_end_matches("/mcp").to_owned();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+
+    let agent_with = |name: &str, trusted: &Path| {
+        let config = dir.path().join(format!("{name}.toml"));
+        let text = format!(
+            "name = \"{name}\"\nhub = \"{base}\"\nhub_token_env = \"HERD_HUB_TOKEN\"\nhub_ca = \"{}\"\n",
+            trusted.display()
+        );
+        std::fs::write(&config, text).unwrap();
+        config.display().to_string()
+    };
+    // An agent that trusts another CA refuses the hub and says why.
+    let wrong = agent_with("ws2", &other_ca.pem);
+    let mut refused = Herd::start_with_env(&["agent", "--config", &wrong], &[("HERD_HUB_TOKEN", HUB_TOKEN)]).await;
+    let why = refused.wait_for_log("channel not open", LOG_LIMIT).await;
+    assert!(why["err"].as_str().unwrap().contains("certificate"), "{why}");
+
+    let right = agent_with("ws1", &ca.pem);
+    let _agent = Herd::start_with_env(&["agent", "--config", &right], &[("HERD_HUB_TOKEN", HUB_TOKEN)]).await;
+    let joined = hub.wait_for_log("host joined over its channel", LOG_LIMIT).await;
+    assert_eq!((joined["host"].as_str(), joined["up"].as_bool()), (Some("ws1"), Some(true)), "{joined}");
+    let client = Client::connect_with(HttpUpstreamConfig {
+        token: Some(HUB_TOKEN.into()),
+        ca: Some(TrustedCa::load(&ca.pem).unwrap()),
+        ..HttpUpstreamConfig::new(&hub.url)
+    })
+    .await;
+    let shell = client.call("remote_shell", json!({ "host": "ws1", "command": "echo $((6*7))" })).await;
+    assert_eq!(
+        (structured(&shell)["stdout"].as_str(), structured(&shell)["via"].as_str()),
+        (Some("42\n"), Some("channel"))
+    );
 }

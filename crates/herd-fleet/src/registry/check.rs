@@ -34,8 +34,11 @@ pub(super) fn host(host: &Host) -> Result<(), String> {
     if host.token.as_ref().is_some_and(|t| t.expose().is_empty()) {
         return Err(format!("host {name:?}: token is empty"));
     }
-    if host.url.is_none() && host.ssh.is_none() {
-        return Err(format!("host {name:?} has neither an agent url nor an ssh destination"));
+    if host.by_channel && host.url.is_some() {
+        return Err(format!("host {name:?}: channel = true and a url: an agent that connects out has no url"));
+    }
+    if host.url.is_none() && host.ssh.is_none() && !host.by_channel {
+        return Err(format!("host {name:?} has neither an agent url, a channel nor an ssh destination"));
     }
     if let Some(tag) = host.tags.iter().find(|t| !valid_name(t)) {
         return Err(format!("host {name:?}: invalid tag {tag:?}: use 1 to 64 of a-z A-Z 0-9 _ . -"));

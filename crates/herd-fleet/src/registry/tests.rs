@@ -302,3 +302,43 @@ fn the_hubs_audit_table_is_left_to_its_reader() {
     let (_, message) = error("[audti]\nretention = \"30d\"\n");
     assert!(message.contains("audti"), "{message}");
 }
+
+struct NoTunnel;
+
+impl herd_upstream::Tunnel for NoTunnel {
+    fn send(
+        &self,
+        _: http::Request<http_body_util::Full<bytes::Bytes>>,
+    ) -> herd_proto::BoxFuture<'static, Result<http::Response<hyper::body::Incoming>, herd_upstream::TunnelError>> {
+        Box::pin(async { Err(herd_upstream::TunnelError::NotConnected("none".into())) })
+    }
+}
+
+#[test]
+fn hosts_that_joined_over_a_channel_keep_what_the_file_says_of_them() {
+    let link = herd_upstream::TunnelLink(std::sync::Arc::new(NoTunnel));
+    let file = parse("[[hosts]]\nname = \"ws1\"\nssh = \"ws1.lan\"\ntags = [\"lab\"]\n").unwrap();
+    let joined = ["ws1", "ws2", "not a name"].map(|n| (n.to_owned(), link.clone()));
+    let registry = file.with_channels(joined);
+    let names: Vec<&str> = registry.hosts().iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["ws1", "ws2"]);
+    let ws1 = registry.get("ws1").unwrap();
+    assert_eq!(
+        (ws1.channel.as_ref(), ws1.tags.as_slice(), ws1.ssh.as_deref()),
+        (Some(&link), &["lab".to_owned()][..], Some("ws1.lan"))
+    );
+    let ws2 = registry.get("ws2").unwrap();
+    assert!(ws2.channel.is_some() && ws2.url.is_none() && ws2.ssh.is_none() && ws2.tags.is_empty());
+}
+
+#[test]
+fn a_host_may_wait_for_its_channel_but_then_has_no_url() {
+    let waiting = parse("[[hosts]]\nname = \"ws1\"\nchannel = true\nexpose = {}\n").unwrap();
+    let ws1 = waiting.get("ws1").unwrap();
+    assert!(ws1.by_channel && ws1.channel.is_none() && ws1.expose.is_some());
+    let (line, message) = error("[[hosts]]\nname = \"ws1\"\nchannel = true\nurl = \"http://127.0.0.1:1/mcp\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("channel = true and a url"), "{message}");
+    let (_, nothing) = error("[[hosts]]\nname = \"ws1\"\n");
+    assert!(nothing.contains("neither an agent url, a channel nor an ssh destination"), "{nothing}");
+}

@@ -30,6 +30,11 @@
 //! url = "http://tesla.lan:7801/mcp"
 //! insecure_http = true   # required for http:// beyond loopback
 //!
+//! [[hosts]]
+//! name = "ws1"
+//! channel = true         # its agent connects out to the hub (no url)
+//! expose = {}
+//!
 //! [ssh]               # all optional
 //! config = "/etc/herd/ssh_config"   # passed to ssh as -F
 //! connect_timeout = 5
@@ -39,6 +44,8 @@
 //! [audit]             # the hub's, read by herd-admin: retention = "90d"
 //!
 //! [fleet_ca]          # the hub's (from `herd init hub`): cert = "...", key = "..."
+//!
+//! [channels]          # the hub's, for agents that connect out: heartbeat = 30
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
@@ -69,6 +76,10 @@ struct File {
     /// hub; not the registry's.
     #[serde(rename = "fleet_ca")]
     _fleet_ca: Option<toml::Table>,
+    /// The hub's settings for agents' channels, read by the hub; not the
+    /// registry's.
+    #[serde(rename = "channels")]
+    _channels: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +120,8 @@ struct Entry {
     ca: Option<std::path::PathBuf>,
     #[serde(default)]
     insecure_http: bool,
+    #[serde(default)]
+    channel: bool,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +271,8 @@ pub(super) fn parse(
             expose,
             ca,
             insecure_http: entry.insecure_http,
+            by_channel: entry.channel,
+            channel: None,
         };
         drafts.push(Draft { host, line });
     }

@@ -55,7 +55,7 @@ fn with_path(schema: &Value) -> Value {
         props.insert("host".into(), json!({ "type": "string", "description": "The host that ran the tool." }));
         props.insert(
             "via".into(),
-            json!({ "type": "string", "enum": ["agent", "ssh"],
+            json!({ "type": "string", "enum": ["agent", "channel", "ssh"],
             "description": "Which path served the call." }),
         );
     }
@@ -94,7 +94,7 @@ fn list_hosts() -> Value {
         "name": "remote_list_hosts",
         "title": "List the fleet's hosts",
         "description": "Lists every registered host: its agent's state (up, down, unknown) as last probed, since when, \
-                        the last error, its tags and which paths (agent, ssh) can reach it. Probe results are cached \
+                        the last error, its tags and which paths (agent, channel, ssh) can reach it. Probe results are cached \
                         (UP for 30 s, DOWN with growing backoff); `force` probes every host now, within the probe budget.",
         "inputSchema": { "type": "object", "properties": {
             "force": { "type": "boolean", "default": false, "description": "Probe every host now instead of trusting the cache." }
@@ -104,6 +104,7 @@ fn list_hosts() -> Value {
                 "name": { "type": "string" },
                 "state": { "type": "string", "enum": ["up", "down", "unknown"] },
                 "url": { "type": "string" }, "ssh": { "type": "string" },
+                "path": { "type": "string", "enum": ["agent", "agent+ssh", "channel", "channel+ssh", "ssh"] },
                 "tags": { "type": "array", "items": { "type": "string" } },
                 "checked_s_ago": { "type": "number" }, "up_for_s": { "type": "number" },
                 "failures": { "type": "integer" }, "error": { "type": "string" }, "tools": { "type": "integer" }

@@ -29,7 +29,7 @@ pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &
     for host in visible {
         let state = states.get(&host.name).cloned().unwrap_or(HostState::Unknown);
         let mut entry = json!({ "name": host.name, "tags": host.tags });
-        if let Some(url) = &host.url {
+        if let Some(url) = host.url.as_ref().filter(|_| host.channel.is_none()) {
             entry["url"] = json!(herd_proto::redact_url(url));
         }
         if let Some(ssh) = &host.ssh {
@@ -54,11 +54,14 @@ pub(super) async fn call(fleet: &Fleet, mut arguments: Map<String, Value>, cx: &
         if let Some(checked) = state.checked() {
             entry["checked_s_ago"] = json!(round(now.saturating_duration_since(checked).as_secs_f64()));
         }
-        let paths = match (&host.url, &host.ssh) {
-            (Some(_), Some(_)) => "agent+ssh",
-            (Some(_), None) => "agent",
+        let paths = match (host.by_channel, &host.url, &host.ssh) {
+            (true, _, Some(_)) => "channel+ssh",
+            (true, _, None) => "channel",
+            (false, Some(_), Some(_)) => "agent+ssh",
+            (false, Some(_), None) => "agent",
             _ => "ssh",
         };
+        entry["path"] = json!(paths);
         let _ = write!(text, "{:<20} {:<8} {:<10}", host.name, label, paths);
         if !host.tags.is_empty() {
             let _ = write!(text, " [{}]", host.tags.join(","));

@@ -1,6 +1,10 @@
 //! The accept loop: HTTP/1.1 connections with TCP_NODELAY, a bounded header
 //! section, a header read timeout, and graceful shutdown; or HTTPS (see
 //! `tls`), where each connection's handshake runs in its own task.
+//!
+//! HTTP/1.1 connections may be upgraded (a hub's agent channels take
+//! theirs over that way); an upgraded connection belongs to its handler
+//! from then on.
 
 use super::HttpConfig;
 use super::tls::{ServerTls, Serving};
@@ -9,11 +13,13 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 
 /// How long open connections get to finish after shutdown is requested.
@@ -43,7 +49,7 @@ pub async fn serve_with(
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(config.max_header_bytes.max(8192))
         .keep_alive(true);
-    let graceful = GracefulShutdown::new();
+    let connections = TaskTracker::new();
     let tls = tls.map(|tls| {
         Serving::new(&tls, builder.clone(), config.max_header_bytes, config.header_read_timeout, shutdown.clone())
     });
@@ -64,7 +70,7 @@ pub async fn serve_with(
             tracing::debug!(%err, %peer, "could not set TCP_NODELAY");
         }
         if let Some(tls) = &tls {
-            tls.spawn(socket, peer, app.clone(), graceful.watcher());
+            tls.spawn(socket, peer, app.clone(), &connections);
             continue;
         }
         // Handlers learn the client's address as axum's `ConnectInfo`.
@@ -72,16 +78,33 @@ pub async fn serve_with(
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         }));
-        let conn = builder.serve_connection(TokioIo::new(socket), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(err) = conn.await {
+        let conn = builder.serve_connection(TokioIo::new(socket), service).with_upgrades();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            if let Err(err) = drive(conn, &shutdown, |c| c.graceful_shutdown()).await {
                 tracing::debug!(%err, %peer, "connection ended with an error");
             }
         });
     }
+    connections.close();
     tokio::select! {
-        () = graceful.shutdown() => {}
+        () = connections.wait() => {}
         () = tokio::time::sleep(DRAIN) => tracing::debug!("drain period over; closing remaining connections"),
+    }
+}
+
+/// Runs `conn` to its end; once `shutdown` fires, asks it to finish
+/// gracefully (`graceful`: answer what is in flight, take nothing new).
+pub(super) async fn drive<C, E>(conn: C, shutdown: &CancellationToken, graceful: fn(Pin<&mut C>)) -> Result<(), E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = shutdown.cancelled() => {
+            graceful(conn.as_mut());
+            conn.await
+        }
     }
 }

@@ -67,12 +67,19 @@ pub(super) enum Client {
     /// `https://`: reqwest; `fresh` keeps no idle connections, for a
     /// request sent again after a pooled connection broke under it.
     Tls { client: reqwest::Client, fresh: reqwest::Client, url: reqwest::Url },
+    /// Through a connection the upstream opened (see [`crate::Tunnel`]),
+    /// to `target` (an absolute URI).
+    Tunnel { tunnel: crate::TunnelLink, target: Uri },
 }
 
 impl Client {
     /// A client for `config.url`; the error says what is wrong with it.
     pub(super) fn new(config: &HttpUpstreamConfig) -> Result<Self, String> {
         let url = reqwest::Url::parse(&config.url).map_err(|e| format!("invalid URL: {e}"))?;
+        if let Some(tunnel) = &config.tunnel {
+            let target = Uri::try_from(url.as_str()).map_err(|e| format!("invalid URL: {e}"))?;
+            return Ok(Self::Tunnel { tunnel: tunnel.clone(), target });
+        }
         match url.scheme() {
             "http" => {
                 let host = match url.host() {
@@ -134,6 +141,17 @@ impl Client {
                 *request.headers_mut() = headers;
                 request.headers_mut().insert(HOST, host.clone());
                 let response = pool.send(request, replay).await?;
+                Ok(response.map(|body| body.map_err(boxed).boxed_unsync()))
+            }
+            Self::Tunnel { tunnel, target } => {
+                let mut request = Request::new(Full::new(body));
+                *request.method_mut() = method;
+                *request.uri_mut() = target.clone();
+                *request.headers_mut() = headers;
+                let response = tunnel.tunnel().send(request).await.map_err(|e| match e {
+                    crate::TunnelError::NotConnected(reason) => SendError::Connect(reason),
+                    crate::TunnelError::Lost(reason) => SendError::Lost(reason),
+                })?;
                 Ok(response.map(|body| body.map_err(boxed).boxed_unsync()))
             }
             Self::Tls { client, fresh, url } => {
@@ -215,8 +233,9 @@ pub(super) async fn read_prefix(mut body: Body, max: usize) -> Bytes {
     prefix.freeze()
 }
 
-/// `error` and its causes, outermost first.
-pub(super) fn with_causes(error: &dyn std::error::Error) -> String {
+/// `error` and its causes, outermost first: what a log line or an error
+/// message should say of a failed exchange.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
     let mut reason = error.to_string();
     let mut source = error.source();
     while let Some(s) = source {

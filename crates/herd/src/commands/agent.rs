@@ -12,6 +12,10 @@
 //! their own tokens, under the same policy as on a hub. Every call is
 //! audited in the state.
 //!
+//! With `hub` in its config the agent joins that hub over a channel it
+//! opens itself (herd-channel), serving its MCP endpoint over it; it then
+//! listens on a port only when `--listen` asks it to.
+//!
 //! No process the agent starts (`shell`, `shell_bg`, installers, servers)
 //! inherits its secrets: one [`ChildEnv`], made here from the config, is
 //! shared by the host tools and the runner.
@@ -41,6 +45,7 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
         serve.token = config.token()?;
     }
     let home = home::path(args.home);
+    let channel = config.channel(home.as_ref().ok().map(PathBuf::as_path))?;
     let store = match &home {
         Ok(home) => Some(state::open(home, None).await?),
         Err(err) => {
@@ -52,7 +57,8 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
         (Some(dir), _) => dir.clone(),
         (None, home) => home.context("no place to install servers; set HERD_HOME or servers_dir")?.join("servers"),
     };
-    let child_env = child_env(&config, serve.token.iter());
+    let hub_token = channel.as_ref().map(|c| c.token.clone());
+    let child_env = child_env(&config, serve.token.iter().chain(hub_token.iter()));
     // Calls made to this agent are recorded in its own state: directly by
     // the holder of its token, or through a hub for the user it names.
     let audit = store.as_ref().map(|store| Audit::new(store.audit_writer(&AuditConfig::default()), false));
@@ -63,7 +69,11 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let runner = runner(servers_dir, child_env, store);
     start_servers(&runner, config.servers.iter().cloned()).await?;
     let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
-    let served = server::run("herd-agent", serve, backends(&runner, &host, audit), access).await;
+    let backends = backends(&runner, &host, audit);
+    let served = match channel {
+        None => server::run("herd-agent", serve, backends, access).await,
+        Some(channel) => server::run_over_channel("herd-agent", serve, backends, channel, access).await,
+    };
     runner.shutdown().await;
     served
 }

@@ -1,5 +1,8 @@
 //! `herd hub`: the fleet broker, one MCP endpoint in front of every agent.
+//! Agents that cannot be dialled join over the channel they open to it
+//! (`/api/v1/channel`, see herd-channel).
 
+mod channels;
 mod fleet_ca;
 
 use crate::cli::{HubArgs, ServeArgs};
@@ -62,14 +65,16 @@ pub(crate) async fn serve(
     if args.stdio {
         anyhow::bail!("the hub serves HTTP only; use `herd agent --stdio` for a local stdio server");
     }
-    let settings = match &config {
-        Some((path, _)) => herd_admin::AuditSettings::load(path)?,
-        None => herd_admin::AuditSettings::default(),
+    let (settings, channel_settings) = match &config {
+        Some((path, _)) => (herd_admin::AuditSettings::load(path)?, channels::load(path)?),
+        None => (herd_admin::AuditSettings::default(), herd_channel::ChannelsConfig::default()),
     };
     let fleet_ca = match &config {
         Some((path, _)) => fleet_ca::load(path, args.tls.tls_cert.as_deref())?,
         None => None,
     };
+    let channels = herd_channel::Channels::new(channel_settings);
+    hub.spawn_channels(channels.clone(), shutdown.clone());
     metrics::install();
     let hosts = hub.fleet().registry().len();
     hub.probe_now().await;
@@ -84,7 +89,7 @@ pub(crate) async fn serve(
     let writer = access.store().audit_writer(&AuditConfig::default());
     let audit = Audit::new(writer.clone(), settings.payloads);
     let router = server::router("herd-hub", hub.audited_backends(Some(audit.clone())));
-    let mut extra = metrics::route().merge(admin_routes(&access, writer.clone()));
+    let mut extra = metrics::route().merge(admin_routes(&access, writer.clone())).merge(channels.route());
     let mut public = axum::Router::new();
     if let Some(ca) = fleet_ca {
         let routes = herd_admin::certificate_routes(ca, writer);

@@ -3,18 +3,19 @@
 //! limits as plain HTTP.
 
 use super::ServerTls;
+use crate::http::serve::drive;
 use axum::Router as AxumRouter;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::Watcher;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 
 type Request = http::Request<Incoming>;
@@ -47,10 +48,10 @@ impl Serving {
     }
 
     /// Serves `socket` from `peer` with `app` in a task of its own.
-    pub(in crate::http) fn spawn(&self, socket: TcpStream, peer: SocketAddr, app: AxumRouter, watcher: Watcher) {
+    pub(in crate::http) fn spawn(&self, socket: TcpStream, peer: SocketAddr, app: AxumRouter, tasks: &TaskTracker) {
         let handshake = tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(socket));
         let (http1, http2, shutdown) = (self.http1.clone(), self.http2.clone(), self.shutdown.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let stream = tokio::select! {
                 () = shutdown.cancelled() => return,
                 done = handshake => match done {
@@ -63,9 +64,11 @@ impl Serving {
             tracing::debug!(%peer, alpn = if h2 { "h2" } else { "http/1.1" }, "TLS connection");
             let io = TokioIo::new(stream);
             let served = if h2 {
-                watcher.watch(http2.serve_connection(io, service(app, peer, true))).await
+                let conn = http2.serve_connection(io, service(app, peer, true));
+                drive(conn, &shutdown, |c| c.graceful_shutdown()).await
             } else {
-                watcher.watch(http1.serve_connection(io, service(app, peer, false))).await
+                let conn = http1.serve_connection(io, service(app, peer, false)).with_upgrades();
+                drive(conn, &shutdown, |c| c.graceful_shutdown()).await
             };
             if let Err(err) = served {
                 tracing::debug!(%err, %peer, "connection ended with an error");

@@ -1,11 +1,21 @@
-//! The agent's config file (`herd agent --config FILE`): its token and the
-//! stdio MCP servers it supervises.
+//! The agent's config file (`herd agent --config FILE`): its token, the
+//! hub it joined (and may connect out to), and the stdio MCP servers it supervises.
 //!
 //! ```toml
 //! name = "gpu1"                      # as grants name this host (default: the hostname)
-//! hub = "https://hub.lan:7800"       # the hub it joined (written by `herd init agent`)
 //! token_env = "HERD_AGENT_TOKEN"     # or token = "..."
 //! servers_dir = "/var/lib/herd/servers"  # default: $HERD_HOME/servers
+//!
+//! hub = "https://hub.lan:7800"       # the hub it joined (written by `herd init agent`)
+//! hub_token_env = "HERD_HUB_TOKEN"   # with it: connect out to that hub over a channel,
+//!                                    # with this token of an `agent` (or admin) user
+//! hub_ca = "/etc/herd/hub-ca.pem"    # default: the system's roots
+//!
+//! [channel]                          # all optional, in seconds
+//! heartbeat = 30
+//! timeout = 60                       # an unanswered PING ends the connection
+//! reconnect_min = 5
+//! reconnect_max = 60
 //!
 //! [[servers]]
 //! name = "time"
@@ -21,9 +31,11 @@
 //! agent with a message naming it instead of starting half the list.
 
 use anyhow::{Context as _, bail};
+use herd_channel::AgentChannelConfig;
 use herd_runner::ServerSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The parsed config.
 #[derive(Debug, Default, Deserialize)]
@@ -32,10 +44,6 @@ pub(crate) struct AgentConfig {
     /// The host's name for the policy of calls made to this agent directly
     /// (`--hosts` grants); the name a hub's registry gives it may differ.
     name: Option<String>,
-    /// The hub this agent joined (`herd init agent`), for the operator's
-    /// reference; nothing connects to it yet.
-    #[serde(rename = "hub")]
-    _hub: Option<String>,
     token: Option<String>,
     token_env: Option<String>,
     /// Where servers are installed.
@@ -43,6 +51,24 @@ pub(crate) struct AgentConfig {
     /// The servers to supervise.
     #[serde(default)]
     pub(crate) servers: Vec<ServerSpec>,
+    /// The hub this agent joined (`herd init agent`); with
+    /// `hub_token_env` the agent connects out to it over a channel, without
+    /// it the hub dials the agent.
+    hub: Option<String>,
+    hub_token_env: Option<String>,
+    hub_ca: Option<PathBuf>,
+    /// Timing of the channel.
+    #[serde(default)]
+    channel: ChannelTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelTable {
+    heartbeat: Option<f64>,
+    timeout: Option<f64>,
+    reconnect_min: Option<f64>,
+    reconnect_max: Option<f64>,
 }
 
 impl AgentConfig {
@@ -61,6 +87,13 @@ impl AgentConfig {
         })?;
         if config.token.is_some() && config.token_env.is_some() {
             bail!("give token or token_env, not both");
+        }
+        match (&config.hub, &config.hub_token_env) {
+            (Some(hub), Some(_)) if !hub.starts_with("https://") && !hub.starts_with("http://") => {
+                bail!("hub must be an http:// or https:// URL")
+            }
+            (None, Some(_)) => bail!("hub_token_env is set but hub is not"),
+            _ => {}
         }
         let mut names = std::collections::BTreeSet::new();
         for spec in &config.servers {
@@ -85,7 +118,39 @@ impl AgentConfig {
     /// The environment variables this config reads secrets from, which
     /// no child of the agent may inherit.
     pub(crate) fn secret_vars(&self) -> impl Iterator<Item = String> {
-        self.token_env.iter().cloned()
+        self.token_env.iter().chain(&self.hub_token_env).cloned()
+    }
+
+    /// The channel to the hub, when the config names a hub and the token
+    /// to connect out to it with: its session id
+    /// is kept in `home`.
+    pub(crate) fn channel(&self, home: Option<&Path>) -> anyhow::Result<Option<AgentChannelConfig>> {
+        let (Some(hub), Some(var)) = (&self.hub, &self.hub_token_env) else { return Ok(None) };
+        let token = match std::env::var(var) {
+            Ok(token) if !token.is_empty() => token,
+            _ => bail!("hub_token_env names {var}, which is not set"),
+        };
+        let home = home.context("the channel keeps its session id in the state directory; set HERD_HOME")?;
+        let session = herd_channel::session_id(home)
+            .with_context(|| format!("cannot keep the channel's session id in {}", home.display()))?;
+        let mut config = AgentChannelConfig::new(hub, token, self.host_name(), session);
+        if let Some(ca) = &self.hub_ca {
+            config.ca = Some(herd_upstream::TrustedCa::load(ca)?);
+        }
+        let table = &self.channel;
+        let seconds = |name: &str, value: Option<f64>, default: Duration| -> anyhow::Result<Duration> {
+            match value {
+                None => Ok(default),
+                Some(s) if s.is_finite() && (0.01..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+                Some(s) => bail!("channel.{name} = {s}: give seconds between 0.01 and 3600"),
+            }
+        };
+        config.heartbeat = seconds("heartbeat", table.heartbeat, config.heartbeat)?;
+        config.timeout = seconds("timeout", table.timeout, config.timeout)?;
+        config.reconnect_min = seconds("reconnect_min", table.reconnect_min, config.reconnect_min)?;
+        config.reconnect_max =
+            seconds("reconnect_max", table.reconnect_max, config.reconnect_max)?.max(config.reconnect_min);
+        Ok(Some(config))
     }
 
     /// The token clients must present, if the config names one.
@@ -115,6 +180,23 @@ mod tests {
         assert!(format!("{:#}", AgentConfig::parse(twice).unwrap_err()).contains("twice"));
         let unknown = AgentConfig::parse("tokn = \"x\"\n").unwrap_err();
         assert!(format!("{unknown:#}").contains("tokn"), "{unknown:#}");
+    }
+
+    #[test]
+    fn a_channel_needs_the_hub_its_token_variable_and_a_usable_url() {
+        let ok = AgentConfig::parse("hub = \"https://hub:7800\"\nhub_token_env = \"T\"\n[channel]\nheartbeat = 1\n");
+        assert!(ok.is_ok(), "{ok:?}");
+        let vars: Vec<String> = ok.unwrap().secret_vars().collect();
+        assert_eq!(vars, ["T"]);
+        // `herd init agent` writes `hub` alone: the hub dials this agent.
+        let dialled = AgentConfig::parse("hub = \"https://hub:7800\"\n").unwrap();
+        assert!(dialled.channel(None).unwrap().is_none());
+        let stray = AgentConfig::parse("hub_token_env = \"T\"\n").unwrap_err();
+        assert!(format!("{stray:#}").contains("hub is not"), "{stray:#}");
+        let scheme = AgentConfig::parse("hub = \"hub:7800\"\nhub_token_env = \"T\"\n").unwrap_err();
+        assert!(format!("{scheme:#}").contains("http"), "{scheme:#}");
+        let unknown = AgentConfig::parse("[channel]\nheartbeet = 1\n").unwrap_err();
+        assert!(format!("{unknown:#}").contains("heartbeet"), "{unknown:#}");
     }
 
     #[test]

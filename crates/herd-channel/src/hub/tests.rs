@@ -1,0 +1,45 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use herd_auth::{Grant, Identity, Role};
+
+fn user(id: i64) -> Principal {
+    let identity = Identity::User {
+        user_id: herd_auth::UserId(id),
+        name: format!("u{id}"),
+        token_id: herd_auth::TokenId(format!("t{id}").into()),
+    };
+    Principal::new(identity, Role::Agent, Grant::all())
+}
+
+#[tokio::test]
+async fn a_name_belongs_to_one_session_and_caps_count_open_channels() {
+    let channels = Channels::new(ChannelsConfig { max_per_principal: 2, max_total: 3, ..ChannelsConfig::default() });
+    let (first, close_first) = channels.admit("ws1", "session-a", &user(1)).unwrap();
+    assert_eq!(channels.admit("ws1", "session-b", &user(2)).unwrap_err(), Refusal::NameTaken("ws1".into()));
+    let (second, _) = channels.admit("ws1", "session-a", &user(1)).unwrap();
+    assert!(second > first);
+    assert!(close_first.is_cancelled(), "the older connection of the same session is closed");
+    channels.admit("ws2", "session-c", &user(1)).unwrap();
+    assert!(matches!(channels.admit("ws3", "session-d", &user(1)), Err(Refusal::PerPrincipal(_, 2))));
+    channels.admit("ws3", "session-d", &user(2)).unwrap();
+    assert!(matches!(channels.admit("ws4", "session-e", &user(3)), Err(Refusal::Total(3))));
+    // The replaced connection ending changes nothing; the one in force does.
+    channels.inner.closed("ws1", first);
+    assert!(matches!(channels.admit("ws1", "session-b", &user(2)), Err(Refusal::NameTaken(_))));
+    channels.inner.closed("ws1", second);
+    channels.admit("ws1", "session-b", &user(2)).unwrap();
+    assert_eq!(channels.hosts().len(), 3);
+    assert!(channels.hosts().iter().all(|h| !h.active), "no handshake finished");
+}
+
+#[tokio::test]
+async fn a_host_without_a_channel_is_not_connected() {
+    let channels = Channels::new(ChannelsConfig::default());
+    channels.admit("ws1", "session-a", &user(1)).unwrap();
+    let link = channels.hosts()[0].link.clone();
+    let request = http::Request::builder().uri("http://ws1/mcp").body(Full::new(Bytes::new())).unwrap();
+    let err = link.tunnel().send(request).await.unwrap_err();
+    assert!(matches!(err, TunnelError::NotConnected(_)), "{err}");
+    assert_eq!(err.to_string(), "the agent of ws1 has no channel open");
+}
