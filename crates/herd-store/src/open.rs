@@ -200,6 +200,16 @@ impl Store {
         }
     }
 
+    /// Asks the database a trivial query under the store's deadline: whether
+    /// it answers now (a hub's `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.bounded(async {
+            on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+            Ok(())
+        })
+        .await
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await);

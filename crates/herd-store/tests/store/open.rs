@@ -6,8 +6,16 @@ use std::time::Duration;
 on_both_backends!(
     migrations_are_idempotent,
     replicas_open_the_same_database_at_once,
-    a_locked_table_fails_within_the_deadline
+    a_locked_table_fails_within_the_deadline,
+    ping_answers_while_the_database_does
 );
+
+async fn ping_answers_while_the_database_does(db: TestDb) {
+    let store = db.open().await;
+    store.ping().await.unwrap();
+    store.close().await;
+    assert!(store.ping().await.is_err(), "a closed store does not answer");
+}
 
 async fn migrations_are_idempotent(db: TestDb) {
     let store = db.open().await;

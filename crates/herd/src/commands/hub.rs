@@ -13,7 +13,7 @@ use herd_admin::Invalidated;
 use herd_fleet::{Host, Registry};
 use herd_guard::Audit;
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
-use herd_store::{AuditConfig, AuditWriter};
+use herd_store::{AuditConfig, AuditWriter, Store};
 use herd_transport::http::Readiness;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,8 +97,13 @@ pub(crate) async fn serve(
         public = routes.public;
     }
     let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)));
-    let around =
-        server::Around { extra, public, readiness: readiness(&hub), access: Some(access), status_page: Some(page) };
+    let around = server::Around {
+        extra,
+        public,
+        readiness: readiness(access.store().clone()),
+        access: Some(access),
+        status_page: Some(page),
+    };
     server::serve_http_ready("hub", args, listener, router, around, shutdown).await
 }
 
@@ -121,6 +126,11 @@ fn admin_routes(access: &Arc<Access>, audit: AuditWriter) -> axum::Router {
 /// reload that fails keeps the last good registry, so both hold whenever
 /// the hub answers; a shared store, when the hub has one, adds its check
 /// here.
-fn readiness(_hub: &Hub) -> Readiness {
-    Readiness::new()
+/// Ready while the store answers: users, tokens and audit live there, so
+/// a hub without it can neither authenticate nor commit a record.
+fn readiness(store: Store) -> Readiness {
+    Readiness::new().with_check("store", move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    })
 }
