@@ -43,6 +43,10 @@ pub struct AgentChannelConfig {
     pub reconnect_min: Duration,
     /// Longest wait between attempts (60 s).
     pub reconnect_max: Duration,
+    /// Requests the hub may have open over the channel at once (16,384):
+    /// each MCP call or LLM stream is one, and a request over the limit
+    /// waits at the hub for a slot.
+    pub max_streams: u32,
 }
 
 impl AgentChannelConfig {
@@ -60,6 +64,7 @@ impl AgentChannelConfig {
             timeout: Duration::from_secs(60),
             reconnect_min: Duration::from_secs(5),
             reconnect_max: Duration::from_secs(60),
+            max_streams: 16_384,
         }
     }
 }
@@ -181,6 +186,7 @@ impl AgentChannel {
             .timer(TokioTimer::new())
             .keep_alive_interval(self.config.heartbeat)
             .keep_alive_timeout(self.config.timeout)
+            .max_concurrent_streams(self.config.max_streams)
             .serve_connection(TokioIo::new(upgraded), service);
         let mut connection = std::pin::pin!(connection);
         tokio::select! {
