@@ -106,6 +106,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     // The cookie's path.
     let page = format!("{base}/ui");
     let mut browser = Browser::start().await;
+    browser.window(1280, 860).await;
     // Every page records what the Content-Security-Policy blocked and what
     // its script threw.
     let watch = "window.problems = [];\
@@ -117,6 +118,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     sign_in(&mut browser, &base, "herd_not-a-real-token").await;
     let error = browser.eval("document.getElementById('error').textContent").await;
     assert!(error.as_str().unwrap().contains("That token was not accepted"), "{error}");
+    browser.screenshot("ui", "1-sign-in-refused").await;
     assert_eq!(browser.eval("location.pathname").await, "/ui/login");
     assert!(browser.cookies(&page).await.is_empty());
 
@@ -126,6 +128,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     browser.wait_for(&format!("{}.join() === 'web1:up,db1:up'", host_rows()), SEEN_WITHIN).await;
     browser.wait_for("document.getElementById('who').textContent === 'root'", SEEN_WITHIN).await;
     browser.wait_for("!document.getElementById('audit-section').hidden", SEEN_WITHIN).await;
+    browser.screenshot("ui", "2-admin-fleet").await;
 
     assert_eq!(browser.eval("window.problems").await, serde_json::json!([]));
 
@@ -149,6 +152,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     assert_eq!(state, "crashed");
     browser.eval("document.querySelector('#servers tr[data-server=broken] button').click(); true").await;
     browser.wait_for("document.getElementById('server-log').textContent.includes('no disk')", SEEN_WITHIN).await;
+    browser.screenshot("ui", "3-servers-and-log").await;
     assert_eq!(browser.eval("window.problems").await, serde_json::json!([]));
 
     // An agent dies: its row turns down in place, without a reload.
@@ -158,6 +162,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     assert_eq!(browser.eval("window.notReloaded === true").await, true, "the page was reloaded");
     let error = browser.eval("document.querySelector('#hosts tr[data-host=db1] td.err').textContent").await;
     assert!(!error.as_str().unwrap().is_empty(), "the down host shows its last error");
+    browser.screenshot("ui", "4-host-down").await;
 
     // Signing out clears the cookie; the page is then behind the form.
     browser.navigate_by("document.getElementById('logout').click(); true").await;
@@ -173,6 +178,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     assert_eq!(browser.eval("document.getElementById('audit-section').hidden").await, true);
     let text = browser.eval("document.body.innerText").await;
     assert!(!text.as_str().unwrap().contains("db1"), "the operator sees db1:\n{text}");
+    browser.screenshot("ui", "5-operator-view").await;
 
     // Revoked: the next poll is refused and the page goes to the form.
     let tokens = fleet.store.list_tokens(Some("webop")).await.unwrap();

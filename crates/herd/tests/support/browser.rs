@@ -11,7 +11,7 @@
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -222,10 +222,43 @@ impl Browser {
         }
     }
 
+    /// Saves what the page shows now as `NAME.png` under the test
+    /// artifacts (`$HERD_TEST_ARTIFACTS`, else `target/test-artifacts`),
+    /// in `group`; returns the file's path.
+    pub async fn screenshot(&mut self, group: &str, name: &str) -> PathBuf {
+        use base64::Engine as _;
+        let answer =
+            self.command("Page.captureScreenshot", json!({ "format": "png", "captureBeyondViewport": true })).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(answer["data"].as_str().expect("screenshot data"))
+            .expect("screenshot in base64");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        let dir = artifacts_dir().join(group);
+        std::fs::create_dir_all(&dir).expect("artifacts directory");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("screenshot written");
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Lays the page out as a desktop window of `width` x `height`.
+    pub async fn window(&mut self, width: u32, height: u32) {
+        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false });
+        self.command("Emulation.setDeviceMetricsOverride", metrics).await;
+    }
+
     /// The browser's cookies for `url` (HttpOnly ones included).
     pub async fn cookies(&mut self, url: &str) -> Vec<Value> {
         let answer = self.command("Network.getCookies", json!({ "urls": [url] })).await;
         answer["cookies"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Where tests leave files for people to look at after a run.
+pub fn artifacts_dir() -> PathBuf {
+    match std::env::var_os("HERD_TEST_ARTIFACTS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts"),
     }
 }
 
