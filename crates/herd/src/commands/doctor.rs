@@ -1,7 +1,9 @@
 //! `herd doctor`: checks this machine's herd setup and says what to fix.
 //!
 //! The checks, in order: the token (present, private to its owner), the
-//! config files (`hosts.toml`, `agent.toml`: they parse), the hub at
+//! files `herd init` wrote (`hub.env`, `agent.env`, and their certificate:
+//! issued by the fleet CA, not near expiry, its key private), the config
+//! files (`hosts.toml`, `agent.toml`: they parse), the hub at
 //! `HERD_URL` (alive, ready, accepts the token), the clock (against the
 //! hub's `Date` header), the expiry of the certificates an `https://` hub
 //! and agents present, and every host of the registry by each of its
@@ -15,6 +17,7 @@
 mod cert;
 mod files;
 mod reach;
+mod setup;
 
 use crate::cli::DoctorArgs;
 use crate::commands::client::print_table;
@@ -63,6 +66,7 @@ pub(crate) async fn run(args: DoctorArgs) -> anyhow::Result<()> {
     let token = files::token(&args.client, home.as_deref(), &mut findings);
     if let Some(home) = &home {
         findings.extend(files::secret_file("agent token", &home.join("agent.token")));
+        findings.extend(setup::init_files(home, std::time::SystemTime::now()));
     }
     let registry = files::registry(args.config.as_deref(), home.as_deref(), &mut findings);
     findings.extend(files::agent_config(args.agent_config.as_deref(), home.as_deref()));

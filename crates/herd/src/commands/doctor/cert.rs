@@ -19,8 +19,14 @@ const GENERALIZED_TIME: u8 = 0x18;
 
 /// The finding for `der`, the certificate `subject` presented, at `now`.
 pub(super) fn finding(check: &str, subject: &str, der: &[u8], now: SystemTime) -> Finding {
+    expiry(check, subject, not_after(der), now)
+}
+
+/// The finding for a certificate of `subject` valid until `not_after`
+/// (`None`: unreadable), at `now`.
+pub(super) fn expiry(check: &str, subject: &str, not_after: Option<SystemTime>, now: SystemTime) -> Finding {
     let renew = "renew the certificate before it expires";
-    let Some(not_after) = not_after(der) else {
+    let Some(not_after) = not_after else {
         return Finding::warn(check, format!("{subject}: the certificate's expiry cannot be read"), "");
     };
     let until = httpdate::fmt_http_date(not_after);
