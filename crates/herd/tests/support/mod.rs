@@ -57,6 +57,10 @@ pub struct Deps {
     pub ts_sdk_v2_dir: PathBuf,
     /// Python venv with the `mcp` SDK 2.x.
     pub venv_mcp2: PathBuf,
+    /// Python venv with the official `openai` client.
+    pub venv_openai: PathBuf,
+    /// Directory whose `node_modules` holds the official `openai` npm client.
+    pub openai_js_dir: PathBuf,
 }
 
 impl Deps {
@@ -86,12 +90,19 @@ impl Deps {
             sshd: path("HERD_SSHD"),
             ts_sdk_v2_dir: path("HERD_TS_SDK_V2_DIR"),
             venv_mcp2: path("HERD_VENV_MCP2"),
+            venv_openai: path("HERD_VENV_OPENAI"),
+            openai_js_dir: path("HERD_OPENAI_JS_DIR"),
         }
     }
 
     /// The venv's Python interpreter.
     pub fn python(&self) -> PathBuf {
         self.venv.join("bin/python")
+    }
+
+    /// The Python interpreter of the venv with the `openai` client.
+    pub fn python_openai(&self) -> PathBuf {
+        self.venv_openai.join("bin/python")
     }
 
     /// The Python interpreter of the venv with the `mcp` SDK 2.x.
