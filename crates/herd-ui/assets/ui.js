@@ -117,6 +117,32 @@
     $("hosts-empty").hidden = data.hosts.length > 0;
   }
 
+  // === LLMs ===
+
+  function modelRow(model) {
+    const herd = model.herd || {};
+    const row = document.createElement("tr");
+    row.dataset.model = model.id;
+    rowHeader(row, model.id);
+    cell(row, herd.kind || "");
+    stateCell(row, herd.state || "unknown");
+    cell(row, (herd.hosts || []).join(", "));
+    cell(row, herd.pool || "");
+    cell(row, herd.owner || model.owned_by || "");
+    const load = herd.in_flight === undefined ? "" : herd.in_flight + (herd.max_concurrency ? " / " + herd.max_concurrency : "");
+    cell(row, load, "num");
+    return row;
+  }
+
+  async function refreshModels() {
+    const data = await getJson("/ui/api/models");
+    if (data.models === null) return false;
+    $("models-section").hidden = false;
+    replaceRows($("models"), data.models.map(modelRow));
+    $("models-empty").hidden = data.models.length > 0;
+    return true;
+  }
+
   // === servers of one host ===
 
   let serversHost = null;
@@ -245,7 +271,7 @@
       $("servers-section").hidden = true;
     });
     every(HOSTS_EVERY_MS, async () => {
-      await refreshHosts();
+      await Promise.all([refreshHosts(), refreshModels()]);
       setStatus("Updated " + new Date().toLocaleTimeString(), false);
     });
     if (me.audit) {

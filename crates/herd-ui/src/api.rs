@@ -40,6 +40,13 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Response {
     json(&json!({ "name": name, "role": principal.role().to_string(), "audit": audit }))
 }
 
+/// `GET /ui/api/models`: what `/v1/models` shows the principal, or `null`
+/// on a server that relays no LLMs (the page then hides the section).
+pub(crate) async fn models(State(page): State<StatusPage>, Extension(principal): Extension<Principal>) -> Response {
+    let data = page.models.as_ref().map(|models| models(&principal)["data"].clone());
+    json(&json!({ "models": data }))
+}
+
 /// `GET /ui/api/hosts`: every host the principal may see, in registry
 /// order, with what the health tracker last found.
 pub(crate) async fn hosts(State(page): State<StatusPage>, Extension(principal): Extension<Principal>) -> Response {

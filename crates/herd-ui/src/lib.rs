@@ -19,6 +19,7 @@
 //! | `GET /ui/api/hosts/{host}/servers` | that agent's supervised servers (`servers_list`) |
 //! | `GET /ui/api/hosts/{host}/servers/{name}/logs` | the last lines of one server's stderr (`servers_logs`) |
 //! | `GET /ui/api/audit?user=&tool=&host=&outcome=&since=&limit=` | recent audit records, newest first |
+//! | `GET /ui/api/models` | the LLMs, pools and presets the principal may use, with their state and load (when the server relays LLMs) |
 //!
 //! **Who sees what.** The cookie carries the token itself and every request
 //! authenticates it again with the server's own authenticator (so a
@@ -61,14 +62,19 @@ use std::sync::Arc;
 pub use session::{COOKIE, LOGIN_BODY_LIMIT};
 
 /// What the status page reads: the hub's fleet, the state database's audit
-/// log, and the hub's own tools (guarded and audited) for the agents'
-/// servers.
+/// log, the hub's own tools (guarded and audited) for the agents'
+/// servers, and, on a server that relays LLMs, its models.
 #[derive(Clone)]
 pub struct StatusPage {
     hub: Hub,
     store: Store,
     tools: Arc<dyn Backend>,
+    models: Option<Models>,
 }
+
+/// The models a principal may use, as the relay's `GET /v1/models` answers
+/// them (`{"data": [...]}`): the same list, from the same policy.
+pub type Models = Arc<dyn Fn(&herd_auth::Principal) -> serde_json::Value + Send + Sync>;
 
 impl std::fmt::Debug for StatusPage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,7 +86,13 @@ impl StatusPage {
     /// The page over `hub`, reading audit records from `store` and calling
     /// agents' tools through `tools` (see [`Hub::audited_tools`]).
     pub fn new(hub: Hub, store: Store, tools: Arc<dyn Backend>) -> Self {
-        Self { hub, store, tools }
+        Self { hub, store, tools, models: None }
+    }
+
+    /// Shows the LLMs `models` lists for each principal.
+    pub fn with_models(mut self, models: Models) -> Self {
+        self.models = Some(models);
+        self
     }
 
     /// The routes under `/ui`, authenticating with `http`'s authenticator
@@ -95,6 +107,7 @@ impl StatusPage {
             .route("/ui/api/hosts/{host}/servers", get(api::servers))
             .route("/ui/api/hosts/{host}/servers/{name}/logs", get(api::server_logs))
             .route("/ui/api/audit", get(api::audit))
+            .route("/ui/api/models", get(api::models))
             .route_layer(axum::middleware::from_fn_with_state(gate.clone(), session::require))
             .with_state(self);
         let open = axum::Router::new()

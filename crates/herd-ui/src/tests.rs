@@ -55,6 +55,10 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(None).await
+}
+
+async fn fixture_with(models: Option<crate::Models>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("herd.db").to_str().unwrap()).await.unwrap();
     let mut record = AuditRecord::new(Timestamp::now(), "tools/call", Outcome::Denied);
@@ -63,7 +67,10 @@ async fn fixture() -> Fixture {
     record.hosts = vec!["db1".into()];
     store.audit_writer(&herd_store::AuditConfig::default()).append(record).await.unwrap();
     let hub = Hub::new(Registry::parse(FLEET, "test").unwrap(), None, CallConfig::default());
-    let page = StatusPage::new(hub.clone(), store, hub.audited_tools(None));
+    let mut page = StatusPage::new(hub.clone(), store, hub.audited_tools(None));
+    if let Some(models) = models {
+        page = page.with_models(models);
+    }
     let http = HttpConfig {
         auth: Authenticator::new(Tokens),
         allowed_hosts: Some(HttpConfig::loopback_hosts()),
@@ -242,4 +249,30 @@ async fn servers_of_a_host_out_of_grant_are_forbidden() {
     let (status, body) = f.json("/ui/api/hosts/db1/servers", "herd_webop").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("no grant for host db1"), "{body}");
+}
+
+#[tokio::test]
+async fn models_are_what_the_relay_lists_for_the_principal_and_null_without_one() {
+    let f = fixture().await;
+    let (status, body) = f.json("/ui/api/models", "herd_root").await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({ "models": null })));
+
+    // The relay's list for each principal, passed through as it is.
+    let models: crate::Models = std::sync::Arc::new(|principal: &Principal| {
+        let mut data = vec![serde_json::json!({ "id": "public-model", "herd": { "state": "active" } })];
+        if principal.role() == Role::Admin {
+            data.push(serde_json::json!({ "id": "private-model", "herd": { "state": "hibernating" } }));
+        }
+        serde_json::json!({ "object": "list", "data": data })
+    });
+    let f = fixture_with(Some(models)).await;
+    let ids = |body: &Value| -> Vec<String> {
+        body["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, body) = f.json("/ui/api/models", "herd_root").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body), ["public-model", "private-model"]);
+    let (_, body) = f.json("/ui/api/models", "herd_eye").await;
+    assert_eq!(ids(&body), ["public-model"]);
+    assert_eq!(f.send(get("/ui/api/models", None)).await.0, StatusCode::UNAUTHORIZED);
 }
