@@ -180,8 +180,8 @@ pub enum Missing {
     /// nothing else.
     #[error("role agent may only connect an agent channel or join the fleet")]
     AgentRole,
-    /// Channels are for the agent role (and admins).
-    #[error("role {0} may not connect an agent channel (agent or admin role required)")]
+    /// Channels are for the agent and operator roles (and admins).
+    #[error("role {0} may not connect an agent channel (agent, operator or admin role required)")]
     ChannelRole(Role),
     /// Joining the fleet is for the agent role (and admins).
     #[error("role {0} may not get an agent certificate (agent or admin role required)")]
@@ -230,6 +230,9 @@ fn user_action(principal: &Principal, role: Role, action: &Action<'_>) -> Decisi
             Visibility::Private => Decision::Deny(Missing::PrivateModel(model.name.to_owned())),
         },
         Action::Administer(_) => Decision::Deny(Missing::AdminRole),
+        // An operator's own workstation joins with the operator's token, so
+        // the LLMs it publishes are theirs (private ones theirs alone).
+        Action::ConnectChannel { host } if role == Role::Operator => on_host(principal, role, Some(host), None),
         Action::ConnectChannel { .. } => Decision::Deny(Missing::ChannelRole(role)),
         Action::JoinFleet { .. } => Decision::Deny(Missing::JoinRole(role)),
     }

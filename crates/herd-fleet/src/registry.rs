@@ -255,12 +255,17 @@ impl Registry {
     /// This registry plus the hosts whose agents joined over a channel
     /// (name and the tunnel to it): a host of that name already here is
     /// reached through its channel from now on, keeping its tags, ssh and
-    /// exposure; any other joins with only its name. Names that are not
-    /// valid host names are left out.
+    /// exposure; any other joins with only its name. A host the file
+    /// reaches by its agent's URL keeps that path: a channel claiming its
+    /// name is left out, so nobody who may connect a channel can draw
+    /// another agent's calls to a machine of their own. Names that are not
+    /// valid host names are left out too.
     pub fn with_channels(mut self, channels: impl IntoIterator<Item = (String, TunnelLink)>) -> Self {
         for (name, link) in channels {
             if let Some((i, _)) = self.index.get(&name) {
-                if let Some(host) = self.hosts.get_mut(*i) {
+                if let Some(host) = self.hosts.get_mut(*i)
+                    && host.url.is_none()
+                {
                     host.by_channel = true;
                     host.channel = Some(link);
                 }

@@ -189,9 +189,14 @@ fn models_admin_tasks_and_channels() {
     let allow = Decision::Allow;
     let gpu1 = Host::named("gpu1");
     let ws1 = Host::named("ws1");
-    // Operators and viewers alike.
+    // Operators and viewers alike, but for channels: an operator's own
+    // workstation joins within the operator's grant.
     let user_row = |role| {
-        let channel = Decision::Deny(Missing::ChannelRole(role));
+        let channel = match role {
+            Role::Operator => [Decision::Allow, Decision::Deny(Missing::HostGrant("ws1".into()))],
+            _ => [Decision::Deny(Missing::ChannelRole(role)), Decision::Deny(Missing::ChannelRole(role))],
+        };
+        let [channel_gpu1, channel_ws1] = channel;
         let join = Decision::Deny(Missing::JoinRole(role));
         [
             allow.clone(),
@@ -201,8 +206,8 @@ fn models_admin_tasks_and_channels() {
             admin_only.clone(),
             admin_only.clone(),
             admin_only.clone(),
-            channel.clone(),
-            channel,
+            channel_gpu1,
+            channel_ws1,
             join.clone(),
             join,
         ]
@@ -271,7 +276,7 @@ fn denials_name_the_missing_permission() {
     );
     assert_eq!(
         denied(&viewer, Action::ConnectChannel { host: gpu2 }),
-        "role viewer may not connect an agent channel (agent or admin role required)"
+        "role viewer may not connect an agent channel (agent, operator or admin role required)"
     );
     let model = Model { name: "qwen", owner: None, visibility: Visibility::Private };
     assert_eq!(denied(&viewer, Action::UseModel(model)), "model qwen is private to its owner");

@@ -332,6 +332,17 @@ fn hosts_that_joined_over_a_channel_keep_what_the_file_says_of_them() {
 }
 
 #[test]
+fn a_channel_never_takes_over_a_host_reached_by_its_url() {
+    let link = herd_upstream::TunnelLink(std::sync::Arc::new(NoTunnel));
+    let file = parse("[[hosts]]\nname = \"db1\"\nurl = \"https://10.0.0.5:7801/mcp\"\n").unwrap();
+    let registry = file.with_channels([("db1".to_owned(), link)]);
+    let db1 = registry.get("db1").unwrap();
+    assert!(db1.channel.is_none() && !db1.by_channel, "the channel claiming db1 was left out");
+    assert_eq!(db1.url.as_deref(), Some("https://10.0.0.5:7801/mcp"));
+    assert_eq!(registry.len(), 1);
+}
+
+#[test]
 fn a_host_may_wait_for_its_channel_but_then_has_no_url() {
     let waiting = parse("[[hosts]]\nname = \"ws1\"\nchannel = true\nexpose = {}\n").unwrap();
     let ws1 = waiting.get("ws1").unwrap();
