@@ -19,4 +19,5 @@
 //! - the hub end keeps the listings of every connected agent, decides who
 //!   may see and use what, picks a pool member, and relays.
 
+pub mod agent;
 pub mod wire;

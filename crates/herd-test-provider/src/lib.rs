@@ -16,9 +16,10 @@
 mod answer;
 mod serve;
 
+use parking_lot::Mutex;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
@@ -175,7 +176,7 @@ impl ScriptedProvider {
 
     /// Every event so far.
     pub fn history(&self) -> Vec<Event> {
-        self.shared.history.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.shared.history.lock().clone()
     }
 
     /// Requests that reached an endpoint (asleep answers and wakes
@@ -207,7 +208,7 @@ impl ScriptedProvider {
     /// Answers later requests by `script` (its `asleep` is ignored: see
     /// [`Self::set_asleep`]).
     pub fn set_script(&self, script: Script) {
-        *self.shared.script.lock().unwrap_or_else(PoisonError::into_inner) = script;
+        *self.shared.script.lock() = script;
     }
 
     /// Puts it to sleep (every endpoint `503`) or wakes it.
@@ -263,7 +264,7 @@ impl Shared {
     }
 
     pub(crate) fn script(&self) -> Script {
-        self.script.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.script.lock().clone()
     }
 
     pub(crate) fn asleep(&self) -> bool {
@@ -276,7 +277,7 @@ impl Shared {
     }
 
     pub(crate) fn emit(&self, event: Event) {
-        self.history.lock().unwrap_or_else(PoisonError::into_inner).push(event.clone());
+        self.history.lock().push(event.clone());
         let _ = self.events.send(event);
     }
 

@@ -123,15 +123,19 @@ fn streamed(endpoint: &str, body: &Value, request: InFlight) -> Response {
     let body = futures_util::stream::unfold(state, move |mut s| {
         let script = script.clone();
         async move {
-            let Some(request) = s.request.as_mut() else { return None };
+            let request = s.request.as_mut()?;
             let Some(frame) = s.frames.next() else {
-                s.request.take().map(InFlight::finish);
+                if let Some(request) = s.request.take() {
+                    request.finish();
+                }
                 return None;
             };
             if frame.token {
                 let sent = request.tokens_sent;
                 if script.behaviour == Behaviour::DieAfter(sent) {
-                    s.request.take().map(InFlight::die);
+                    if let Some(request) = s.request.take() {
+                        request.die();
+                    }
                     return Some((Err(std::io::Error::other("scripted death")), s));
                 }
                 if script.pause_after == Some(sent) {

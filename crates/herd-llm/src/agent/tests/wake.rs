@@ -1,0 +1,63 @@
+//! Waking a hibernating provider, by URL and by command.
+
+use super::*;
+
+fn asleep() -> Script {
+    Script { asleep: true, ..Script::default() }
+}
+
+/// Three concurrent requests to a sleeping double woken by the recipe
+/// `wake` makes from the double's wake URL: all answered, one wake.
+async fn three_requests_share_one_wake(wake: impl FnOnce(String) -> Wake) {
+    let double = ScriptedProvider::start(asleep()).await.unwrap();
+    let recipe = wake(format!("http://{}/wake", double.addr()));
+    let (providers, url) = agent_over(&double, |llm| llm.wake = Some(recipe)).await;
+    let listed = &providers.listing().providers[0];
+    assert!(listed.wakes);
+    assert_eq!(listed.state, ProviderState::Hibernating);
+    let body = chat(false);
+    let requests = (0..3).map(|_| post(&url, "local/chat/completions", &body));
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.status(), 200);
+        let answer = json_of(response).await;
+        assert_eq!(answer["choices"][0]["message"]["content"], Script::default().text());
+    }
+    assert_eq!(double.wakes(), 1, "one wake for three requests");
+    assert_eq!(providers.listing().providers[0].state, ProviderState::Active);
+}
+
+#[tokio::test]
+async fn a_wake_url_is_called_once_for_concurrent_requests() {
+    three_requests_share_one_wake(|url| Wake::Url { url, method: "POST".into(), max_wait: NEVER }).await;
+}
+
+#[tokio::test]
+async fn a_wake_command_runs_once_for_concurrent_requests() {
+    three_requests_share_one_wake(|url| Wake::Command {
+        argv: ["curl", "-sf", "-o", "/dev/null", "-X", "POST", &url].map(String::from).to_vec(),
+        max_wait: NEVER,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_wake_answers_wake_failed_and_forwards_nothing() {
+    let double = ScriptedProvider::start(asleep()).await.unwrap();
+    let wake = Wake::Command { argv: vec!["false".into()], max_wait: NEVER };
+    let (_providers, url) = agent_over(&double, |llm| llm.wake = Some(wake)).await;
+    let response = post(&url, "local/chat/completions", &chat(false)).await;
+    assert_eq!((response.status().as_u16(), failure_of(&response)), (503, Some(Failure::WakeFailed)));
+    assert_eq!(double.wakes(), 0);
+    assert_eq!(forwarded(&double), 0, "nothing was forwarded to a sleeping provider");
+}
+
+#[tokio::test]
+async fn a_provider_that_never_answers_its_wake_fails_after_max_wait() {
+    let double = ScriptedProvider::start(asleep()).await.unwrap();
+    let wake = Wake::Command { argv: vec!["true".into()], max_wait: Duration::from_secs(1) };
+    let (_providers, url) = agent_over(&double, |llm| llm.wake = Some(wake)).await;
+    let response = post(&url, "local/chat/completions", &chat(false)).await;
+    assert_eq!(failure_of(&response), Some(Failure::WakeFailed));
+    let error = json_of(response).await;
+    assert!(error["error"]["message"].as_str().unwrap().contains("within 1s"), "{error}");
+}
