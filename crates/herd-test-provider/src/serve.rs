@@ -133,6 +133,8 @@ fn streamed(endpoint: &str, body: &Value, request: InFlight) -> Response {
             if frame.token {
                 let sent = request.tokens_sent;
                 if script.behaviour == Behaviour::DieAfter(sent) {
+                    // What went out before reaches the client first.
+                    tokio::task::yield_now().await;
                     if let Some(request) = s.request.take() {
                         request.die();
                     }
