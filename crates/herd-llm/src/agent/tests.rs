@@ -269,3 +269,43 @@ async fn dropping_the_stream_mid_answer_closes_the_upstream_request() {
     let script = Script { pause_after: Some(2), ..Script::default() }.with_token_count(6);
     dropping_the_stream_closes_the_upstream_request(script, 2).await;
 }
+
+#[tokio::test]
+async fn a_provider_dying_mid_stream_breaks_the_relayed_stream_instead_of_ending_it() {
+    let double = ScriptedProvider::start(Script::default().behaving(Behaviour::DieAfter(2))).await.unwrap();
+    let (_providers, url) = agent_over(&double, |_| {}).await;
+    let response = post(&url, "local/chat/completions", &chat(true)).await;
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    let mut seen = String::new();
+    let broken = loop {
+        match tokio::time::timeout(NEVER, stream.next()).await.expect("the stream stalled") {
+            Some(Ok(chunk)) => seen.push_str(std::str::from_utf8(&chunk).unwrap()),
+            Some(Err(_)) => break true,
+            None => break false,
+        }
+    };
+    assert!(broken, "a cut upstream must not read as a complete answer: {seen}");
+    assert!(seen.contains(r#""content":" from""#) && !seen.contains("[DONE]"), "{seen}");
+}
+
+#[tokio::test]
+async fn the_probes_list_a_provider_that_answers_as_active() {
+    let double = ScriptedProvider::start(Script::default()).await.unwrap();
+    let mut events = double.events();
+    let mut llm = LlmConfig::new("local", double.base_url());
+    llm.api_key_env = Some("TEST_LLM_KEY".into());
+    let timing = Timing { probe_every: Duration::from_millis(10), ..quick() };
+    let providers = Providers::build(vec![llm], vec![], ChildEnv::default(), timing, &keys).unwrap();
+    assert_eq!(providers.listing().providers[0].state, ProviderState::Inactive, "not seen yet");
+    // The second probe starts only after the first one's outcome is kept.
+    for _ in 0..2 {
+        let authorization = next(&mut events, |e| match e {
+            Event::Arrived { endpoint, authorization, .. } if endpoint == "models" => Some(authorization.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(authorization.as_deref(), Some("Bearer sk-upstream-secret"));
+    }
+    assert_eq!(providers.listing().providers[0].state, ProviderState::Active);
+}
