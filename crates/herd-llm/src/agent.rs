@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     client: reqwest::Client,
     child_env: ChildEnv,
     timing: Timing,
+    /// Rounds of probes done so far.
+    probe_rounds: tokio::sync::watch::Sender<u64>,
 }
 
 impl Providers {
@@ -114,7 +116,8 @@ impl Providers {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::new("llm", "*", format!("cannot make an HTTP client: {e}")))?;
-        let inner = Arc::new(Inner { providers, presets, client, child_env, timing });
+        let probe_rounds = tokio::sync::watch::Sender::new(0);
+        let inner = Arc::new(Inner { providers, presets, client, child_env, timing, probe_rounds });
         tokio::spawn(wake::probe_forever(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }

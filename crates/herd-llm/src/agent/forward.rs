@@ -3,6 +3,7 @@
 //! agent makes itself is a [`Failure`], mapped to the wire here only.
 
 use super::Inner;
+use super::wake::Provider;
 use crate::wire::{self, ENDPOINTS, FAILURE_HEADER, Failure};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -45,6 +46,44 @@ fn failure(failure: Failure, message: &str) -> Response {
     (status, headers, body).into_response()
 }
 
+/// Sends `body` to `endpoint` of `provider` once it is ready, and waits
+/// for the answer's head. A provider with a wake recipe that refuses the
+/// connection was seen active but has gone to sleep since: it is woken
+/// and sent the body once more.
+async fn send(
+    inner: &Inner,
+    provider: &Arc<Provider>,
+    endpoint: &str,
+    body: bytes::Bytes,
+) -> Result<reqwest::Response, Response> {
+    let name = &provider.config.name;
+    let mut attempts = if provider.config.wake.is_some() { 2 } else { 1 };
+    loop {
+        attempts -= 1;
+        if let Err(err) = provider.ready(inner).await {
+            return Err(failure(Failure::WakeFailed, &format!("llm {name:?} hibernates and did not wake: {err}")));
+        }
+        let request = inner.client.post(format!("{}/{endpoint}", provider.base));
+        let request = provider.authorize(request.header(header::CONTENT_TYPE, "application/json"), endpoint);
+        match tokio::time::timeout(inner.timing.first_byte, request.body(body.clone()).send()).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(err)) => {
+                provider.mark_down();
+                if attempts > 0 && err.is_connect() {
+                    continue;
+                }
+                let err = err.without_url();
+                tracing::debug!(llm = %name, %endpoint, %err, "the provider is unreachable");
+                return Err(failure(Failure::Unreachable, &format!("llm {name:?} is unreachable: {err}")));
+            }
+            Err(_) => {
+                let secs = inner.timing.first_byte.as_secs();
+                return Err(failure(Failure::Unreachable, &format!("llm {name:?} did not answer within {secs}s")));
+            }
+        }
+    }
+}
+
 async fn forward(State(inner): App, Path((name, endpoint)): Path<(String, String)>, body: Body) -> Response {
     let Some(provider) = inner.providers.get(&name).cloned() else {
         return failure(Failure::UnknownProvider, &format!("no llm {name:?} on this host"));
@@ -67,27 +106,9 @@ async fn forward(State(inner): App, Path((name, endpoint)): Path<(String, String
         return failure(Failure::Busy, &format!("llm {name:?} is at its {limit} requests in flight"));
     };
     let started = Instant::now();
-    if let Err(err) = provider.ready(&inner).await {
-        return failure(Failure::WakeFailed, &format!("llm {name:?} hibernates and did not wake: {err}"));
-    }
-    let request = inner
-        .client
-        .post(format!("{}/{endpoint}", provider.base))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body);
-    let request = provider.authorize(request, &endpoint);
-    let answer = match tokio::time::timeout(inner.timing.first_byte, request.send()).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(err)) => {
-            provider.mark_down();
-            let err = err.without_url();
-            tracing::debug!(llm = %name, %endpoint, %err, "the provider is unreachable");
-            return failure(Failure::Unreachable, &format!("llm {name:?} is unreachable: {err}"));
-        }
-        Err(_) => {
-            let secs = inner.timing.first_byte.as_secs();
-            return failure(Failure::Unreachable, &format!("llm {name:?} did not answer within {secs}s"));
-        }
+    let answer = match send(&inner, &provider, &endpoint, bytes::Bytes::from(body)).await {
+        Ok(answer) => answer,
+        Err(failed) => return failed,
     };
     tracing::debug!(llm = %name, %endpoint, status = answer.status().as_u16(), head_ms = started.elapsed().as_millis() as u64, "forwarding");
     let status = answer.status();

@@ -290,22 +290,25 @@ async fn a_provider_dying_mid_stream_breaks_the_relayed_stream_instead_of_ending
 }
 
 #[tokio::test]
-async fn the_probes_list_a_provider_that_answers_as_active() {
+async fn the_probes_list_a_provider_active_while_it_answers_and_inactive_after() {
     let double = ScriptedProvider::start(Script::default()).await.unwrap();
     let mut events = double.events();
     let mut llm = LlmConfig::new("local", double.base_url());
     llm.api_key_env = Some("TEST_LLM_KEY".into());
     let timing = Timing { probe_every: Duration::from_millis(10), ..quick() };
     let providers = Providers::build(vec![llm], vec![], ChildEnv::default(), timing, &keys).unwrap();
-    assert_eq!(providers.listing().providers[0].state, ProviderState::Inactive, "not seen yet");
-    // The second probe starts only after the first one's outcome is kept.
-    for _ in 0..2 {
-        let authorization = next(&mut events, |e| match e {
-            Event::Arrived { endpoint, authorization, .. } if endpoint == "models" => Some(authorization.clone()),
-            _ => None,
-        })
-        .await;
-        assert_eq!(authorization.as_deref(), Some("Bearer sk-upstream-secret"));
-    }
+    let mut rounds = providers.inner.probe_rounds.subscribe();
+    let authorization = next(&mut events, |e| match e {
+        Event::Arrived { endpoint, authorization, .. } if endpoint == "models" => Some(authorization.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(authorization.as_deref(), Some("Bearer sk-upstream-secret"));
+    tokio::time::timeout(NEVER, rounds.wait_for(|n| *n >= 1)).await.unwrap().unwrap();
     assert_eq!(providers.listing().providers[0].state, ProviderState::Active);
+    double.set_asleep(true);
+    // A round that started after the provider fell asleep has ended.
+    let now = *rounds.borrow_and_update();
+    tokio::time::timeout(NEVER, rounds.wait_for(|n| *n >= now + 2)).await.unwrap().unwrap();
+    assert_eq!(providers.listing().providers[0].state, ProviderState::Inactive);
 }

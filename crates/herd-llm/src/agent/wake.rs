@@ -96,7 +96,7 @@ impl Provider {
         }
     }
 
-    fn set_state(&self, state: ProviderState) {
+    pub(super) fn set_state(&self, state: ProviderState) {
         self.state.store(encode(state), Ordering::SeqCst);
     }
 
@@ -234,6 +234,7 @@ pub(crate) async fn probe_forever(inner: Weak<Inner>) {
         let every = strong.timing.probe_every;
         let probes = strong.providers.values().map(|p| p.probe(&strong.client));
         futures_util::future::join_all(probes).await;
+        strong.probe_rounds.send_modify(|n| *n += 1);
         drop(strong);
         tokio::time::sleep(every).await;
     }

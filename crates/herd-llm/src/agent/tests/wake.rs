@@ -61,3 +61,39 @@ async fn a_provider_that_never_answers_its_wake_fails_after_max_wait() {
     let error = json_of(response).await;
     assert!(error["error"]["message"].as_str().unwrap().contains("within 1s"), "{error}");
 }
+
+#[tokio::test]
+async fn a_provider_seen_active_that_refuses_the_connection_is_woken_and_sent_the_request_again() {
+    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    // Its wake URL brings the provider up on the address it was seen on.
+    let woken: Arc<parking_lot::Mutex<Vec<ScriptedProvider>>> = Arc::default();
+    let waker = axum::Router::new().route(
+        "/wake",
+        axum::routing::post({
+            let woken = woken.clone();
+            move || async move {
+                let provider = ScriptedProvider::start_on(addr, Script::default()).await.unwrap();
+                woken.lock().push(provider);
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let wake_url = format!("http://{}/wake", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, waker).into_future());
+    let mut llm = LlmConfig::new("local", format!("http://{addr}/v1"));
+    llm.wake = Some(Wake::Url { url: wake_url, method: "POST".into(), max_wait: NEVER });
+    let providers = Providers::build(vec![llm], vec![], ChildEnv::default(), quick(), &keys).unwrap();
+    let mut rounds = providers.inner.probe_rounds.subscribe();
+    tokio::time::timeout(NEVER, rounds.wait_for(|n| *n >= 1)).await.unwrap().unwrap();
+    // Seen active by the last probe; asleep since.
+    providers.inner.providers["local"].set_state(ProviderState::Active);
+    let url = serve(&providers).await;
+    let response = post(&url, "local/chat/completions", &chat(false)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_of(response).await["choices"][0]["message"]["content"], Script::default().text());
+    let woken = woken.lock();
+    assert_eq!(woken.len(), 1, "one wake");
+    assert_eq!(forwarded(&woken[0]), 1);
+}
