@@ -137,11 +137,13 @@ pub enum Event {
     },
 }
 
-/// A running scripted provider on loopback. Dropping it stops accepting.
+/// A running scripted provider on loopback. Dropping it stops it: no new
+/// connection is accepted, idle ones are closed, answers under way end as
+/// scripted.
 pub struct ScriptedProvider {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl ScriptedProvider {
@@ -155,8 +157,9 @@ impl ScriptedProvider {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(script));
-        let task = tokio::spawn(serve::serve(listener, shared.clone()));
-        Ok(Self { shared, addr, task })
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(serve::serve(listener, shared.clone(), stopped));
+        Ok(Self { shared, addr, stop: Some(stop) })
     }
 
     /// `http://127.0.0.1:PORT/v1`.
@@ -229,7 +232,9 @@ impl ScriptedProvider {
 
 impl Drop for ScriptedProvider {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

@@ -15,8 +15,12 @@ use std::time::Duration;
 
 type App = State<Arc<Shared>>;
 
-/// Serves until the task is aborted.
-pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+/// Serves until `stopped` fires (or its sender is dropped).
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
     let app = axum::Router::new()
         .route("/v1/models", get(models))
         .route("/v1/{*endpoint}", post(endpoint))
@@ -28,7 +32,11 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let _ = axum::serve(listener, app).await;
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await;
 }
 
 fn json(status: StatusCode, value: &Value) -> Response {
