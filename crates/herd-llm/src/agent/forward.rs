@@ -11,6 +11,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::StreamExt as _;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// The largest request body forwarded.
@@ -106,9 +107,16 @@ async fn forward(State(inner): App, Path((name, endpoint)): Path<(String, String
         return failure(Failure::Busy, &format!("llm {name:?} is at its {limit} requests in flight"));
     };
     let started = Instant::now();
-    let answer = match send(&inner, &provider, &endpoint, bytes::Bytes::from(body)).await {
-        Ok(answer) => answer,
-        Err(failed) => return failed,
+    // However many wakes and attempts, the head comes within the wake's
+    // `max_wait` and the first-byte limit.
+    let limit = provider.config.wake.as_ref().map_or(Duration::ZERO, |w| w.max_wait()) + inner.timing.first_byte;
+    let answer = match tokio::time::timeout(limit, send(&inner, &provider, &endpoint, bytes::Bytes::from(body))).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(failed)) => return failed,
+        Err(_) => {
+            let secs = limit.as_secs();
+            return failure(Failure::Unreachable, &format!("llm {name:?} did not answer within {secs}s"));
+        }
     };
     tracing::debug!(llm = %name, %endpoint, status = answer.status().as_u16(), head_ms = started.elapsed().as_millis() as u64, "forwarding");
     let status = answer.status();

@@ -312,3 +312,18 @@ async fn the_probes_list_a_provider_active_while_it_answers_and_inactive_after()
     tokio::time::timeout(NEVER, rounds.wait_for(|n| *n >= now + 2)).await.unwrap().unwrap();
     assert_eq!(providers.listing().providers[0].state, ProviderState::Inactive);
 }
+
+#[tokio::test]
+async fn a_provider_that_never_answers_is_given_up_on_at_the_first_byte_limit() {
+    let double = ScriptedProvider::start(Script::default().behaving(Behaviour::Hang)).await.unwrap();
+    let mut events = double.events();
+    let llm = LlmConfig::new("local", double.base_url());
+    let timing = Timing { first_byte: Duration::from_secs(1), ..quick() };
+    let providers = Providers::build(vec![llm], vec![], ChildEnv::default(), timing, &keys).unwrap();
+    let url = serve(&providers).await;
+    let response = post(&url, "local/chat/completions", &chat(true)).await;
+    assert_eq!((response.status().as_u16(), failure_of(&response)), (502, Some(Failure::Unreachable)));
+    let error = json_of(response).await;
+    assert!(error["error"]["message"].as_str().unwrap().contains("within 1s"), "{error}");
+    next(&mut events, |e| matches!(e, Event::ClosedEarly { .. }).then_some(())).await;
+}
