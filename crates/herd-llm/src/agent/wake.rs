@@ -219,7 +219,11 @@ async fn run(recipe: &Wake, client: &reqwest::Client, child_env: &ChildEnv) -> R
         }
         Wake::Url { url, method, .. } => {
             let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-            let response = client.request(method, url).send().await.map_err(|e| format!("the wake URL failed: {e}"))?;
+            let response = client
+                .request(method, url)
+                .send()
+                .await
+                .map_err(|e| format!("the wake URL failed: {}", e.without_url()))?;
             let status = response.status();
             if status.is_success() { Ok(()) } else { Err(format!("the wake URL answered {status}")) }
         }

@@ -97,3 +97,17 @@ async fn a_provider_seen_active_that_refuses_the_connection_is_woken_and_sent_th
     assert_eq!(woken.len(), 1, "one wake");
     assert_eq!(forwarded(&woken[0]), 1);
 }
+
+#[tokio::test]
+async fn a_failed_wake_url_is_not_shown_back() {
+    let double = ScriptedProvider::start(asleep()).await.unwrap();
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/wake?key=wake-secret-123", closed.local_addr().unwrap());
+    drop(closed);
+    let wake = Wake::Url { url, method: "POST".into(), max_wait: NEVER };
+    let (_providers, url) = agent_over(&double, |llm| llm.wake = Some(wake)).await;
+    let response = post(&url, "local/chat/completions", &chat(false)).await;
+    assert_eq!(failure_of(&response), Some(Failure::WakeFailed));
+    let error = json_of(response).await.to_string();
+    assert!(error.contains("the wake URL failed") && !error.contains("wake-secret-123"), "{error}");
+}
