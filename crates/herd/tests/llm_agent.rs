@@ -3,7 +3,8 @@
 //! a streamed chat to a scripted provider through it; the provider, asleep
 //! at first, is woken by the agent's command without the agent's secrets,
 //! gets the API key, and sees its client leave when the hub drops the
-//! stream. The same routes are not served on the agent's `--listen` port.
+//! stream; its death mid-answer reaches the hub as a broken stream. The
+//! same routes are not served on the agent's `--listen` port.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,7 +14,7 @@ use axum::body::Bytes;
 use herd_auth::{Grant, Identity, Principal, Role};
 use herd_channel::{Channels, ChannelsConfig};
 use herd_llm::wire::{Listing, ProviderState};
-use herd_test_provider::{Event, Script, ScriptedProvider};
+use herd_test_provider::{Behaviour, Event, Script, ScriptedProvider};
 use http_body_util::{BodyExt as _, Full};
 use std::time::Duration;
 use support::Herd;
@@ -134,6 +135,13 @@ async fn an_agent_publishes_its_llm_over_the_channel_only() {
     let relisted = channels.send("ws1", request("GET", "/api/v1/llm", "")).await.unwrap();
     let listing: Listing = serde_json::from_slice(&relisted.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(listing.providers[0].state, ProviderState::Active);
+
+    // A provider that dies mid-answer breaks the stream the hub reads: it
+    // does not end as if complete.
+    provider.set_script(Script::default().behaving(Behaviour::DieAfter(2)));
+    let answer = channels.send("ws1", request("POST", "/api/v1/llm/local/chat/completions", chat)).await.unwrap();
+    let cut = tokio::time::timeout(EVENT_LIMIT, answer.into_body().collect()).await.unwrap();
+    assert!(cut.is_err(), "a cut upstream reads as a broken stream over the channel");
 
     let (status, _) = support::http_get(&agent.url, "/api/v1/llm", Some("agent-token")).await;
     assert_eq!(status, 404, "the LLM routes are the hub's alone, served over the channel only");
