@@ -12,11 +12,12 @@
 //! The two ends speak plain HTTP over the channel; [`wire`] is that
 //! contract, the only thing they share:
 //!
-//! - the agent end answers the hub's `GET` [`wire::LISTING_PATH`] with the
+//! - the agent end ([`agent`]) answers the hub's `GET` [`wire::LISTING_PATH`] with the
 //!   [`wire::Listing`] of its providers and presets, and forwards each
 //!   `POST` [`wire::FORWARD_PREFIX`]`{provider}/{endpoint}` to that
 //!   provider, streaming the answer back as it arrives;
 //! - the hub end keeps the listings of every connected agent, decides who
 //!   may see and use what, picks a pool member, and relays.
 
+pub mod agent;
 pub mod wire;

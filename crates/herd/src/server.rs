@@ -61,12 +61,15 @@ pub(crate) async fn run(
 
 /// Serves `backends` as role `name` over a channel to a hub, and over
 /// HTTP too when `serve` names an address to listen on, until a signal.
+/// `channel_only` routes (the LLM relay's) are served over the channel
+/// and never on that address.
 pub(crate) async fn run_over_channel(
     name: &str,
     serve: ServeArgs,
     backends: Vec<Arc<dyn Backend>>,
     channel: herd_channel::AgentChannelConfig,
     access: Option<Arc<Access>>,
+    channel_only: axum::Router,
 ) -> anyhow::Result<()> {
     if serve.stdio {
         bail!("a server joined to a hub serves over its channel (and --listen), not on stdio");
@@ -78,7 +81,7 @@ pub(crate) async fn run_over_channel(
     // dialled: its requests are those of the holder of this server's
     // credential, so the principal it names in `_meta` is believed.
     let channel_http = HttpConfig { auth: Authenticator::anonymous(), ..HttpConfig::default() };
-    let app = http::try_app(router.clone(), channel_http)?;
+    let app = http::try_app(router.clone(), channel_http)?.merge(channel_only);
     let dialer = herd_channel::AgentChannel::new(channel)?;
     if serve.listen.is_none() {
         tracing::info!(role = name, url = "channel", "serving MCP");

@@ -14,7 +14,9 @@
 //!
 //! With `hub` in its config the agent joins that hub over a channel it
 //! opens itself (herd-channel), serving its MCP endpoint over it; it then
-//! listens on a port only when `--listen` asks it to.
+//! listens on a port only when `--listen` asks it to. Its `[[llm]]`
+//! providers (herd-llm) are served over that channel only: the hub is the
+//! one peer allowed to use them.
 //!
 //! No process the agent starts (`shell`, `shell_bg`, installers, servers)
 //! inherits its secrets: one [`ChildEnv`], made here from the config, is
@@ -66,13 +68,14 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
         Some(store) if !serve.insecure_no_auth => access(store, serve.token.as_deref()).await?,
         _ => None,
     };
+    let llms = llm_routes(&config, &child_env)?;
     let runner = runner(servers_dir, child_env, store);
     start_servers(&runner, config.servers.iter().cloned()).await?;
     let host = herd_guard::Scope::Host { name: config.host_name(), tags: Vec::new() };
     let backends = backends(&runner, &host, audit);
     let served = match channel {
         None => server::run("herd-agent", serve, backends, access).await,
-        Some(channel) => server::run_over_channel("herd-agent", serve, backends, channel, access).await,
+        Some(channel) => server::run_over_channel("herd-agent", serve, backends, channel, access, llms).await,
     };
     runner.shutdown().await;
     served
@@ -97,6 +100,19 @@ pub(crate) fn backends(runner: &Runner, host: &herd_guard::Scope, audit: Option<
 /// keeping servers loaded at run time in `store`.
 pub(crate) fn runner(dir: PathBuf, child_env: ChildEnv, store: Option<Store>) -> Runner {
     Runner::new(RunnerConfig { child_env, store, ..RunnerConfig::new(dir) })
+}
+
+/// The routes answering the hub for the config's `[[llm]]` providers and
+/// `[[preset]]`s (none without them); their wake commands inherit
+/// `child_env`.
+fn llm_routes(config: &AgentConfig, child_env: &ChildEnv) -> anyhow::Result<axum::Router> {
+    if config.llm.is_empty() {
+        return Ok(axum::Router::new());
+    }
+    let providers = herd_llm::agent::Providers::start(config.llm.clone(), config.preset.clone(), child_env.clone())?;
+    let names: Vec<&str> = config.llm.iter().map(|l| l.name.as_str()).collect();
+    tracing::info!(llms = %names.join(","), "publishing LLMs over the channel");
+    Ok(providers.routes())
 }
 
 /// Who may call this agent: users of its store with their own tokens (a

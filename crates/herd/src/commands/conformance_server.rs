@@ -20,5 +20,5 @@ pub(crate) async fn run(args: ConformanceArgs) -> anyhow::Result<()> {
     let session = herd_channel::session_id(&home)
         .with_context(|| format!("cannot keep the channel's session id in {}", home.display()))?;
     let channel = herd_channel::AgentChannelConfig::new(hub, token, args.name, session);
-    server::run_over_channel("herd-conformance", args.serve, backends, channel, None).await
+    server::run_over_channel("herd-conformance", args.serve, backends, channel, None, axum::Router::new()).await
 }

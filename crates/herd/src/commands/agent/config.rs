@@ -25,13 +25,26 @@
 //! name = "everything"
 //! npx = "@modelcontextprotocol/server-everything"
 //! env = { LOG_LEVEL = "info" }
+//!
+//! [[llm]]                            # a local OpenAI-compatible server, published
+//! name = "qwen3-8b"                  # to the hub over the channel (see herd-llm)
+//! url = "http://127.0.0.1:11434/v1"
+//! api_key_env = "OLLAMA_KEY"         # never inherited by the agent's children
+//! wake = { command = ["wakeonlan", "aa:bb:cc:dd:ee:ff"], max_wait = "120s" }
+//!
+//! [[preset]]
+//! name = "reviewer"
+//! llm = "qwen3-8b"
+//! system = "You review code for correctness first."
 //! ```
 //!
-//! Every server is validated before any starts, so a bad entry stops the
-//! agent with a message naming it instead of starting half the list.
+//! Every server and llm is validated before any starts, so a bad entry
+//! stops the agent with a message naming it instead of starting half the
+//! list.
 
 use anyhow::{Context as _, bail};
 use herd_channel::AgentChannelConfig;
+use herd_llm::agent::{LlmConfig, PresetConfig};
 use herd_runner::ServerSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -60,6 +73,12 @@ pub(crate) struct AgentConfig {
     /// Timing of the channel.
     #[serde(default)]
     channel: ChannelTable,
+    /// Local LLM servers published to the hub over the channel.
+    #[serde(default)]
+    pub(crate) llm: Vec<LlmConfig>,
+    /// Named system prompts over them.
+    #[serde(default)]
+    pub(crate) preset: Vec<PresetConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,8 +101,12 @@ impl AgentConfig {
         // toml's own rendering quotes the offending line, which may be the
         // token's: say where and what, never the text.
         let config: Self = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| text.get(..s.start).map_or(1, |t| t.matches('\n').count() + 1));
-            anyhow::anyhow!("line {line}: {}", e.message().trim())
+            let before = e.span().and_then(|s| text.get(..s.start)).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            match table_of(before) {
+                Some(table) => anyhow::anyhow!("line {line} (in {table}): {}", e.message().trim()),
+                None => anyhow::anyhow!("line {line}: {}", e.message().trim()),
+            }
         })?;
         if config.token.is_some() && config.token_env.is_some() {
             bail!("give token or token_env, not both");
@@ -94,6 +117,13 @@ impl AgentConfig {
             }
             (None, Some(_)) => bail!("hub_token_env is set but hub is not"),
             _ => {}
+        }
+        herd_llm::agent::validate(&config.llm, &config.preset)?;
+        if !config.llm.is_empty() && config.hub_token_env.is_none() {
+            bail!("[[llm]] is published to the hub over the channel: set hub and hub_token_env");
+        }
+        if config.llm.is_empty() && !config.preset.is_empty() {
+            bail!("[[preset]] needs an [[llm]] to run on");
         }
         let mut names = std::collections::BTreeSet::new();
         for spec in &config.servers {
@@ -118,7 +148,8 @@ impl AgentConfig {
     /// The environment variables this config reads secrets from, which
     /// no child of the agent may inherit.
     pub(crate) fn secret_vars(&self) -> impl Iterator<Item = String> {
-        self.token_env.iter().chain(&self.hub_token_env).cloned()
+        let api_keys = self.llm.iter().filter_map(|llm| llm.api_key_env.as_ref());
+        self.token_env.iter().chain(&self.hub_token_env).chain(api_keys).cloned()
     }
 
     /// The channel to the hub, when the config names a hub and the token
@@ -166,6 +197,14 @@ impl AgentConfig {
     }
 }
 
+/// The table header (`[[llm]]`, `[channel]`) the text `before` an error
+/// ends in, if any: never a value, only a header line.
+fn table_of(before: &str) -> Option<&str> {
+    let header = before.lines().rev().map(str::trim).find(|l| l.starts_with('['))?;
+    let end = header.rfind(']')?;
+    Some(&header[..=end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +244,29 @@ mod tests {
         let shown = format!("{broken:#}");
         assert!(shown.starts_with("line 2: "), "{shown}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn llms_are_checked_need_the_channel_and_their_keys_are_secrets() {
+        let channel = "hub = \"https://hub:7800\"\nhub_token_env = \"T\"\n";
+        let llm = "[[llm]]\nname = \"qwen\"\nurl = \"http://127.0.0.1:11434/v1\"\napi_key_env = \"OLLAMA_KEY\"\n";
+        let preset = "[[preset]]\nname = \"reviewer\"\nllm = \"qwen\"\nparams = { temperature = 0.2 }\n";
+        let ok = AgentConfig::parse(&format!("{channel}{llm}{preset}")).unwrap();
+        assert_eq!((ok.llm.len(), ok.preset.len()), (1, 1));
+        assert_eq!(ok.secret_vars().collect::<Vec<_>>(), ["T", "OLLAMA_KEY"]);
+        let alone = AgentConfig::parse(llm).unwrap_err();
+        assert!(format!("{alone:#}").contains("set hub and hub_token_env"), "{alone:#}");
+        let dialled = AgentConfig::parse(&format!("hub = \"https://hub:7800\"\n{llm}")).unwrap_err();
+        assert!(format!("{dialled:#}").contains("over the channel"), "{dialled:#}");
+        let typo = AgentConfig::parse(&format!("{channel}{llm}max_concurency = 2\n")).unwrap_err();
+        let shown = format!("{typo:#}");
+        assert!(shown.contains("in [[llm]]") && shown.contains("max_concurency"), "{shown}");
+        let orphan = AgentConfig::parse(&format!("{channel}{llm}[[preset]]\nname = \"p\"\nllm = \"nope\"\n"));
+        let shown = format!("{:#}", orphan.unwrap_err());
+        assert!(shown.contains("[[preset]] \"p\"") && shown.contains("\"nope\""), "{shown}");
+        let bad_url = AgentConfig::parse(&format!("{channel}[[llm]]\nname = \"x\"\nurl = \"localhost:1\"\n"));
+        assert!(format!("{:#}", bad_url.unwrap_err()).contains("[[llm]] \"x\": url"));
+        let lone_preset = AgentConfig::parse(&format!("{channel}{}", preset.replace("qwen", "q"))).unwrap_err();
+        assert!(format!("{lone_preset:#}").contains("[[preset]]"), "{lone_preset:#}");
     }
 }
