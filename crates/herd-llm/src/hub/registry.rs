@@ -131,9 +131,11 @@ impl Registry {
         fetch
     }
 
-    /// Records the listing fetched over `fetched`'s connection.
-    pub(crate) fn store(&self, fetched: &ToFetch, listing: Listing, now: u64) {
+    /// Records the listing fetched over `fetched`'s connection; `true` if
+    /// it is the first over that connection.
+    pub(crate) fn store(&self, fetched: &ToFetch, listing: Listing, now: u64) -> bool {
         let mut hosts = self.hosts.lock();
+        let first = hosts.get(&fetched.host).is_none_or(|k| k.connection != fetched.connection || !k.active);
         let since = hosts.get(&fetched.host).filter(|k| k.session == fetched.session).map_or(now, |k| k.since);
         let entry = HostModels {
             host: fetched.host.clone(),
@@ -145,6 +147,7 @@ impl Registry {
             since,
         };
         hosts.insert(fetched.host.clone(), Arc::new(entry));
+        first
     }
 
     /// Every host's listing, by host name.

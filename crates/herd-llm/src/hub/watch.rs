@@ -51,8 +51,10 @@ async fn fetch(inner: Arc<Inner>, open: ToFetch) {
     }
     let count = listing.providers.len();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    inner.registry.store(&open, listing, now);
-    tracing::debug!(host = %open.host, providers = count, "LLM listing stored");
+    let presets = listing.presets.len();
+    if inner.registry.store(&open, listing, now) {
+        tracing::info!(host = %open.host, providers = count, presets, "LLM models listed");
+    }
     inner.listed.send_modify(|n| *n += 1);
 }
 
