@@ -144,7 +144,7 @@ async fn attempt(inner: &Inner, member: &Member, prepared: &Prepared, endpoint: 
 
 async fn first(inner: &Inner, member: &Member, prepared: &Prepared, endpoint: Endpoint) -> Tried {
     let host = &member.host;
-    let uri = format!("http://{host}{FORWARD_PREFIX}{}/{}", member.provider.name, endpoint.path());
+    let uri = format!("http://{host}{FORWARD_PREFIX}{}/{}", segment(&member.provider.name), endpoint.path());
     let body = Full::new(prepared.for_provider(&member.provider.name)).map_err(|never| match never {}).boxed();
     let request = match http::Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(body) {
         Ok(request) => request,
@@ -187,6 +187,17 @@ async fn first(inner: &Inner, member: &Member, prepared: &Prepared, endpoint: En
     }
 }
 
+/// `name` as one path segment: every byte but `A-Z a-z 0-9 - . _ ~`
+/// percent-encoded (a model id may hold `/` or `:`).
+fn segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The rest of a whole (not streamed) answer, each read within the stall
 /// limit, up to the answer cap.
 async fn whole(inner: &Inner, mut body: Incoming, first: Option<Bytes>) -> Result<Bytes, RelayError> {
@@ -210,5 +221,14 @@ async fn whole(inner: &Inner, mut body: Incoming, first: Option<Bytes>) -> Resul
                 out.extend_from_slice(&data);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_provider_name_is_one_path_segment() {
+        assert_eq!(super::segment("qwen3-8b_v1.2"), "qwen3-8b_v1.2");
+        assert_eq!(super::segment("org/model:8b"), "org%2Fmodel%3A8b");
     }
 }

@@ -40,7 +40,6 @@ impl Splitter {
     }
 
     /// Bytes held for an unfinished event.
-    #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
         self.pending.len()
     }

@@ -16,6 +16,9 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::time::Duration;
 
+/// Largest event held while waiting for its end.
+const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// The next data of `body`: `None` at its end.
 pub(super) async fn next_data(body: &mut Incoming) -> Result<Option<Bytes>, String> {
     loop {
@@ -71,6 +74,11 @@ async fn step(mut state: State) -> Option<(Result<Bytes, Infallible>, State)> {
         match next {
             Ok(Ok(Some(chunk))) => {
                 let out = state.pass(&chunk);
+                if state.splitter.held() > MAX_EVENT_BYTES {
+                    let error =
+                        RelayError::Upstream(format!("an event of the answer is larger than {MAX_EVENT_BYTES} bytes"));
+                    return state.fail(error, &out).await;
+                }
                 if !out.is_empty() {
                     return Some((Ok(out), state));
                 }
@@ -92,12 +100,12 @@ async fn step(mut state: State) -> Option<(Result<Bytes, Infallible>, State)> {
             }
             Ok(Err(err)) => {
                 let error = RelayError::Upstream(format!("the answer broke off: {err}"));
-                return state.fail(error).await;
+                return state.fail(error, &[]).await;
             }
             Err(_) => {
                 let stall = relayed.stall;
                 let error = RelayError::Timeout(format!("no event for {stall:?}"));
-                return state.fail(error).await;
+                return state.fail(error, &[]).await;
             }
         }
     }
@@ -127,8 +135,9 @@ impl State {
         out
     }
 
-    /// Ends the stream with an error event, after writing the record.
-    async fn fail(mut self, error: RelayError) -> Option<(Result<Bytes, Infallible>, State)> {
+    /// Ends the stream with `before`, then an error event, after writing
+    /// the record.
+    async fn fail(mut self, error: RelayError, before: &[u8]) -> Option<(Result<Bytes, Infallible>, State)> {
         let Relayed { mut record, place, shape, .. } = self.relayed.take()?;
         record.usage(self.usage);
         record.finish(error.outcome(), Some(&error.to_string())).await;
@@ -140,7 +149,9 @@ impl State {
                 String::from_utf8_lossy(&sse::error_event(&error.anthropic_body()))
             )),
         };
-        Some((Ok(event), self))
+        let mut out = BytesMut::from(before);
+        out.extend_from_slice(&event);
+        Some((Ok(out.freeze()), self))
     }
 }
 

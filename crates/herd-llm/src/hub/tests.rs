@@ -302,3 +302,65 @@ async fn a_closed_channel_leaves_its_models_inactive_until_the_same_session_retu
     assert_eq!(hub.post("bob", "chat/completions", chat("m", false)).await.status(), 200);
     let _ = ProviderState::Active;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_session_replaces_its_entries_and_another_session_drops_them() {
+    let hub = Hub::start(RelayConfig::default()).await;
+    let ws1 = Agent::start(
+        &hub,
+        "alice-agent",
+        "ws1",
+        "session-ws1",
+        listing(vec![provider("old", None, Visibility::Public, 4)]),
+    );
+    hub.models_when("bob", |m| ids(m) == ["old"]).await;
+    ws1.stop().await;
+    hub.models_when("bob", |m| entry(m, "old")["herd"]["state"] == "inactive").await;
+    let back = Agent::start(
+        &hub,
+        "alice-agent",
+        "ws1",
+        "session-ws1",
+        listing(vec![provider("new", None, Visibility::Public, 4)]),
+    );
+    hub.models_when("bob", |m| ids(m) == ["new"]).await;
+    back.stop().await;
+    hub.models_when("bob", |m| entry(m, "new")["herd"]["state"] == "inactive").await;
+    let other = listing(vec![provider("bobs", None, Visibility::Public, 4)]);
+    let _taken = Agent::start(&hub, "bob-agent", "ws1", "session-other", other);
+    let models = hub.models_when("root", |m| ids(m) == ["bobs"]).await;
+    assert_eq!(entry(&models, "bobs")["herd"]["owner"], "bob", "the new session's owner owns its models");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_and_a_silent_member_get_clear_errors() {
+    let config =
+        RelayConfig { max_body_bytes: 1024, first_token_timeout: Duration::from_millis(300), ..RelayConfig::default() };
+    let hub = Hub::start(config).await;
+    let ws1 = Agent::start(
+        &hub,
+        "alice-agent",
+        "ws1",
+        "session-ws1",
+        listing(vec![provider("gate", None, Visibility::Public, 4)]),
+    );
+    hub.models_when("bob", |m| ids(m) == ["gate"]).await;
+    let large = hub.post("bob", "chat/completions", json!({ "model": "gate", "pad": "x".repeat(2048) })).await;
+    assert_eq!(large.status(), 413);
+    let deep = format!("{{\"model\":\"gate\",\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
+    let deep =
+        hub.http.post(format!("{}/v1/chat/completions", hub.url)).bearer_auth("bob").body(deep).send().await.unwrap();
+    assert_eq!(deep.status(), 400);
+    let deep: Value = deep.json().await.unwrap();
+    assert!(deep["error"]["message"].as_str().unwrap().contains("deeper"), "{deep}");
+    let no_model = hub.post("bob", "chat/completions", json!({ "messages": [] })).await;
+    assert_eq!(no_model.status(), 400);
+    let silent = hub.post("bob", "chat/completions", chat("gate", true)).await;
+    assert_eq!(silent.status(), 504, "the gate never opens: no first byte");
+    let silent: Value = silent.json().await.unwrap();
+    assert_eq!(silent["error"]["code"], "timeout");
+    assert_eq!(ws1.seen.dropped().await, "gate", "the agent's request is dropped with it");
+    let records = hub.audit(4).await;
+    let outcomes: Vec<Outcome> = records.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, [Outcome::RpcError, Outcome::RpcError, Outcome::RpcError, Outcome::Timeout]);
+}

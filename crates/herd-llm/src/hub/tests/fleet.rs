@@ -272,10 +272,11 @@ async fn forward(
         return (http::StatusCode::BAD_GATEWAY, [(FAILURE_HEADER, failure.as_str())], answer.to_string())
             .into_response();
     }
+    // Dropped with the handler (before the answer) or with the body.
+    let guard = OnDrop(state.dropped.clone(), provider.clone());
     if provider.starts_with("gate") {
         state.seen.gate.acquire().await.unwrap().forget();
     }
-    let guard = OnDrop(state.dropped.clone(), provider.clone());
     if body["stream"] != true {
         let answer = json!({
             "object": "chat.completion",
