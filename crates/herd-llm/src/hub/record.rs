@@ -8,7 +8,7 @@ use super::metrics;
 use super::request::Endpoint;
 use super::sse::Usage;
 use herd_auth::{Identity, Principal};
-use herd_store::{AuditPath, AuditRecord, AuditWriter, ERROR_CAP, Outcome, Timestamp};
+use herd_store::{AuditPath, AuditRecord, AuditWriter, Outcome, Timestamp};
 use tokio::time::Instant;
 
 /// A record begun and not yet written.
@@ -93,7 +93,8 @@ impl LlmRecord {
         let mut record = self.record.take()?;
         record.outcome = outcome;
         record.duration_ms = elapsed_ms(self.started);
-        record.error = error.map(cut);
+        // The store cuts it to `herd_store::ERROR_CAP` when written.
+        record.error = error.map(str::to_owned);
         let label = self.label.as_deref();
         metrics::ended(label.unwrap_or(metrics::UNKNOWN), outcome.as_str(), label.is_some());
         tracing::info!(
@@ -126,13 +127,4 @@ impl Drop for LlmRecord {
 
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-/// At most [`ERROR_CAP`] bytes (and a few more, so the store marks the cut).
-fn cut(text: &str) -> String {
-    let mut end = text.len().min(ERROR_CAP + 4);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
