@@ -6,7 +6,7 @@
 mod fleet;
 
 use super::RelayConfig;
-use crate::wire::{Listing, ProviderState, Visibility};
+use crate::wire::{Listing, Visibility};
 use fleet::{Agent, CHUNKS, DONE, Hub, LIMIT, USAGE, entry, ids, preset, provider};
 use herd_store::{AuditPath, Outcome};
 use serde_json::{Value, json};
@@ -300,7 +300,6 @@ async fn a_closed_channel_leaves_its_models_inactive_until_the_same_session_retu
     let _back = Agent::start(&hub, "alice-agent", "ws1", "session-ws1", models());
     hub.models_when("bob", |m| entry(m, "m")["herd"]["state"] == "active").await;
     assert_eq!(hub.post("bob", "chat/completions", chat("m", false)).await.status(), 200);
-    let _ = ProviderState::Active;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
