@@ -99,6 +99,13 @@ struct Inner {
     listed: notify::Sender<u64>,
 }
 
+impl Inner {
+    fn models(&self, principal: &herd_auth::Principal) -> serde_json::Value {
+        let load = |host: &str, provider: &str| self.registry.load(host, provider).in_flight();
+        resolve::list(&self.registry.snapshot(), principal, load)
+    }
+}
+
 impl Relay {
     /// A relay over `channels`, recording through `audit`. Nothing is
     /// listed until [`Relay::spawn`] runs.
@@ -127,7 +134,7 @@ impl Relay {
 
     /// `/v1/models` as `principal` sees it.
     pub fn models(&self, principal: &herd_auth::Principal) -> serde_json::Value {
-        resolve::list(&self.inner.registry.snapshot(), principal)
+        self.inner.models(principal)
     }
 
     /// The API: `GET /v1/models`, `POST /v1/chat/completions`,

@@ -1,26 +1,28 @@
 //! The LLM relay end to end: a real `herd hub`, an agent that joins it over
 //! its channel from this process and answers the relay's wire (a listing
-//! and a streamed answer), and `herd llm list` / `herd llm chat` run
-//! against the hub with a user's token.
+//! and a streamed answer), and `herd llm list` / `herd llm chat` and the
+//! official `openai` clients (Python and npm) run against the hub with a
+//! user's token.
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use axum::response::IntoResponse as _;
 use herd_channel::{AgentChannel, AgentChannelConfig};
 use herd_llm::wire::{self, Listing, Provider, ProviderState, Visibility};
 use serde_json::Value;
 use std::time::Duration;
-use support::{Finished, Herd, herd_bin, run_bounded};
+use support::{Deps, Finished, Herd, herd_bin, run_bounded};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 const ADMIN: &str = "the-hubs-own-admin-token";
 const LIMIT: Duration = Duration::from_secs(30);
 const ANSWER: [&str; 4] = [
-    "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
-    "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\n",
-    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}\n\n",
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n",
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}\n\n",
     "data: [DONE]\n\n",
 ];
 
@@ -54,10 +56,19 @@ fn agent_router() -> axum::Router {
     let listing = serde_json::to_string(&listing).unwrap();
     axum::Router::new().route(wire::LISTING_PATH, axum::routing::get(move || async move { listing })).route(
         "/api/v1/llm/{provider}/{*endpoint}",
-        axum::routing::post(|| async {
+        axum::routing::post(|body: axum::body::Bytes| async move {
+            let request: Value = serde_json::from_slice(&body).unwrap();
+            if request["stream"] != true {
+                let answer = serde_json::json!({
+                    "id": "c1", "object": "chat.completion", "created": 0, "model": request["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
+                });
+                return ([(http_content_type(), "application/json")], answer.to_string()).into_response();
+            }
             let chunks = ANSWER.iter().map(|c| Ok::<_, std::io::Error>(bytes_of(c)));
             let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
-            ([(http_content_type(), "text/event-stream")], body)
+            ([(http_content_type(), "text/event-stream")], body).into_response()
         }),
     )
 }
@@ -114,6 +125,45 @@ async fn herd_llm_lists_and_streams_a_model_an_agent_publishes_over_its_channel(
     assert_eq!((&served["gen_ai.usage.input_tokens"], &served["gen_ai.usage.output_tokens"]), (&4.into(), &2.into()));
     let denied = records.iter().find(|r| r["gen_ai.request.model"] == "nothing").unwrap();
     assert_eq!(denied["herd.outcome"], "denied");
+
+    official_clients(&hub, &bob).await;
     stop.cancel();
     tokio::time::timeout(LIMIT, agent).await.unwrap().unwrap();
+}
+
+/// The JSON lines a client fixture printed.
+fn lines(run: &Finished) -> Vec<Value> {
+    assert!(run.status.success(), "{run:?}");
+    run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The official `openai` clients against the hub's `/v1`.
+async fn official_clients(hub: &Herd, token: &str) {
+    let deps = Deps::load();
+    let base = format!("{}/v1", hub.url.trim_end_matches("/mcp"));
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let python = |mode: &str| {
+        let mut cmd = Command::new(deps.python_openai());
+        cmd.arg(fixtures.join("openai_client.py")).args([mode, &base, "p"]).env("HERD_TEST_TOKEN", token);
+        run_bounded(cmd, Duration::from_secs(60))
+    };
+    assert_eq!(lines(&python("models").await)[0]["models"], serde_json::json!(["m", "p"]));
+    let chat = lines(&python("chat").await);
+    assert_eq!((&chat[0]["content"], &chat[0]["usage"]["completion_tokens"]), (&"Hello".into(), &2.into()));
+    let stream = lines(&python("stream").await);
+    let done = stream.last().unwrap();
+    assert_eq!(done["content"], "Hello");
+    assert_eq!(done["usage"], Value::Null, "usage the client did not ask for is taken out");
+    assert_eq!(done["chunks"], 2);
+    let asked = lines(&python("stream-usage").await);
+    assert_eq!(asked.last().unwrap()["usage"]["prompt_tokens"], 4, "usage asked for arrives");
+
+    let mut node = Command::new(&deps.node22);
+    node.arg(fixtures.join("openai_client.mjs"))
+        .args([deps.openai_js_dir.to_str().unwrap(), &base, "p"])
+        .env("HERD_TEST_TOKEN", token);
+    let js = lines(&run_bounded(node, Duration::from_secs(60)).await);
+    let done = js.last().unwrap();
+    assert_eq!((&done["content"], &done["usage"]["completion_tokens"]), (&"Hello".into(), &2.into()));
+    assert_eq!(done["models"], serde_json::json!(["m", "p"]));
 }

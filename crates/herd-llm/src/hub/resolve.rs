@@ -139,15 +139,29 @@ struct Entry {
     state: ProviderState,
     owner: Option<String>,
     since: u64,
+    /// Requests the hub has in flight at its members.
+    in_flight: u32,
+    /// What its members take at once.
+    max_concurrency: u32,
+}
+
+/// One member as the list counts it.
+#[derive(Clone, Copy)]
+struct Counted {
+    state: ProviderState,
+    in_flight: u32,
+    max_concurrency: u32,
 }
 
 impl Entry {
-    fn add(&mut self, host: &HostModels, state: ProviderState) {
+    fn add(&mut self, host: &HostModels, member: Counted) {
         if !self.hosts.contains(&host.host) {
             self.hosts.push(host.host.clone());
         }
-        self.state = better(self.state, state);
+        self.state = better(self.state, member.state);
         self.since = self.since.min(host.since);
+        self.in_flight += member.in_flight;
+        self.max_concurrency += member.max_concurrency;
     }
 }
 
@@ -162,32 +176,39 @@ fn better(a: ProviderState, b: ProviderState) -> ProviderState {
 }
 
 /// `/v1/models` for `principal`: every model id it may use, in OpenAI's
-/// list shape with herd's details under `herd`.
-pub(crate) fn list(hosts: &[Arc<HostModels>], principal: &Principal) -> Value {
+/// list shape with herd's details under `herd`; `load` says how many
+/// requests the hub has in flight at a provider of a host.
+pub(crate) fn list(hosts: &[Arc<HostModels>], principal: &Principal, load: impl Fn(&str, &str) -> u32) -> Value {
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
-    let new = |kind, host: &HostModels, pool: Option<String>, state| Entry {
+    let new = |kind, host: &HostModels, pool: Option<String>, member: Counted| Entry {
         kind,
         hosts: vec![host.host.clone()],
         pool,
-        state,
+        state: member.state,
         owner: host.owner.name.clone(),
         since: host.since,
+        in_flight: member.in_flight,
+        max_concurrency: member.max_concurrency,
     };
     for host in hosts {
         for p in host.listing.providers.iter().filter(|p| may_use(principal, &p.name, &host.owner, p.visibility)) {
-            let state = host.state(p.state);
+            let member = Counted {
+                state: host.state(p.state),
+                in_flight: load(&host.host, &p.name),
+                max_concurrency: p.max_concurrency,
+            };
             match entries.get_mut(&p.name) {
-                Some(e) if e.kind == Kind::Provider => e.add(host, state),
-                _ => drop(entries.insert(p.name.clone(), new(Kind::Provider, host, p.pool.clone(), state))),
+                Some(e) if e.kind == Kind::Provider => e.add(host, member),
+                _ => drop(entries.insert(p.name.clone(), new(Kind::Provider, host, p.pool.clone(), member))),
             }
             let Some(pool) = &p.pool else { continue };
             match entries.get_mut(pool) {
                 Some(e) if e.kind != Kind::Preset => {
                     if e.kind == Kind::Pool {
-                        e.add(host, state);
+                        e.add(host, member);
                     }
                 }
-                _ => drop(entries.insert(pool.clone(), new(Kind::Pool, host, None, state))),
+                _ => drop(entries.insert(pool.clone(), new(Kind::Pool, host, None, member))),
             }
         }
     }
@@ -199,10 +220,17 @@ pub(crate) fn list(hosts: &[Arc<HostModels>], principal: &Principal) -> Value {
         }
         let Ok(target) = resolve(hosts, principal, &name) else { continue };
         let Some((home, _)) = presets(hosts, principal, &name).next() else { continue };
-        let state = target.members.iter().map(|m| m.state).fold(ProviderState::Inactive, better);
-        let mut entry = new(Kind::Preset, home, None, state);
-        entry.hosts = target.members.iter().map(|m| m.host.clone()).collect();
-        entry.hosts.dedup();
+        let none = Counted { state: ProviderState::Inactive, in_flight: 0, max_concurrency: 0 };
+        let mut entry = new(Kind::Preset, home, None, none);
+        entry.hosts.clear();
+        for m in &target.members {
+            if !entry.hosts.contains(&m.host) {
+                entry.hosts.push(m.host.clone());
+            }
+            entry.state = better(entry.state, m.state);
+            entry.in_flight += load(&m.host, &m.provider.name);
+            entry.max_concurrency += m.provider.max_concurrency;
+        }
         entries.insert(name, entry);
     }
     let data: Vec<Value> = entries
@@ -219,6 +247,8 @@ pub(crate) fn list(hosts: &[Arc<HostModels>], principal: &Principal) -> Value {
                     "pool": e.pool,
                     "state": e.state,
                     "owner": e.owner,
+                    "in_flight": e.in_flight,
+                    "max_concurrency": e.max_concurrency,
                 },
             })
         })

@@ -6,7 +6,6 @@ use super::Inner;
 use super::error::{RelayError, Shape, json_response};
 use super::forward;
 use super::request::Endpoint;
-use super::resolve;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
@@ -31,7 +30,7 @@ async fn models(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let Some(principal) = request.extensions().get::<Principal>() else {
         return RelayError::Unauthorized.into_response();
     };
-    json_response(http::StatusCode::OK, &resolve::list(&inner.registry.snapshot(), principal))
+    json_response(http::StatusCode::OK, &inner.models(principal))
 }
 
 async fn handle(inner: Arc<Inner>, endpoint: Endpoint, request: Request) -> Response {

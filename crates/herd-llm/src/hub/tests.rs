@@ -50,7 +50,7 @@ async fn each_caller_sees_and_uses_exactly_what_the_policy_allows() {
     assert_eq!(public["owned_by"], "alice");
     assert_eq!(
         public["herd"],
-        json!({"kind": "provider", "hosts": ["ws1"], "pool": null, "state": "active", "owner": "alice"})
+        json!({"kind": "provider", "hosts": ["ws1"], "pool": null, "state": "active", "owner": "alice", "in_flight": 0, "max_concurrency": 2})
     );
     assert!(ids(&hub.models("alice-agent").await).is_empty(), "agents use no models");
 
@@ -67,6 +67,7 @@ async fn each_caller_sees_and_uses_exactly_what_the_policy_allows() {
     for (token, model) in [("bob", "a-public"), ("alice", "a-public"), ("alice", "a-private"), ("root", "b-private")] {
         let used = hub.post(token, "chat/completions", chat(model, false)).await;
         assert_eq!(used.status(), 200, "{token} uses {model}");
+        assert_eq!(used.headers()["content-type"], "application/json");
         let answer: Value = used.json().await.unwrap();
         assert_eq!(answer["provider"], model);
     }
@@ -177,6 +178,12 @@ async fn the_least_busy_member_gets_the_request_and_a_full_pool_answers_429() {
         }
     };
     tokio::time::timeout(LIMIT, both).await.expect("each member got one of the two requests");
+    let busy = hub.models("bob").await;
+    assert_eq!(
+        (&entry(&busy, "lb")["herd"]["in_flight"], &entry(&busy, "lb")["herd"]["max_concurrency"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(entry(&busy, "gate-1")["herd"]["in_flight"], 1);
     let third = hub.post("bob", "chat/completions", chat("lb", false)).await;
     assert_eq!(third.status(), 429);
     let third: Value = third.json().await.unwrap();

@@ -109,7 +109,8 @@ pub(crate) async fn serve(
         extra = extra.merge(routes.guarded);
         public = routes.public;
     }
-    let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)));
+    let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)))
+        .with_models(Arc::new(move |principal| relay.models(principal)));
     let around = server::Around {
         extra,
         public,
