@@ -74,29 +74,24 @@ async fn step(mut state: State) -> Option<(Result<Bytes, Infallible>, State)> {
         match next {
             Ok(Ok(Some(chunk))) => {
                 let out = state.pass(&chunk);
+                if state.done.is_some() {
+                    return state.end(out).await;
+                }
                 if state.splitter.held() > MAX_EVENT_BYTES {
                     let error =
                         RelayError::Upstream(format!("an event of the answer is larger than {MAX_EVENT_BYTES} bytes"));
                     return state.fail(error, &out).await;
                 }
                 if !out.is_empty() {
-                    return Some((Ok(out), state));
+                    return Some((Ok(out.freeze()), state));
                 }
             }
             Ok(Ok(None)) => {
-                let mut out = match state.splitter.finish() {
+                let out = match state.splitter.finish() {
                     Some(tail) => state.pass_events(vec![tail]),
                     None => BytesMut::new(),
                 };
-                let relayed = state.relayed.take()?;
-                let Relayed { mut record, place, .. } = relayed;
-                record.usage(state.usage);
-                record.finish(Outcome::Ok, None).await;
-                drop(place);
-                if let Some(done) = state.done.take() {
-                    out.extend_from_slice(&done);
-                }
-                return (!out.is_empty()).then(|| (Ok(out.freeze()), state));
+                return state.end(out).await;
             }
             Ok(Err(err)) => {
                 let error = RelayError::Upstream(format!("the answer broke off: {err}"));
@@ -113,9 +108,23 @@ async fn step(mut state: State) -> Option<(Result<Bytes, Infallible>, State)> {
 
 impl State {
     /// What of `chunk` goes to the client now.
-    fn pass(&mut self, chunk: &[u8]) -> Bytes {
+    fn pass(&mut self, chunk: &[u8]) -> BytesMut {
         let events = self.splitter.push(chunk);
-        self.pass_events(events).freeze()
+        self.pass_events(events)
+    }
+
+    /// Ends the stream with `out` and the held `[DONE]`, after writing the
+    /// record. The upstream body goes with it (nothing after `[DONE]` is
+    /// waited for).
+    async fn end(mut self, mut out: BytesMut) -> Option<(Result<Bytes, Infallible>, State)> {
+        let Relayed { mut record, place, .. } = self.relayed.take()?;
+        record.usage(self.usage);
+        record.finish(Outcome::Ok, None).await;
+        drop(place);
+        if let Some(done) = self.done.take() {
+            out.extend_from_slice(&done);
+        }
+        (!out.is_empty()).then(|| (Ok(out.freeze()), self))
     }
 
     fn pass_events(&mut self, events: Vec<Bytes>) -> BytesMut {
@@ -124,7 +133,7 @@ impl State {
         for event in events {
             if is_done(&event) {
                 self.done = Some(event);
-                continue;
+                break;
             }
             let read = sse::read(event, strip);
             self.usage.merge(read.usage);

@@ -96,8 +96,22 @@ async fn a_stream_passes_event_by_event_with_usage_only_when_asked_and_is_audite
     asked["stream_options"] = json!({ "include_usage": true });
     let asked = text(hub.post("bob", "chat/completions", asked).await).await;
     assert_eq!(asked, format!("{}{USAGE}{DONE}", CHUNKS.concat()), "usage asked for is kept");
-    let records = hub.audit(2).await;
-    for record in &records {
+    let _ws2 = Agent::start(
+        &hub,
+        "alice-agent",
+        "ws2",
+        "session-ws2",
+        listing(vec![provider("linger", None, Visibility::Public, 4)]),
+    );
+    hub.models_when("bob", |m| ids(m).len() == 2).await;
+    let lingering = text(hub.post("bob", "chat/completions", chat("linger", true)).await).await;
+    assert_eq!(
+        lingering,
+        format!("{}{DONE}", CHUNKS.concat()),
+        "[DONE] ends the answer, whatever the provider does after"
+    );
+    let records = hub.audit(3).await;
+    for record in &records[..2] {
         assert_eq!(record.method, "/v1/chat/completions");
         assert_eq!(record.user.as_deref(), Some("bob"));
         assert_eq!(

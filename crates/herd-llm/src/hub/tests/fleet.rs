@@ -1,7 +1,8 @@
 //! A hub with the relay on loopback, and agents that dial it over a real
 //! channel and answer the wire from a small router: a listing, an SSE
 //! answer in fixed chunks cut mid-event, and providers that fail, stall,
-//! break off or wait at a gate, by the start of their name.
+//! break off, wait at a gate or linger after `[DONE]`, by the start of
+//! their name.
 
 use crate::hub::{Relay, RelayConfig};
 use crate::wire::{FAILURE_HEADER, Failure, Listing, Preset, Provider, ProviderState, Visibility};
@@ -303,7 +304,13 @@ async fn forward(
         stream.chain(broken).boxed()
     } else {
         let tail = [with_usage.then_some(USAGE), Some(DONE)].into_iter().flatten();
-        stream.chain(futures_util::stream::iter(tail.map(|t| Ok(Bytes::from_static(t.as_bytes()))))).boxed()
+        let stream = stream.chain(futures_util::stream::iter(tail.map(|t| Ok(Bytes::from_static(t.as_bytes())))));
+        if provider.starts_with("linger") {
+            // Keeps its stream open after `[DONE]`.
+            stream.chain(futures_util::stream::pending()).boxed()
+        } else {
+            stream.boxed()
+        }
     };
     let stream = stream.map(move |item| {
         let _alive = &guard;
