@@ -14,7 +14,7 @@ use super::stream::{Relayed, next_data};
 use crate::wire::{FAILURE_HEADER, FORWARD_PREFIX, Failure};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use herd_auth::Principal;
+use herd_auth::{Action, Model, Principal, allows};
 use herd_store::Outcome;
 use http::{HeaderValue, header};
 use http_body_util::{BodyExt as _, Full};
@@ -44,6 +44,13 @@ pub(super) async fn relay(inner: Arc<Inner>, principal: Principal, endpoint: End
         Ok(prepared) => prepared,
         Err(error) => return fail(record, error, shape).await,
     };
+    // What the caller's role allows at all (agents: no models), asked of
+    // the policy as for a public model nobody owns.
+    let any = Model { name: &prepared.model, owner: None, visibility: herd_auth::Visibility::Public };
+    if let Err(missing) = allows(&principal, &Action::UseModel(any)).into_result() {
+        record.asked(&prepared.model, false);
+        return fail(record, RelayError::Forbidden(missing.to_string()), shape).await;
+    }
     let target = match resolve(&inner.registry.snapshot(), &principal, &prepared.model) {
         Ok(target) => target,
         Err(error) => {

@@ -53,6 +53,10 @@ async fn each_caller_sees_and_uses_exactly_what_the_policy_allows() {
         json!({"kind": "provider", "hosts": ["ws1"], "pool": null, "state": "active", "owner": "alice", "in_flight": 0, "max_concurrency": 2})
     );
     assert!(ids(&hub.models("alice-agent").await).is_empty(), "agents use no models");
+    let agent = hub.post("alice-agent", "chat/completions", chat("a-public", false)).await;
+    assert_eq!(agent.status(), 403);
+    let agent: Value = agent.json().await.unwrap();
+    assert_eq!(agent["error"]["type"], "permission_error");
 
     let hidden = hub.post("bob", "chat/completions", chat("a-private", false)).await;
     assert_eq!(hidden.status(), 404);
@@ -383,4 +387,31 @@ async fn bad_bodies_and_a_silent_member_get_clear_errors() {
     let records = hub.audit(4).await;
     let outcomes: Vec<Outcome> = records.iter().map(|r| r.outcome).collect();
     assert_eq!(outcomes, [Outcome::RpcError, Outcome::RpcError, Outcome::RpcError, Outcome::Timeout]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_streams_share_one_channel_and_every_place_is_given_back() {
+    let hub = Hub::start(RelayConfig::default()).await;
+    let _ws1 = Agent::start(
+        &hub,
+        "alice-agent",
+        "ws1",
+        "session-ws1",
+        listing(vec![provider("m", None, Visibility::Public, 128)]),
+    );
+    hub.models_when("bob", |m| ids(m) == ["m"]).await;
+    let streams: Vec<_> = (0..100)
+        .map(|_| {
+            let request =
+                hub.http.post(format!("{}/v1/chat/completions", hub.url)).bearer_auth("bob").json(&chat("m", true));
+            tokio::spawn(async move { request.send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    for stream in streams {
+        let text = tokio::time::timeout(LIMIT, stream).await.unwrap().unwrap();
+        assert_eq!(text, format!("{}{DONE}", CHUNKS.concat()));
+    }
+    let models = hub.models("bob").await;
+    assert_eq!(entry(&models, "m")["herd"]["in_flight"], 0);
+    assert_eq!(hub.audit(100).await.iter().filter(|r| r.outcome == Outcome::Ok).count(), 100);
 }
