@@ -7,6 +7,7 @@ use super::Inner;
 use super::error::{RelayError, Shape};
 use super::pick::{Picked, pick};
 use super::record::LlmRecord;
+use super::registry::Place;
 use super::request::{self, Endpoint, Prepared};
 use super::resolve::{Member, resolve};
 use super::sse::Usage;
@@ -38,7 +39,7 @@ enum Tried {
 
 /// Relays `raw`, the body of a request to `endpoint` by `principal`.
 pub(super) async fn relay(inner: Arc<Inner>, principal: Principal, endpoint: Endpoint, raw: Bytes) -> Response {
-    let shape = if endpoint == Endpoint::Messages { Shape::Anthropic } else { Shape::OpenAi };
+    let shape = endpoint.shape();
     let mut record = LlmRecord::begin(inner.audit.clone(), &principal, endpoint, &raw, inner.config.payloads);
     let mut prepared = match request::parse(&raw, inner.config.max_depth) {
         Ok(prepared) => prepared,
@@ -81,21 +82,31 @@ pub(super) async fn relay(inner: Arc<Inner>, principal: Principal, endpoint: End
             Tried::Final(error) => return fail(record, error, shape).await,
         };
         record.first_byte();
-        let sse = head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        let answer = Answer { head, body, first, place, record, shape };
+        return answer.relay(&inner, prepared.strip_usage).await;
+    }
+}
+
+/// A member's answer, its head and first data in.
+struct Answer {
+    head: http::response::Parts,
+    body: Incoming,
+    first: Option<Bytes>,
+    place: Place,
+    record: LlmRecord,
+    shape: Shape,
+}
+
+impl Answer {
+    /// A stream event by event; anything else (an error of the provider's
+    /// own included) whole, once its record is committed.
+    async fn relay(self, inner: &Inner, strip_usage: bool) -> Response {
+        let Answer { head, body, first, place, mut record, shape } = self;
+        let content_type = head.headers.get(header::CONTENT_TYPE);
+        let sse = content_type.and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
         if sse && head.status.is_success() {
-            let relayed = Relayed {
-                body,
-                first,
-                strip_usage: prepared.strip_usage,
-                stall: inner.config.stall_timeout,
-                shape,
-                record,
-                place,
-            };
+            let stall = inner.config.stall_timeout;
+            let relayed = Relayed { body, first, strip_usage, stall, shape, record, place };
             let mut response = Response::new(relayed.into_body());
             *response.status_mut() = head.status;
             let headers = response.headers_mut();
@@ -103,7 +114,7 @@ pub(super) async fn relay(inner: Arc<Inner>, principal: Principal, endpoint: End
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             return response;
         }
-        let answer = whole(&inner, body, first).await;
+        let answer = whole(inner, body, first).await;
         drop(place);
         let bytes = match answer {
             Ok(bytes) => bytes,
@@ -122,15 +133,14 @@ pub(super) async fn relay(inner: Arc<Inner>, principal: Principal, endpoint: End
         if let Some(content_type) = head.headers.get(header::CONTENT_TYPE) {
             response.headers_mut().insert(header::CONTENT_TYPE, content_type.clone());
         }
-        return response;
+        response
     }
 }
 
 /// Answers `error` to a request whose body was not taken, recording it.
 pub(super) async fn refuse(inner: &Inner, principal: &Principal, endpoint: Endpoint, error: RelayError) -> Response {
-    let shape = if endpoint == Endpoint::Messages { Shape::Anthropic } else { Shape::OpenAi };
     let record = LlmRecord::begin(inner.audit.clone(), principal, endpoint, &[], inner.config.payloads);
-    fail(record, error, shape).await
+    fail(record, error, endpoint.shape()).await
 }
 
 async fn fail(record: LlmRecord, error: RelayError, shape: Shape) -> Response {

@@ -3,7 +3,7 @@
 //! and parameters applied, usage asked for on a stream, and `model` set
 //! to the provider each try goes to. Everything else passes unchanged.
 
-use super::error::RelayError;
+use super::error::{RelayError, Shape};
 use crate::wire::Preset;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -26,6 +26,11 @@ impl Endpoint {
             Self::Embeddings => "embeddings",
             Self::Messages => "messages",
         }
+    }
+
+    /// The shape of its error answers.
+    pub(crate) fn shape(self) -> Shape {
+        if self == Self::Messages { Shape::Anthropic } else { Shape::OpenAi }
     }
 
     /// The hub's route.

@@ -3,7 +3,7 @@
 //! to the cap, and hands it to the relay.
 
 use super::Inner;
-use super::error::{RelayError, Shape, json_response};
+use super::error::{RelayError, json_response};
 use super::forward;
 use super::request::Endpoint;
 use axum::extract::{Request, State};
@@ -34,9 +34,8 @@ async fn models(State(inner): State<Arc<Inner>>, request: Request) -> Response {
 }
 
 async fn handle(inner: Arc<Inner>, endpoint: Endpoint, request: Request) -> Response {
-    let shape = if endpoint == Endpoint::Messages { Shape::Anthropic } else { Shape::OpenAi };
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
-        return RelayError::Unauthorized.answer(shape);
+        return RelayError::Unauthorized.answer(endpoint.shape());
     };
     let max = inner.config.max_body_bytes;
     let read = Limited::new(request.into_body(), max).collect();
