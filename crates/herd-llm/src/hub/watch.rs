@@ -52,7 +52,7 @@ async fn fetch(inner: Arc<Inner>, open: ToFetch) {
     let count = listing.providers.len();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let presets = listing.presets.len();
-    if inner.registry.store(&open, listing, now) {
+    if inner.registry.store(&open, listing, now) && count + presets > 0 {
         tracing::info!(host = %open.host, providers = count, presets, "LLM models listed");
     }
     inner.listed.send_modify(|n| *n += 1);
@@ -64,6 +64,10 @@ async fn get(inner: &Inner, host: &str) -> Result<Listing, String> {
         .map_err(|e| e.to_string())?;
     let response = inner.channels.send(host, request).await.map_err(|e| e.to_string())?;
     let status = response.status();
+    if status == http::StatusCode::NOT_FOUND {
+        // An agent that relays no LLMs.
+        return Ok(Listing::default());
+    }
     let body = Limited::new(response.into_body(), MAX_LISTING_BYTES).collect().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("the agent answered {status}"));
