@@ -166,6 +166,8 @@ pub(super) fn preset(name: &str, llm: &str, system: &str, params: Value) -> Pres
 /// What an agent's router saw and did.
 #[derive(Clone)]
 pub(super) struct Seen {
+    /// What the agent lists; the test may change it.
+    pub(super) listing: Arc<Mutex<Listing>>,
     /// Each forwarded request: provider and body.
     pub(super) requests: Arc<Mutex<Vec<(String, Value)>>>,
     /// Providers whose answer body was dropped before it ended.
@@ -185,7 +187,6 @@ impl Seen {
 
 #[derive(Clone)]
 struct AgentState {
-    listing: Listing,
     seen: Seen,
     dropped: mpsc::UnboundedSender<String>,
 }
@@ -201,28 +202,17 @@ impl Agent {
     pub(super) fn start(hub: &Hub, token: &str, name: &str, session: &str, listing: Listing) -> Self {
         let (dropped, heard) = mpsc::unbounded_channel();
         let seen = Seen {
+            listing: Arc::new(Mutex::new(listing)),
             requests: Arc::default(),
             dropped: Arc::new(tokio::sync::Mutex::new(heard)),
             gate: Arc::new(Semaphore::new(0)),
         };
-        Self::start_with(hub, token, name, session, listing, seen, dropped)
-    }
-
-    fn start_with(
-        hub: &Hub,
-        token: &str,
-        name: &str,
-        session: &str,
-        listing: Listing,
-        seen: Seen,
-        dropped: mpsc::UnboundedSender<String>,
-    ) -> Self {
-        let state = AgentState { listing, seen: seen.clone(), dropped };
+        let state = AgentState { seen: seen.clone(), dropped };
         let app = axum::Router::new()
             .route(
                 crate::wire::LISTING_PATH,
                 axum::routing::get(|State(s): State<AgentState>| async move {
-                    axum::body::Body::from(serde_json::to_vec(&s.listing).unwrap())
+                    axum::body::Body::from(serde_json::to_vec(&*s.seen.listing.lock()).unwrap())
                 }),
             )
             .route("/api/v1/llm/{provider}/{*endpoint}", axum::routing::post(forward))
