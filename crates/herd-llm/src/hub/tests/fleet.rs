@@ -137,6 +137,12 @@ pub(super) fn ids(models: &Value) -> Vec<String> {
     models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
 }
 
+/// The state `/v1/models` gives `id` (empty while it is not listed).
+pub(super) fn state(models: &Value, id: &str) -> String {
+    let found = models["data"].as_array().unwrap().iter().find(|m| m["id"] == id);
+    found.and_then(|m| m["herd"]["state"].as_str()).unwrap_or_default().to_owned()
+}
+
 /// The entry of `id` in `/v1/models`.
 pub(super) fn entry<'a>(models: &'a Value, id: &str) -> &'a Value {
     models["data"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap()
