@@ -71,6 +71,14 @@ pub struct ChannelHost {
     pub link: TunnelLink,
     /// Whether its channel is open now.
     pub active: bool,
+    /// Who opened the connection in force (the user whose token the agent
+    /// holds), if one is open or opening.
+    pub owner: Option<Principal>,
+    /// The agent's session id on that connection.
+    pub session: Option<String>,
+    /// Which connection that is: a larger number for each newer one, so a
+    /// reconnect of the same session reads as a change.
+    pub connection: Option<u64>,
 }
 
 /// The channels of a hub. Cheap to clone.
@@ -147,6 +155,9 @@ impl Channels {
                 name: name.clone(),
                 link: entry.link.clone(),
                 active: entry.open.as_ref().is_some_and(|o| o.sender.is_some()),
+                owner: entry.open.as_ref().map(|o| o.owner.clone()),
+                session: entry.open.as_ref().map(|o| o.session.clone()),
+                connection: entry.open.as_ref().map(|o| o.generation),
             })
             .collect()
     }

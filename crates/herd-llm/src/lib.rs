@@ -16,8 +16,11 @@
 //!   [`wire::Listing`] of its providers and presets, and forwards each
 //!   `POST` [`wire::FORWARD_PREFIX`]`{provider}/{endpoint}` to that
 //!   provider, streaming the answer back as it arrives;
-//! - the hub end keeps the listings of every connected agent, decides who
-//!   may see and use what, picks a pool member, and relays.
+//! - the hub end ([`hub`]) keeps the listings of every connected agent,
+//!   decides who may see and use what, picks a pool member, and relays.
 
 pub mod agent;
+pub mod hub;
 pub mod wire;
+
+pub use hub::{Relay, RelayConfig, RelayError};

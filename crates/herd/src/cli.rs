@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// Manage the stdio MCP servers a host's agent supervises.
     #[command(subcommand)]
     Servers(ServersCommand),
+    /// The fleet's LLMs through the hub: list them, chat with one.
+    #[command(subcommand)]
+    Llm(LlmCommand),
     /// Manage herd's users: who may do what, on which hosts, with which tools.
     #[command(subcommand)]
     User(UserCommand),
@@ -171,6 +174,28 @@ pub(crate) struct CallArgs {
     pub(crate) raw: bool,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LlmCommand {
+    /// List the models, pools and presets you may use, with their hosts,
+    /// state and owner.
+    List {
+        /// Print the hub's JSON (`/v1/models`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Send one prompt to a model and print its answer as it streams in.
+    Chat {
+        /// The model, pool or preset.
+        model: String,
+        /// What to ask.
+        prompt: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

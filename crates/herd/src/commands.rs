@@ -9,6 +9,7 @@ mod conformance_server;
 mod doctor;
 mod hub;
 mod init;
+mod llm;
 mod man;
 mod servers;
 mod token;
@@ -26,6 +27,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Exec(args) => client::exec(args).await,
         Command::Call(args) => client::call(args).await,
         Command::Servers(command) => servers::run(command).await,
+        Command::Llm(command) => llm::run(command).await,
         Command::User(command) => user::run(command).await,
         Command::Token(command) => token::run(command).await,
         Command::Audit(args) => audit::run(args).await,

@@ -31,6 +31,9 @@ async fn a_name_belongs_to_one_session_and_caps_count_open_channels() {
     channels.admit("ws1", "session-b", &user(2)).unwrap();
     assert_eq!(channels.hosts().len(), 3);
     assert!(channels.hosts().iter().all(|h| !h.active), "no handshake finished");
+    let ws1 = channels.hosts().into_iter().find(|h| h.name == "ws1").unwrap();
+    assert_eq!(ws1.session.as_deref(), Some("session-b"));
+    assert!(ws1.owner.is_some_and(|o| o.same_subject(&user(2))), "the owner is who opened the connection");
 }
 
 #[tokio::test]

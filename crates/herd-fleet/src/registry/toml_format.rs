@@ -46,6 +46,8 @@
 //! [fleet_ca]          # the hub's (from `herd init hub`): cert = "...", key = "..."
 //!
 //! [channels]          # the hub's, for agents that connect out: heartbeat = 30
+//!
+//! [llm]               # the hub's LLM relay: queue_wait = 30, stall_timeout = 120
 //! ```
 //!
 //! Unknown keys are errors, so a typo does not silently fall back to a
@@ -80,6 +82,9 @@ struct File {
     /// registry's.
     #[serde(rename = "channels")]
     _channels: Option<toml::Table>,
+    /// The hub's LLM relay settings, read by the hub; not the registry's.
+    #[serde(rename = "llm")]
+    _llm: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

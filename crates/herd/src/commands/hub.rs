@@ -1,9 +1,11 @@
 //! `herd hub`: the fleet broker, one MCP endpoint in front of every agent.
 //! Agents that cannot be dialled join over the channel they open to it
-//! (`/api/v1/channel`, see herd-channel).
+//! (`/api/v1/channel`, see herd-channel), and the LLMs they publish are
+//! served as one OpenAI-compatible API (`/v1/...`, see herd-llm).
 
 mod channels;
 mod fleet_ca;
+mod llm;
 
 use crate::cli::{HubArgs, ServeArgs};
 use crate::{home, metrics, server, state};
@@ -65,9 +67,13 @@ pub(crate) async fn serve(
     if args.stdio {
         anyhow::bail!("the hub serves HTTP only; use `herd agent --stdio` for a local stdio server");
     }
-    let (settings, channel_settings) = match &config {
-        Some((path, _)) => (herd_admin::AuditSettings::load(path)?, channels::load(path)?),
-        None => (herd_admin::AuditSettings::default(), herd_channel::ChannelsConfig::default()),
+    let (settings, channel_settings, llm_settings) = match &config {
+        Some((path, _)) => (herd_admin::AuditSettings::load(path)?, channels::load(path)?, llm::load(path)?),
+        None => (
+            herd_admin::AuditSettings::default(),
+            herd_channel::ChannelsConfig::default(),
+            herd_llm::RelayConfig::default(),
+        ),
     };
     let fleet_ca = match &config {
         Some((path, _)) => fleet_ca::load(path, args.tls.tls_cert.as_deref())?,
@@ -89,14 +95,22 @@ pub(crate) async fn serve(
     let writer = access.store().audit_writer(&AuditConfig::default());
     let audit = Audit::new(writer.clone(), settings.payloads);
     let router = server::router("herd-hub", hub.audited_backends(Some(audit.clone())));
-    let mut extra = metrics::route().merge(admin_routes(&access, writer.clone())).merge(channels.route());
+    let relay = herd_llm::Relay::new(
+        channels.clone(),
+        writer.clone(),
+        herd_llm::RelayConfig { payloads: settings.payloads, ..llm_settings },
+    );
+    relay.spawn(shutdown.clone());
+    let mut extra =
+        metrics::route().merge(admin_routes(&access, writer.clone())).merge(channels.route()).merge(relay.routes());
     let mut public = axum::Router::new();
     if let Some(ca) = fleet_ca {
         let routes = herd_admin::certificate_routes(ca, writer);
         extra = extra.merge(routes.guarded);
         public = routes.public;
     }
-    let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)));
+    let page = herd_ui::StatusPage::new(hub.clone(), access.store().clone(), hub.audited_tools(Some(audit)))
+        .with_models(Arc::new(move |principal| relay.models(principal)));
     let around = server::Around {
         extra,
         public,
