@@ -33,6 +33,8 @@ struct Fleet {
     webop: String,
     hub: Herd,
     agents: Vec<Herd>,
+    _workstation: Herd,
+    _provider: herd_test_provider::ScriptedProvider,
     _dir: tempfile::TempDir,
 }
 
@@ -81,7 +83,27 @@ async fn fleet() -> Fleet {
     let hub = Herd::start(&["hub", "--config", config, "--home", home_arg, "--listen", "127.0.0.1:0"]).await;
     let base = hub.url.trim_end_matches("/mcp").to_owned();
     let [root, webop] = <[String; 2]>::try_from(tokens).unwrap();
-    Fleet { base, store, root, webop, hub, agents, _dir: dir }
+
+    // ws1, root's workstation, joins over its channel and publishes a
+    // public LLM.
+    let provider = herd_test_provider::ScriptedProvider::start(herd_test_provider::Script::default()).await.unwrap();
+    let ws_config = home.join("ws1.toml");
+    std::fs::write(
+        &ws_config,
+        format!(
+            "name = \"ws1\"\nhub = \"{base}\"\nhub_token_env = \"HERD_HUB_TOKEN\"\n\
+             [[llm]]\nname = \"qwen-local\"\nurl = \"{}\"\nvisibility = \"public\"\nmax_concurrency = 2\n",
+            provider.base_url()
+        ),
+    )
+    .unwrap();
+    let ws_home = home.join("ws1-home");
+    std::fs::create_dir_all(&ws_home).unwrap();
+    let env = [("HERD_HUB_TOKEN", root.as_str()), ("HERD_HOME", ws_home.to_str().unwrap())];
+    let workstation = Herd::start_with_env(&["agent", "--config", ws_config.to_str().unwrap()], &env).await;
+    let mut hub = hub;
+    hub.wait_for_log("LLM models listed", SEEN_WITHIN).await;
+    Fleet { base, store, root, webop, hub, agents, _workstation: workstation, _provider: provider, _dir: dir }
 }
 
 /// Signs in through the form with `token` and waits for the next page.
@@ -125,9 +147,16 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     // The admin sees both agents, up.
     sign_in(&mut browser, &base, &fleet.root).await;
     assert_eq!(browser.eval("location.pathname").await, "/ui");
-    browser.wait_for(&format!("{}.join() === 'web1:up,db1:up'", host_rows()), SEEN_WITHIN).await;
+    browser.wait_for(&format!("{}.join() === 'web1:up,db1:up,ws1:up'", host_rows()), SEEN_WITHIN).await;
     browser.wait_for("document.getElementById('who').textContent === 'root'", SEEN_WITHIN).await;
     browser.wait_for("!document.getElementById('audit-section').hidden", SEEN_WITHIN).await;
+    // ws1's LLM, with its state, host, owner and load.
+    let llm = "document.querySelector('#models tr[data-model=\"qwen-local\"]')";
+    browser
+        .wait_for(&format!("{llm} && {llm}.querySelector('[data-state]').dataset.state === 'active'"), SEEN_WITHIN)
+        .await;
+    let row = browser.eval(&format!("Array.from({llm}.cells).map(c => c.textContent)")).await;
+    assert_eq!(row, serde_json::json!(["qwen-local", "provider", "active", "ws1", "", "root", "0 / 2"]));
     browser.screenshot("ui", "2-admin-fleet").await;
 
     assert_eq!(browser.eval("window.problems").await, serde_json::json!([]));
@@ -158,7 +187,7 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     // An agent dies: its row turns down in place, without a reload.
     browser.eval("window.notReloaded = true").await;
     fleet.agents[1].kill().await;
-    browser.wait_for(&format!("{}.join() === 'web1:up,db1:down'", host_rows()), SEEN_WITHIN).await;
+    browser.wait_for(&format!("{}.join() === 'web1:up,db1:down,ws1:up'", host_rows()), SEEN_WITHIN).await;
     assert_eq!(browser.eval("window.notReloaded === true").await, true, "the page was reloaded");
     let error = browser.eval("document.querySelector('#hosts tr[data-host=db1] td.err').textContent").await;
     assert!(!error.as_str().unwrap().is_empty(), "the down host shows its last error");
@@ -175,6 +204,8 @@ async fn the_page_signs_in_follows_the_fleet_live_and_signs_out() {
     sign_in(&mut browser, &base, &fleet.webop).await;
     browser.wait_for(&format!("{}.join() === 'web1:up'", host_rows()), SEEN_WITHIN).await;
     browser.wait_for("document.getElementById('who').textContent === 'webop'", SEEN_WITHIN).await;
+    // A public model is theirs to use, so theirs to see; its host is not.
+    browser.wait_for("document.querySelector('#models tr[data-model=\"qwen-local\"]')", SEEN_WITHIN).await;
     assert_eq!(browser.eval("document.getElementById('audit-section').hidden").await, true);
     let text = browser.eval("document.body.innerText").await;
     assert!(!text.as_str().unwrap().contains("db1"), "the operator sees db1:\n{text}");
@@ -225,8 +256,9 @@ async fn the_json_endpoints_ask_for_a_cookie_and_follow_the_policy() {
 
     let (status, hosts) = get(base, "/ui/api/hosts", Some(&fleet.root)).await;
     assert_eq!(status, 200);
-    assert_eq!(names(&hosts), ["web1", "db1"]);
-    for host in hosts["hosts"].as_array().unwrap() {
+    assert_eq!(names(&hosts), ["web1", "db1", "ws1"]);
+    assert_eq!(hosts["hosts"][2]["paths"], serde_json::json!(["channel"]));
+    for host in &hosts["hosts"].as_array().unwrap()[..2] {
         assert_eq!(host["state"], "up", "{host}");
         assert_eq!(host["paths"], serde_json::json!(["http"]));
         assert!(host["latency_ms"].as_f64().unwrap() > 0.0, "{host}");
