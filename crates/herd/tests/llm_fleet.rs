@@ -8,7 +8,8 @@
 //! token; a provider dying mid-stream ends the client's stream with an
 //! error; a pool spreads load by requests in flight and survives a dead
 //! member; concurrent requests share one wake; models go inactive with
-//! their channel and come back with it. (`llm_stack.rs` covers presets,
+//! their channel and come back with it; Anthropic's Messages API passes
+//! through. (`llm_stack.rs` covers presets,
 //! usage, tool-call deltas and audit through the same hops.)
 
 #![allow(clippy::unwrap_used)]
@@ -442,4 +443,59 @@ async fn models_go_inactive_with_their_channel_and_come_back_with_it() {
     let again = std::fs::read_to_string(relay.dir.path().join("agent/channel-session")).unwrap();
     assert_eq!(again, session, "the agent came back under the same session");
     assert_eq!(relay.chat("steady", false).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_anthropic_messages_api_passes_through_to_a_provider_that_speaks_it() {
+    let llm = Llm::new("coder", "visibility = \"public\"\nmodel = \"coder-upstream\"", Script::default()).await;
+    let relay = Relay::start(&[&llm]).await;
+    let text = Script::default().text();
+    let send = |stream: bool| {
+        let body = json!({ "model": "coder", "max_tokens": 64, "stream": stream,
+                           "messages": [{ "role": "user", "content": "hi" }] });
+        reqwest::Client::new()
+            .post(format!("{}/messages", relay.api()))
+            .bearer_auth(&relay.bob)
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+
+    // Streamed: Anthropic's events, passed on as they are.
+    let answer = send(true).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let events = answer.text().await.unwrap();
+    for kind in ["message_start", "content_block_delta", "message_stop"] {
+        assert!(events.contains(&format!("event: {kind}")), "{kind} missing:\n{events}");
+    }
+    let streamed: String = events
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|e| e["type"] == "content_block_delta")
+        .filter_map(|e| e["delta"]["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(streamed, text);
+
+    // Whole.
+    let answer = send(false).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let message: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(message["content"][0]["text"], text.as_str(), "{message}");
+
+    // The provider got the body as sent, its own model id in `model`, and
+    // nothing of OpenAI's stream options.
+    let sent: Vec<Value> = llm
+        .provider
+        .history()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Arrived { endpoint, body, .. } if endpoint == "messages" => Some(body),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|b| b["model"] == "coder-upstream" && b.get("stream_options").is_none()), "{sent:?}");
+    assert_eq!(sent[0]["max_tokens"], 64);
 }
