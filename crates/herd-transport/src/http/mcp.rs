@@ -22,6 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+mod batch;
+
 pub(super) const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 pub(super) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
@@ -111,6 +113,9 @@ async fn post_inner(
     let bytes = read_body(app, headers, body).await?;
     check_depth(&bytes, app.config.max_json_depth)
         .map_err(|e| HttpError::Rpc(RpcError::invalid_request(e.to_string()), None))?;
+    if Message::is_batch(&bytes) {
+        return batch::post(app, headers, principal, &bytes, &accept).await;
+    }
     let message = Message::parse(&bytes).map_err(|e| HttpError::Rpc(e.to_rpc_error(), e.id().cloned()))?;
     if stateless::is_stateless(headers, &message) {
         let caller = Caller { principal: Some(principal), address: client.map(|a| a.ip()) };

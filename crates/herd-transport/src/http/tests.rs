@@ -1,5 +1,6 @@
 //! The HTTP transport driven through `oneshot`, without sockets.
 
+mod batch;
 mod limits;
 mod origins;
 mod principals;
