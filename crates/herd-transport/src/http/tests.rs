@@ -2,6 +2,7 @@
 
 mod batch;
 mod limits;
+mod mirrored;
 mod origins;
 mod principals;
 mod support;

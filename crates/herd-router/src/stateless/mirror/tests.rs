@@ -140,3 +140,52 @@ async fn headers_that_disagree_or_are_missing_are_refused() {
     let answer = router.handle_stateless(call("sql", args), claims, None).await.unwrap();
     assert_eq!(answer.verdict, Verdict::Answered, "{}", answer.body);
 }
+
+/// Lists its tools only to herd's own background work, as a policy that
+/// hides them from every caller would.
+struct Hidden(Catalog);
+
+impl herd_proto::Backend for Hidden {
+    fn capabilities(&self) -> Map<String, Value> {
+        self.0.capabilities()
+    }
+
+    fn list(
+        &self,
+        kind: herd_proto::ListKind,
+        cx: Context,
+    ) -> futures_util::future::BoxFuture<'static, Result<Vec<Box<serde_json::value::RawValue>>, RpcError>> {
+        let hidden = cx.meta().principal.is_some();
+        let all = self.0.list(kind, cx);
+        Box::pin(async move { if hidden { Ok(Vec::new()) } else { all.await } })
+    }
+
+    fn call(
+        &self,
+        req: Request,
+        cx: Context,
+    ) -> futures_util::future::BoxFuture<'static, Result<Box<serde_json::value::RawValue>, RpcError>> {
+        self.0.call(req, cx)
+    }
+}
+
+#[tokio::test]
+async fn a_tool_the_caller_cannot_see_is_not_judged_by_its_headers() {
+    let sql = Tool { input_schema: schema(), ..crate::tests::tool("sql") };
+    let mut b = Catalog::builder();
+    b.tool(sql, |_, _| async { Ok(CallToolResult::text("ran")) });
+    let router = Router::new(RouterConfig::default(), vec![Arc::new(Hidden(b.build()))]);
+    let args = json!({"region": "r", "query": "q"});
+    let principal = Principal::anonymous_admin();
+    let claims = |principal| Claims {
+        method: Some("tools/call"),
+        name: Some("sql"),
+        required: true,
+        principal,
+        ..Claims::default()
+    };
+    let answer = router.handle_stateless(call("sql", args.clone()), claims(None), None).await.unwrap();
+    assert_eq!(answer.verdict, Verdict::Refused, "herd's own view sees the tool: {}", answer.body);
+    let answer = router.handle_stateless(call("sql", args), claims(Some(&principal)), None).await.unwrap();
+    assert!(!answer.body.contains("Mcp-Param"), "the refusal would name a hidden tool's header: {}", answer.body);
+}
