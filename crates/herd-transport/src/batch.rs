@@ -14,7 +14,7 @@
 //! requests are left for the transport to run side by side, so one slow
 //! request delays only the answer to its own batch.
 
-use herd_proto::{Message, ProtocolVersion, Request, RpcError, error_json, method};
+use herd_proto::{Message, ParseError, ProtocolVersion, Request, RpcError, error_json, method};
 use herd_router::Session;
 
 /// Most messages one batch may hold.
@@ -29,17 +29,26 @@ pub(crate) struct Batch {
     pub(crate) refused: Vec<String>,
 }
 
-/// Takes a batch apart for `session` (see the module docs). `Err` refuses
-/// the whole batch, to be answered with one error object (id `null`).
-pub(crate) fn open(bytes: &[u8], session: Option<&Session>) -> Result<Batch, RpcError> {
-    let members = Message::parse_batch(bytes).map_err(|e| e.to_rpc_error())?;
-    let allowed = session.is_some_and(|s| s.protocol_version() == Some(ProtocolVersion::V2025_03_26));
-    let Some(session) = session.filter(|_| allowed) else {
-        return Err(RpcError::invalid_request(
+/// Why a batch is refused outside a session of 2025-03-26: `-32700` when
+/// it is not JSON, `-32600` otherwise. Answered with one error object (id
+/// `null`).
+pub(crate) fn refusal(bytes: &[u8]) -> RpcError {
+    match Message::parse_batch(bytes) {
+        Err(e @ ParseError::Json(_)) => e.to_rpc_error(),
+        _ => RpcError::invalid_request(
             "invalid request: JSON-RPC batches are not supported (only sessions of protocol revision 2025-03-26 take \
              them)",
-        ));
-    };
+        ),
+    }
+}
+
+/// Takes a batch apart for `session` (see the module docs). `Err` refuses
+/// the whole batch, to be answered with one error object (id `null`).
+pub(crate) fn open(bytes: &[u8], session: &Session) -> Result<Batch, RpcError> {
+    if session.protocol_version() != Some(ProtocolVersion::V2025_03_26) {
+        return Err(refusal(bytes));
+    }
+    let members = Message::parse_batch(bytes).map_err(|e| e.to_rpc_error())?;
     if members.len() > MAX_BATCH_MESSAGES {
         return Err(RpcError::invalid_request(format!(
             "invalid request: a batch of {} messages is more than the {MAX_BATCH_MESSAGES} allowed; split it",
@@ -88,8 +97,9 @@ mod tests {
 
     #[test]
     fn without_a_session_a_batch_is_refused_whole() {
-        let err = open(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, None).unwrap_err();
+        let err = refusal(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#);
         assert_eq!(err.code, herd_proto::code::INVALID_REQUEST);
-        assert_eq!(open(b"[1,", None).unwrap_err().code, herd_proto::code::PARSE_ERROR);
+        assert!(err.message.contains("2025-03-26"), "{}", err.message);
+        assert_eq!(refusal(b"[1,").code, herd_proto::code::PARSE_ERROR);
     }
 }

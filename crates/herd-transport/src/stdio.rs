@@ -171,7 +171,7 @@ impl Connection {
     /// Takes a batch line (see [`crate::batch`]): its requests run side by
     /// side, and their answers go out together as one array line.
     async fn batch(&mut self, bytes: &[u8]) {
-        let Batch { requests, mut refused } = match batch::open(bytes, Some(&self.session)) {
+        let Batch { requests, mut refused } = match batch::open(bytes, &self.session) {
             Ok(batch) => batch,
             Err(err) => return self.reply(error_json(None, &err)).await,
         };

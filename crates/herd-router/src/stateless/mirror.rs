@@ -54,7 +54,7 @@ pub(crate) struct Mirrored {
 /// Every listed tool and the arguments it mirrors (often none).
 #[derive(Debug, Default)]
 pub(crate) struct Mirrors {
-    tools: HashMap<String, Vec<Mirrored>>,
+    tools: HashMap<String, Arc<[Mirrored]>>,
 }
 
 impl Mirrors {
@@ -69,7 +69,7 @@ impl Mirrors {
         let tools = entries
             .iter()
             .filter_map(|e| serde_json::from_str::<Listed>(e.get()).ok())
-            .map(|t| (t.name, designated(&t.input_schema)))
+            .map(|t| (t.name, designated(&t.input_schema).into()))
             .collect();
         Self { tools }
     }
@@ -119,14 +119,18 @@ pub(crate) async fn check(
     principal: Option<&Principal>,
 ) -> Result<(), RpcError> {
     #[derive(Deserialize)]
-    struct Call {
+    struct Named {
         name: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Arguments {
         #[serde(default)]
         arguments: Option<Map<String, Value>>,
     }
-    let Ok(Call { name: Some(name), arguments }) = req.params_as::<Call>() else { return Ok(()) };
+    // Most tools mirror nothing: their arguments are not even read.
+    let Ok(Named { name: Some(name) }) = req.params_as::<Named>() else { return Ok(()) };
     let Some(mirrored) = designated_by(shared, &name).await else { return Ok(()) };
-    let arguments = arguments.unwrap_or_default();
+    let arguments = req.params_as::<Arguments>().ok().and_then(|a| a.arguments).unwrap_or_default();
     let verdict = mirrored.iter().try_for_each(|m| agree(m, &arguments, claimed));
     match verdict {
         Err(err) if !visible(shared, &name, principal).await => {
@@ -186,7 +190,7 @@ fn same(header: &str, body: &Value) -> bool {
 
 /// The arguments tool `name` mirrors; `None` when it mirrors none or is
 /// not listed even after listing again.
-async fn designated_by(shared: &Arc<Shared>, name: &str) -> Option<Vec<Mirrored>> {
+async fn designated_by(shared: &Arc<Shared>, name: &str) -> Option<Arc<[Mirrored]>> {
     let cached = shared.routes.mirrors.read().clone();
     if let Some(mirrors) = &cached
         && let Some(found) = mirrors.tools.get(name)

@@ -28,19 +28,16 @@ pub(super) async fn post(
     accept: &Accepts,
 ) -> Result<Response, HttpError> {
     check_version_header(headers)?;
-    let session = match headers.contains_key(SESSION_ID) {
-        true => Some(session_of(app, headers, &principal)?),
-        false => None,
-    };
-    let Batch { requests, refused } = batch::open(bytes, session.as_deref()).map_err(|e| HttpError::Rpc(e, None))?;
-    let Some(session) = session else {
-        return Err(HttpError::Rpc(RpcError::internal("a batch was opened without a session"), None));
-    };
+    if !headers.contains_key(SESSION_ID) {
+        return Err(HttpError::Rpc(batch::refusal(bytes), None));
+    }
+    let session = session_of(app, headers, &principal)?;
+    let Batch { requests, refused } = batch::open(bytes, &session).map_err(|e| HttpError::Rpc(e, None))?;
+    if requests.is_empty() && refused.is_empty() {
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
     if requests.is_empty() {
-        return Ok(match refused.is_empty() {
-            true => StatusCode::ACCEPTED.into_response(),
-            false => json_response(batch::array(&refused)),
-        });
+        return Ok(json_response(batch::array(&refused)));
     }
     if accept.json {
         let inbound = herd_telemetry::Inbound::http(headers);
