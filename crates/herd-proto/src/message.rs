@@ -90,6 +90,9 @@ pub enum ParseError {
     /// A JSON array: a batch, which MCP since 2025-06-18 does not allow.
     #[error("invalid request: JSON-RPC batches are not supported")]
     Batch,
+    /// A batch with no message in it (JSON-RPC 2.0 section 6).
+    #[error("invalid request: a batch must hold at least one message")]
+    EmptyBatch,
 }
 
 impl ParseError {
@@ -97,7 +100,7 @@ impl ParseError {
     pub fn to_rpc_error(&self) -> RpcError {
         match self {
             Self::Json(_) => RpcError::parse_error(self.to_string()),
-            Self::Invalid { .. } | Self::Batch => RpcError::invalid_request(self.to_string()),
+            Self::Invalid { .. } | Self::Batch | Self::EmptyBatch => RpcError::invalid_request(self.to_string()),
         }
     }
 
@@ -131,6 +134,28 @@ impl Message {
             Err(e) => return Err(ParseError::Json(e.to_string())),
         };
         fields.classify()
+    }
+
+    /// Whether `bytes` hold a batch (a JSON array), judged by the first
+    /// character that is not whitespace.
+    pub fn is_batch(bytes: &[u8]) -> bool {
+        bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    }
+
+    /// Parses a batch (MCP 2025-03-26 only): each member on its own, so one
+    /// bad member is answered with its own error while the others run. The
+    /// whole batch fails only when it is not a JSON array of at least one
+    /// value.
+    pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Result<Self, ParseError>>, ParseError> {
+        let members: Vec<Box<RawValue>> = match serde_json::from_slice(bytes) {
+            Ok(members) => members,
+            Err(e) if e.is_data() => return Err(ParseError::Invalid { reason: e.to_string(), id: None }),
+            Err(e) => return Err(ParseError::Json(e.to_string())),
+        };
+        if members.is_empty() {
+            return Err(ParseError::EmptyBatch);
+        }
+        Ok(members.iter().map(|m| Self::parse(m.get().as_bytes())).collect())
     }
 
     /// Serializes the message as compact JSON.

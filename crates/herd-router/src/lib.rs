@@ -38,7 +38,7 @@ pub use outbox::{Closed, Outbox, SharedOutbox};
 pub use owner::Owner;
 pub use session::Session;
 
-pub use stateless::{Claims, StateKey, StatelessAnswer, Verdict, is_stateless};
+pub use stateless::{Claims, PARAM_HEADER_PREFIX, ParamClaims, StateKey, StatelessAnswer, Verdict, is_stateless};
 
 use herd_proto::Backend;
 use herd_proto::model::Implementation;

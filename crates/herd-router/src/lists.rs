@@ -32,6 +32,10 @@ pub(crate) struct UriOnly {
 pub(crate) struct Routes {
     tables: [RwLock<Option<Arc<Table>>>; 4],
     generations: [AtomicU64; 4],
+    /// The arguments each tool mirrors into `Mcp-Param-*` headers (the
+    /// stateless revision); `None` until first needed, forgotten with the
+    /// tools table.
+    pub(crate) mirrors: RwLock<Option<Arc<crate::stateless::Mirrors>>>,
 }
 
 #[derive(Default)]
@@ -102,7 +106,22 @@ pub(crate) fn invalidate(shared: &Shared, notification_method: &str) {
         let mut table = shared.routes.tables[kind.index()].write();
         shared.routes.generations[kind.index()].fetch_add(1, Ordering::AcqRel);
         *table = None;
+        if *kind == ListKind::Tools {
+            *shared.routes.mirrors.write() = None;
+        }
     }
+}
+
+/// How many times the tools list was said to change: a listing made across
+/// a change must not be kept.
+pub(crate) fn tools_generation(shared: &Shared) -> u64 {
+    shared.routes.generations[ListKind::Tools.index()].load(Ordering::Acquire)
+}
+
+/// Every backend's tools as `cx`'s principal sees them, first owner of a
+/// name wins.
+pub(crate) async fn tools(shared: &Arc<Shared>, cx: Context) -> Result<Vec<Box<RawValue>>, RpcError> {
+    merged(shared, ListKind::Tools, cx).await.map(|(entries, _)| entries)
 }
 
 #[derive(Deserialize)]

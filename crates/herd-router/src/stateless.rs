@@ -12,7 +12,8 @@
 //! The same backends answer, through the same routing. What differs:
 //!
 //! - `envelope`: the `_meta` keys are checked (and compared with the
-//!   claims) before anything runs;
+//!   claims) before anything runs; `mirror`: so are the arguments of a
+//!   `tools/call` that the tool mirrors into `Mcp-Param-*` headers;
 //! - `server/discover` replaces `initialize`; `ping`, `logging/setLevel`
 //!   and `resources/(un)subscribe` are gone (`-32601`);
 //! - `inputs`: a handler awaiting the client (sampling, elicitation,
@@ -28,6 +29,7 @@ mod envelope;
 mod finish;
 mod inputs;
 mod listen;
+mod mirror;
 mod peer;
 
 #[cfg(test)]
@@ -36,6 +38,8 @@ mod tests;
 pub use envelope::Claims;
 pub use inputs::StateKey;
 pub(crate) use listen::{Listeners, deliver};
+pub(crate) use mirror::Mirrors;
+pub use mirror::{PARAM_HEADER_PREFIX, ParamClaims};
 
 use crate::{Caller, Router, Shared, dispatch};
 use envelope::Envelope;
@@ -132,6 +136,12 @@ impl Router {
             Ok(envelope) => envelope,
             Err(err) => return Some(StatelessAnswer::refused(&req.id, &err)),
         };
+        if claims.required
+            && req.method == method::TOOLS_CALL
+            && let Err(err) = mirror::check(&self.shared, &req, claims.params, claims.principal).await
+        {
+            return Some(StatelessAnswer::refused(&req.id, &err));
+        }
         let shared = &self.shared;
         match req.method.as_str() {
             method::SERVER_DISCOVER => return Some(done(&req.id, finish::discover(shared), &req.method)),

@@ -39,11 +39,14 @@
 //!   (`test_missing_capability`, `test_streaming_elicitation`,
 //!   `test_logging_tool`) and the hooks that announce a tool or prompt list
 //!   change through the catalog's notifier (`test_trigger_tool_change`,
-//!   `test_trigger_prompt_change`).
+//!   `test_trigger_prompt_change`);
+//! - `headers`: `test_mirrored_headers`, whose arguments the client
+//!   mirrors into `Mcp-Param-*` headers (SEP-2243).
 
 mod answers;
 mod content;
 mod elicitation;
+mod headers;
 mod input_required;
 mod input_rounds;
 mod media;
@@ -73,6 +76,7 @@ pub fn catalog() -> Catalog {
     input_required::register(&mut builder);
     input_rounds::register(&mut builder);
     stateless::register(&mut builder);
+    headers::register(&mut builder);
     let catalog = builder.subscribable().prompts_list_changed().logging().build();
     stateless::add_triggers(&catalog);
     catalog

@@ -12,11 +12,16 @@
 //! fails server-to-client requests and holds answers back; see `queue`), and
 //! at most [`StdioConfig::max_inflight_requests`] requests run at once.
 //!
+//! A session of the 2025-03-26 revision may send a batch on one line; the
+//! answers to its requests come back together on one line, as an array
+//! (see `batch`).
+//!
 //! A request of the stateless revision (its `_meta` names 2026-07-28) that
 //! arrives before any `initialize` is answered without the session
 //! ([`Router::handle_stateless`]); `notifications/cancelled` stops it, and
 //! its `subscriptions/listen` streams end when stdin does.
 
+use crate::batch::{self, Batch};
 use crate::lines::{read_line_capped, trim};
 use crate::queue::BoundedOutbox;
 use herd_proto::{Message, Notification, Request, RequestId, RpcError, check_depth, error_json, method};
@@ -129,6 +134,9 @@ impl Connection {
         if let Err(e) = check_depth(bytes, self.config.max_json_depth) {
             return self.reply(error_json(None, &RpcError::invalid_request(e.to_string()))).await;
         }
+        if Message::is_batch(bytes) {
+            return self.batch(bytes).await;
+        }
         let initialized = self.session.is_initialized();
         match Message::parse(bytes) {
             Ok(Message::Request(r)) => self.request(r).await,
@@ -158,6 +166,43 @@ impl Connection {
             // before the next line is read.
             answered.await;
         }
+    }
+
+    /// Takes a batch line (see [`crate::batch`]): its requests run side by
+    /// side, and their answers go out together as one array line.
+    async fn batch(&mut self, bytes: &[u8]) {
+        let Batch { requests, mut refused } = match batch::open(bytes, &self.session) {
+            Ok(batch) => batch,
+            Err(err) => return self.reply(error_json(None, &err)).await,
+        };
+        let wanted = u32::try_from(requests.len()).unwrap_or(u32::MAX);
+        let permits = match self.inflight.clone().try_acquire_many_owned(wanted) {
+            Ok(permits) if !requests.is_empty() => permits,
+            outcome => {
+                if outcome.is_err() {
+                    let limit = self.config.max_inflight_requests;
+                    let err = RpcError::invalid_request(format!(
+                        "too many requests in flight (limit {limit}); wait for answers before sending more"
+                    ));
+                    refused.extend(requests.iter().map(|r| error_json(Some(&r.id), &err)));
+                }
+                if !refused.is_empty() {
+                    self.reply(batch::array(&refused)).await;
+                }
+                return;
+            }
+        };
+        let (session, queue, outbox) = (self.session.clone(), self.queue.clone(), self.outbox.clone());
+        self.tasks.spawn(async move {
+            let answers = requests.into_iter().map(|r| session.handle_request(r, Some(outbox.clone())));
+            let work = futures_util::future::join_all(answers);
+            let answers = herd_telemetry::within(herd_telemetry::Inbound::pipe(), work).await;
+            refused.extend(answers.into_iter().flatten());
+            if !refused.is_empty() {
+                let _ = queue.send_answer(batch::array(&refused)).await;
+            }
+            drop(permits);
+        });
     }
 
     /// Queues one of the transport's own answers (a line it cannot take).

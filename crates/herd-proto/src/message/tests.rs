@@ -59,3 +59,20 @@ fn error_json_uses_null_for_unknown_ids() {
     let s = error_json(None, &RpcError::parse_error("bad"));
     assert_eq!(s, r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#);
 }
+
+#[test]
+fn batches_are_split_into_members_each_parsed_on_its_own() {
+    let text = r#" [{"jsonrpc":"2.0","id":1,"method":"a"}, {"jsonrpc":"2.0","method":"n"}, 7, {"jsonrpc":"1.0","id":"x","method":"b"}]"#;
+    assert!(Message::is_batch(text.as_bytes()));
+    let members = Message::parse_batch(text.as_bytes()).unwrap();
+    assert_eq!(members.len(), 4);
+    assert!(matches!(&members[0], Ok(Message::Request(r)) if r.method == "a"));
+    assert!(matches!(&members[1], Ok(Message::Notification(n)) if n.method == "n"));
+    assert!(matches!(&members[2], Err(ParseError::Invalid { id: None, .. })));
+    let err = members[3].as_ref().unwrap_err();
+    assert_eq!(err.id().map(RequestId::as_json), Some(r#""x""#));
+
+    assert!(matches!(Message::parse_batch(b"[]"), Err(ParseError::EmptyBatch)));
+    assert!(matches!(Message::parse_batch(b"[1,"), Err(ParseError::Json(_))));
+    assert!(!Message::is_batch(br#"{"jsonrpc":"2.0"}"#));
+}

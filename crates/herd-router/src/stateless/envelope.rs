@@ -2,6 +2,7 @@
 //! the `_meta` keys that replace `initialize`, and the transport's claims
 //! about the body (HTTP headers), which must agree with it.
 
+use super::mirror::ParamClaims;
 use herd_proto::{LogLevel, ProtocolVersion, Request, RpcError, code, method};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -15,10 +16,10 @@ pub(crate) const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapa
 pub(crate) const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 
 /// What the transport's envelope claims about the body: on HTTP the
-/// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers (values
-/// trimmed). Each claim made must match the body; with `required`, the
-/// method claim must be made, and the name claim whenever the body names
-/// something.
+/// `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*`
+/// headers (values trimmed; `Mcp-Name` may come Base64-encoded). Each
+/// claim made must match the body; with `required`, the method claim must
+/// be made, and the name claim whenever the body names something.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Claims<'a> {
     /// The claimed revision.
@@ -28,7 +29,10 @@ pub struct Claims<'a> {
     /// The claimed target: the tool or prompt name, the resource URI, the
     /// task id.
     pub name: Option<&'a str>,
-    /// Whether the method and name claims are mandatory (HTTP).
+    /// The `Mcp-Param-*` headers (see [`ParamClaims`]).
+    pub params: &'a ParamClaims,
+    /// Whether the method and name claims are mandatory (HTTP), and the
+    /// `Mcp-Param-*` headers checked.
     pub required: bool,
     /// Who sends the request, as the transport authenticated it.
     pub principal: Option<&'a herd_proto::Principal>,
@@ -128,7 +132,11 @@ fn target<'a>(
 }
 
 fn check_name(target: Option<&str>, claims: &Claims<'_>) -> Result<(), RpcError> {
-    match (claims.name, target) {
+    let claimed = match claims.name.map(super::mirror::decode).transpose() {
+        Ok(claimed) => claimed,
+        Err(why) => return Err(mismatch(format!("the Mcp-Name header {why}"))),
+    };
+    match (claimed.as_deref(), target) {
         (Some(claimed), Some(body)) if claimed != body => {
             Err(mismatch(format!("Mcp-Name {claimed:?} disagrees with the body's {body:?}")))
         }

@@ -88,10 +88,16 @@ async fn lists_every_fixture_with_the_fields_the_suite_checks() {
         "test_missing_capability",
         "test_streaming_elicitation",
         "test_logging_tool",
+        "test_mirrored_headers",
         "test_trigger_tool_change",
         "test_trigger_prompt_change",
     ];
     assert_eq!(names, expected);
+    let mirrored = &tools.iter().find(|t| t["name"] == "test_mirrored_headers").unwrap()["inputSchema"]["properties"];
+    assert_eq!(
+        (mirrored["region"]["x-mcp-header"].as_str(), mirrored["region"]["type"].as_str()),
+        (Some("Region"), Some("string"))
+    );
     for t in &tools {
         assert!(!t["description"].as_str().unwrap().is_empty(), "{t}");
         assert_eq!(t["inputSchema"]["type"], "object", "{t}");

@@ -22,6 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+mod batch;
+
 pub(super) const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 pub(super) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
@@ -111,6 +113,9 @@ async fn post_inner(
     let bytes = read_body(app, headers, body).await?;
     check_depth(&bytes, app.config.max_json_depth)
         .map_err(|e| HttpError::Rpc(RpcError::invalid_request(e.to_string()), None))?;
+    if Message::is_batch(&bytes) {
+        return batch::post(app, headers, principal, &bytes, &accept).await;
+    }
     let message = Message::parse(&bytes).map_err(|e| HttpError::Rpc(e.to_rpc_error(), e.id().cloned()))?;
     if stateless::is_stateless(headers, &message) {
         let caller = Caller { principal: Some(principal), address: client.map(|a| a.ip()) };
@@ -384,14 +389,25 @@ async fn options(State(app): App, headers: HeaderMap) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(
-            "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id",
-        ),
-    );
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed_headers(&headers));
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
     with_cors(response, guard::accepted_origin(&app.config, &headers))
+}
+
+/// The headers a browser may send: herd's own, and the `Mcp-Param-*`
+/// headers the preflight asks for (their names depend on the tool called).
+fn allowed_headers(request: &HeaderMap) -> HeaderValue {
+    const FIXED: &str = "authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+    let requested = request.get(header::ACCESS_CONTROL_REQUEST_HEADERS).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut allowed = String::from(FIXED);
+    for name in requested.split(',').map(str::trim).take(64) {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with(herd_router::PARAM_HEADER_PREFIX) && HeaderName::from_bytes(lower.as_bytes()).is_ok() {
+            allowed.push_str(", ");
+            allowed.push_str(&lower);
+        }
+    }
+    HeaderValue::from_str(&allowed).unwrap_or(HeaderValue::from_static(FIXED))
 }
 
 // === helpers ===

@@ -5,8 +5,8 @@
 //! session id means the session revisions; otherwise an
 //! `MCP-Protocol-Version` header that names no session revision, or
 //! (without the header) a body whose `_meta` names its revision, means this
-//! one. The headers are handed to the router as [`Claims`] it checks
-//! against the body.
+//! one. The headers (`Mcp-Param-*` included) are handed to the router as
+//! [`Claims`] it checks against the body.
 //!
 //! The answer is JSON when the handler finishes before it sends anything;
 //! otherwise an SSE stream carries its notifications and then the answer.
@@ -51,6 +51,16 @@ fn claim<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// The `Mcp-Param-*` headers, for the router to hold against the tool's
+/// arguments.
+fn param_claims(headers: &HeaderMap) -> Vec<(String, Option<String>)> {
+    let params = headers.iter().filter_map(|(name, value)| {
+        let suffix = name.as_str().strip_prefix(herd_router::PARAM_HEADER_PREFIX)?;
+        Some((suffix.to_owned(), value.to_str().ok().map(|v| v.trim().to_owned())))
+    });
+    params.collect()
+}
+
 /// Answers a message of the stateless revision.
 pub(super) async fn post(
     router: &Router,
@@ -69,6 +79,7 @@ pub(super) async fn post(
     let version = claim(headers, &PROTOCOL_VERSION).map(str::to_owned);
     let method = claim(headers, &MCP_METHOD).map(str::to_owned);
     let name = claim(headers, &MCP_NAME).map(str::to_owned);
+    let params = param_claims(headers);
     // Only notifications travel here (a stateless handler's questions go
     // back in its result): a client reading too slowly loses some, counted.
     let (queue, mut rx) = BoundedOutbox::channel(config.max_queued_notifications, "stateless SSE");
@@ -80,6 +91,7 @@ pub(super) async fn post(
             version: version.as_deref(),
             method: method.as_deref(),
             name: name.as_deref(),
+            params: &params,
             required: true,
             principal: caller.principal.as_ref(),
             address: caller.address,

@@ -1,6 +1,8 @@
 //! The HTTP transport driven through `oneshot`, without sockets.
 
+mod batch;
 mod limits;
+mod mirrored;
 mod origins;
 mod principals;
 mod support;

@@ -148,3 +148,58 @@ async fn a_client_not_reading_stdout_costs_a_bounded_queue_and_still_gets_its_an
     drop(client);
     server.await.unwrap().unwrap();
 }
+
+/// A stdio connection initialized at `version`: the client's end and the
+/// server's lines.
+async fn connected(version: &str) -> (DuplexStream, tokio::io::Lines<BufReader<DuplexStream>>) {
+    let (mut client, server_in) = tokio::io::duplex(1 << 16);
+    let (server_out, client_out) = tokio::io::duplex(1 << 16);
+    tokio::spawn(serve_io(chatty_router(RouterConfig::default()), StdioConfig::default(), server_in, server_out));
+    let mut lines = BufReader::new(client_out).lines();
+    let init = INIT.replace("2025-11-25", version);
+    client.write_all(format!("{init}\n").as_bytes()).await.unwrap();
+    assert_eq!(next_within(&mut lines, "initialize").await["result"]["protocolVersion"], version);
+    (client, lines)
+}
+
+#[tokio::test]
+async fn a_batch_line_gets_one_array_line_back_on_a_2025_03_26_session() {
+    let (mut client, mut lines) = connected("2025-03-26").await;
+    let call = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo"}}}}"#);
+    let batch = format!(
+        r#"[{},{},{{"jsonrpc":"2.0","method":"notifications/initialized"}},7,{INIT},{{"jsonrpc":"2.0","id":3,"method":"ping"}}]"#,
+        call("1"),
+        call(r#""b""#)
+    );
+    client.write_all(format!("{batch}\n").as_bytes()).await.unwrap();
+    let answers = next_within(&mut lines, "the batch").await;
+    let answers: std::collections::HashMap<String, Value> =
+        answers.as_array().unwrap().iter().map(|a| (a["id"].to_string(), a.clone())).collect();
+    assert_eq!(answers.len(), 5, "{answers:?}");
+    assert_eq!(answers["1"]["result"]["content"][0]["text"], "echoed");
+    assert_eq!(answers[r#""b""#]["result"]["content"][0]["text"], "echoed");
+    assert_eq!(answers["3"]["result"], serde_json::json!({}));
+    assert_eq!(answers["null"]["error"]["code"], herd_proto::code::INVALID_REQUEST);
+    assert_eq!(answers["0"]["error"]["code"], herd_proto::code::INVALID_REQUEST);
+
+    // Only notifications: nothing to answer, and the next line is served.
+    client.write_all(b"[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}]\n").await.unwrap();
+    client.write_all(format!("{}\n", call("4")).as_bytes()).await.unwrap();
+    assert_eq!(next_within(&mut lines, "the call after the batch").await["id"], 4);
+
+    let pings: Vec<String> =
+        (0..=crate::MAX_BATCH_MESSAGES).map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#)).collect();
+    client.write_all(format!("[{}]\n", pings.join(",")).as_bytes()).await.unwrap();
+    let refused = next_within(&mut lines, "the oversize batch").await;
+    assert_eq!(refused["error"]["code"], herd_proto::code::INVALID_REQUEST, "{refused}");
+    assert_eq!(refused["id"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_batch_line_is_refused_on_later_revisions() {
+    let (mut client, mut lines) = connected("2025-06-18").await;
+    client.write_all(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]\n").await.unwrap();
+    let refused = next_within(&mut lines, "the batch").await;
+    assert_eq!(refused["error"]["code"], herd_proto::code::INVALID_REQUEST, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("batch"), "{refused}");
+}

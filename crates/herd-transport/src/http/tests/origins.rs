@@ -19,6 +19,10 @@ fn public(origins: &[&str]) -> HttpConfig {
 }
 
 async fn preflight(config: HttpConfig, origin: &str) -> http::Response<Body> {
+    preflight_asking(config, origin, "content-type").await
+}
+
+async fn preflight_asking(config: HttpConfig, origin: &str, headers: &str) -> http::Response<Body> {
     let app = app(Router::new(RouterConfig::default(), Vec::new()), config);
     let request = Request::builder()
         .method(Method::OPTIONS)
@@ -26,9 +30,22 @@ async fn preflight(config: HttpConfig, origin: &str) -> http::Response<Body> {
         .header(header::HOST, "hub.example.com:7800")
         .header(header::ORIGIN, origin)
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, headers)
         .body(Body::empty())
         .unwrap();
     app.oneshot(request).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_preflight_may_ask_for_mcp_param_headers_and_nothing_else_unknown() {
+    let origin = "https://app.example.com";
+    let asked = "content-type, Mcp-Param-Region, x-secret, mcp-param-priority";
+    let allowed = preflight_asking(public(&[origin]), origin, asked).await;
+    assert_eq!(allowed.status(), StatusCode::NO_CONTENT);
+    let names = allowed.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+    let names: Vec<&str> = names.split(", ").collect();
+    assert!(names.contains(&"mcp-param-region") && names.contains(&"mcp-param-priority"), "{names:?}");
+    assert!(names.contains(&"mcp-method") && !names.contains(&"x-secret"), "{names:?}");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use herd_proto::model::CallToolResult;
 use herd_proto::{Backend, LogLevel};
 use herd_router::{Router, RouterConfig};
 use herd_tools::Catalog;
-use http::{Method, Request, StatusCode};
+use http::{HeaderValue, Method, Request, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
@@ -156,6 +156,17 @@ impl Client {
         headers: &[(&str, &str)],
         body: &str,
     ) -> http::Response<Body> {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        self.request_bytes(method, &headers, body).await
+    }
+
+    /// Like [`Self::request_body`], with header values of any bytes.
+    pub(super) async fn request_bytes(
+        &self,
+        method: Method,
+        headers: &[(&str, &[u8])],
+        body: &str,
+    ) -> http::Response<Body> {
         let mut req = Request::builder()
             .method(method)
             .uri("/mcp")
@@ -169,8 +180,15 @@ impl Client {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let mut req = req.body(Body::from(body.to_owned())).unwrap();
+        let mut given = std::collections::HashSet::new();
         for (k, v) in headers {
-            req.headers_mut().insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            // A name given twice is sent twice; a name given once replaces the default.
+            let (name, value) =
+                (http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_bytes(v).unwrap());
+            match given.insert(name.clone()) {
+                true => req.headers_mut().insert(name, value).map(drop).unwrap_or_default(),
+                false => drop(req.headers_mut().append(name, value)),
+            }
         }
         self.app.clone().oneshot(req).await.unwrap()
     }
