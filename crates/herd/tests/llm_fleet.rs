@@ -366,13 +366,18 @@ async fn a_client_that_goes_away_cancels_the_provider_request() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provider_dying_mid_stream_ends_the_clients_stream_with_an_error() {
-    let dying = Llm::new("dying", "visibility = \"public\"", Script::default().behaving(Behaviour::DieAfter(2))).await;
+    // The first token leaves well before the abort; the second one, right
+    // before it, may be lost with the connection.
+    let script = Script { delay: Duration::from_millis(50), ..Script::default() }.behaving(Behaviour::DieAfter(2));
+    let dying = Llm::new("dying", "visibility = \"public\"", script).await;
     let relay = Relay::start(&[&dying]).await;
     let mut client = Running::start("stream", &relay.api(), "dying", &relay.alice);
     assert_eq!(client.next().await["chunk"], "Hello");
-    assert_eq!(client.next().await["chunk"], " from");
-    let error = client.next().await;
-    assert_eq!(error["error"], "APIError", "{error}");
+    let mut line = client.next().await;
+    if line["chunk"] == " from" {
+        line = client.next().await;
+    }
+    assert_eq!(line["error"], "APIError", "{line}");
     let status = tokio::time::timeout(LIMIT, client.child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(3));
 }
