@@ -19,7 +19,6 @@
 //! record, committed before the answer leaves the hub, so the hop pays
 //! for one commit, not two.
 
-use herd_auth::Identity;
 use herd_proto::{Context, OnBehalfOf, Request, RpcError, code, method};
 use herd_store::{AuditPath, AuditRecord, AuditWriter, ERROR_CAP, Outcome, StoreError, Timestamp};
 use serde::Deserialize;
@@ -61,14 +60,7 @@ impl Audit {
                 record.token_id = claim.token_id;
                 record.oauth_subject = claim.oauth_subject;
             }
-            None => match principal.identity() {
-                Identity::User { name, token_id, .. } => {
-                    record.user = Some(name.clone());
-                    record.token_id = Some(token_id.to_string());
-                }
-                Identity::OAuth { subject, .. } => record.oauth_subject = Some(subject.clone()),
-                Identity::Anonymous => {}
-            },
+            None => record.attribute_to(principal),
         }
         let meta = cx.meta();
         record.session = meta.session_id.as_deref().map(str::to_owned);

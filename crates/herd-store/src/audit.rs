@@ -125,6 +125,20 @@ impl AuditRecord {
         }
     }
 
+    /// Names `principal` as who made the request: a herd user by name and
+    /// token id, an OAuth principal by subject; the anonymous admin (a
+    /// server without authentication) by nothing.
+    pub fn attribute_to(&mut self, principal: &herd_auth::Principal) {
+        match principal.identity() {
+            herd_auth::Identity::User { name, token_id, .. } => {
+                self.user = Some(name.clone());
+                self.token_id = Some(token_id.to_string());
+            }
+            herd_auth::Identity::OAuth { subject, .. } => self.oauth_subject = Some(subject.clone()),
+            herd_auth::Identity::Anonymous => {}
+        }
+    }
+
     /// Sets the digest and size of `raw` (the arguments as received) and,
     /// when `keep_payload`, the arguments themselves.
     pub fn set_args(&mut self, raw: &[u8], keep_payload: bool) {

@@ -14,7 +14,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{RawPathParams, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use herd_auth::{Identity, Principal};
+use herd_auth::Principal;
 use herd_store::{AuditRecord, AuditWriter, Outcome, Timestamp};
 use http::{Method, StatusCode};
 use serde_json::Value;
@@ -43,7 +43,7 @@ pub(super) async fn record(State(writer): State<AuditWriter>, mut request: Reque
     let started = Instant::now();
     let mut record = AuditRecord::new(Timestamp::now(), method, Outcome::Ok);
     if let Some(principal) = request.extensions().get::<Principal>() {
-        attribute(&mut record, principal);
+        record.attribute_to(principal);
     }
     let named = request.extract_parts::<RawPathParams>().await.ok();
     record.target = named.and_then(|params| params.iter().next().map(|(_, value)| value.to_owned()));
@@ -67,17 +67,6 @@ pub(super) async fn record(State(writer): State<AuditWriter>, mut request: Reque
         tracing::warn!(error = %e, method, "audit record of an admin request not written");
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-fn attribute(record: &mut AuditRecord, principal: &Principal) {
-    match principal.identity() {
-        Identity::User { name, token_id, .. } => {
-            record.user = Some(name.clone());
-            record.token_id = Some(token_id.to_string());
-        }
-        Identity::OAuth { subject, .. } => record.oauth_subject = Some(subject.clone()),
-        Identity::Anonymous => {}
-    }
 }
 
 fn outcome(status: StatusCode) -> Outcome {

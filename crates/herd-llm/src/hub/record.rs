@@ -7,7 +7,7 @@
 use super::metrics;
 use super::request::Endpoint;
 use super::sse::Usage;
-use herd_auth::{Identity, Principal};
+use herd_auth::Principal;
 use herd_store::{AuditPath, AuditRecord, AuditWriter, Outcome, Timestamp};
 use tokio::time::Instant;
 
@@ -31,14 +31,7 @@ impl LlmRecord {
         payloads: bool,
     ) -> Self {
         let mut record = AuditRecord::new(Timestamp::now(), endpoint.route(), Outcome::Ok);
-        match principal.identity() {
-            Identity::User { name, token_id, .. } => {
-                record.user = Some(name.clone());
-                record.token_id = Some(token_id.to_string());
-            }
-            Identity::OAuth { subject, .. } => record.oauth_subject = Some(subject.clone()),
-            Identity::Anonymous => {}
-        }
+        record.attribute_to(principal);
         record.set_args(raw, payloads);
         Self { writer, record: Some(record), started: Instant::now(), label: None }
     }
