@@ -471,12 +471,12 @@ class HttpTarget:
         return [f"Authorization: Bearer {self.token}"] if self.token else []
 
 
-def user_token(home: Path) -> str:
-    """Adds an operator to the store under `home` and returns a new token of
-    theirs (the offline `--home` verbs, as an operator bootstraps a host)."""
+def user_token(home: Path, user: str = "bench", role: str = "operator") -> str:
+    """Adds `user` with `role` to the store under `home` and returns a new token
+    of theirs (the offline `--home` verbs, as an operator bootstraps a host)."""
     quiet = {"check": True, "capture_output": True, "text": True}
-    subprocess.run([HERD, "user", "add", "bench", "--role", "operator", "--home", str(home)], **quiet)
-    out = subprocess.run([HERD, "token", "create", "--user", "bench", "--home", str(home)], **quiet)
+    subprocess.run([HERD, "user", "add", user, "--role", role, "--home", str(home)], **quiet)
+    out = subprocess.run([HERD, "token", "create", "--user", user, "--home", str(home)], **quiet)
     return out.stdout.strip()
 
 

@@ -51,14 +51,6 @@ def start_provider(h: ModuleType, *flags: str) -> tuple[subprocess.Popen, str]:
     return proc, line.removeprefix("listening on ")
 
 
-def new_token(h: ModuleType, home: Path, user: str, role: str) -> str:
-    """A token of a new user of the hub's store under `home`."""
-    quiet = {"check": True, "capture_output": True, "text": True}
-    subprocess.run([h.HERD, "user", "add", user, "--role", role, "--home", str(home)], **quiet)
-    out = subprocess.run([h.HERD, "token", "create", "--user", user, "--home", str(home)], **quiet)
-    return out.stdout.strip()
-
-
 def http_json(port: int, path: str, token: str) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -79,8 +71,8 @@ def start_relay(h: ModuleType, work: Path, provider_url: str, name: str) -> tupl
     `provider_url` as public model `bench`; returns the processes, the
     hub's port, the client's token and the agent's pid."""
     home = work / f"llm-hub-{name}"
-    token = new_token(h, home, "bench", "operator")
-    agent_token = new_token(h, home, "ws", "agent")
+    token = h.user_token(home)
+    agent_token = h.user_token(home, "ws", "agent")
     config = work / f"llm-hosts-{name}.toml"
     config.write_text("")
     port = h.free_port()
