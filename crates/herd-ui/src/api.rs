@@ -43,7 +43,7 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Response {
 /// `GET /ui/api/models`: what `/v1/models` shows the principal, or `null`
 /// on a server that relays no LLMs (the page then hides the section).
 pub(crate) async fn models(State(page): State<StatusPage>, Extension(principal): Extension<Principal>) -> Response {
-    let data = page.models.as_ref().map(|models| models(&principal)["data"].clone());
+    let data = page.models.as_ref().map(|models| models(&principal)["data"].take());
     json(&json!({ "models": data }))
 }
 
