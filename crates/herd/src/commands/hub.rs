@@ -6,6 +6,7 @@
 mod channels;
 mod fleet_ca;
 mod llm;
+mod table;
 
 use crate::cli::{HubArgs, ServeArgs};
 use crate::{home, metrics, server, state};

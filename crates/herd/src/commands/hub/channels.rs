@@ -9,16 +9,12 @@
 //! max_total = 4096
 //! ```
 
-use anyhow::{Context as _, bail};
+use super::table;
+use anyhow::bail;
 use herd_channel::ChannelsConfig;
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
-
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    channels: Option<Table>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,24 +28,19 @@ struct Table {
 /// The channel settings of the config at `path` (defaults without a
 /// `[channels]` table).
 pub(crate) fn load(path: &Path) -> anyhow::Result<ChannelsConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("[channels] in {}", path.display()))
+    table::load(path, "channels", build)
 }
 
+#[cfg(test)]
 fn parse(text: &str) -> anyhow::Result<ChannelsConfig> {
-    // A whitespace registry has no tables at all.
-    if herd_fleet::Format::detect(text) == herd_fleet::Format::Plain {
-        return Ok(ChannelsConfig::default());
-    }
-    let file: File = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message().trim()))?;
-    let Some(table) = file.channels else { return Ok(ChannelsConfig::default()) };
-    let seconds = |name: &str, value: Option<f64>, default: Duration| -> anyhow::Result<Duration> {
-        match value {
-            None => Ok(default),
-            Some(s) if s.is_finite() && (0.01..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-            Some(s) => bail!("{name} = {s}: give seconds between 0.01 and 3600"),
-        }
-    };
+    build(table::parse(text, "channels")?)
+}
+
+/// The settings `table` sets, defaults for the rest.
+fn build(table: Option<Table>) -> anyhow::Result<ChannelsConfig> {
+    let Some(table) = table else { return Ok(ChannelsConfig::default()) };
+    let seconds =
+        |name: &str, value: Option<f64>, default: Duration| super::table::seconds(name, value, default, 3600.0);
     let defaults = ChannelsConfig::default();
     let config = ChannelsConfig {
         heartbeat: seconds("heartbeat", table.heartbeat, defaults.heartbeat)?,

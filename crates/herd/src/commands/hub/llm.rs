@@ -10,16 +10,11 @@
 //! refresh = 30                  # seconds between fetches of every agent's listing
 //! ```
 
-use anyhow::{Context as _, bail};
+use super::table;
 use herd_llm::RelayConfig;
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
-
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    llm: Option<Table>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,24 +29,19 @@ struct Table {
 /// The relay settings of the config at `path` (defaults without an
 /// `[llm]` table).
 pub(crate) fn load(path: &Path) -> anyhow::Result<RelayConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("[llm] in {}", path.display()))
+    table::load(path, "llm", build)
 }
 
+#[cfg(test)]
 fn parse(text: &str) -> anyhow::Result<RelayConfig> {
-    // A whitespace registry has no tables at all.
-    if herd_fleet::Format::detect(text) == herd_fleet::Format::Plain {
-        return Ok(RelayConfig::default());
-    }
-    let file: File = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message().trim()))?;
-    let Some(table) = file.llm else { return Ok(RelayConfig::default()) };
-    let seconds = |name: &str, value: Option<f64>, default: Duration| -> anyhow::Result<Duration> {
-        match value {
-            None => Ok(default),
-            Some(s) if s.is_finite() && (0.01..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-            Some(s) => bail!("{name} = {s}: give seconds between 0.01 and 86400"),
-        }
-    };
+    build(table::parse(text, "llm")?)
+}
+
+/// The settings `table` sets, defaults for the rest.
+fn build(table: Option<Table>) -> anyhow::Result<RelayConfig> {
+    let Some(table) = table else { return Ok(RelayConfig::default()) };
+    let seconds =
+        |name: &str, value: Option<f64>, default: Duration| super::table::seconds(name, value, default, 86_400.0);
     let defaults = RelayConfig::default();
     let config = RelayConfig {
         queue_wait: seconds("queue_wait", table.queue_wait, defaults.queue_wait)?,
