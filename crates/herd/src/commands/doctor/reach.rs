@@ -40,7 +40,7 @@ pub(super) async fn hub(url: &str, token: Option<String>, timeout: Duration) -> 
             return vec![Finding::fail("hub", detail, "is HERD_URL a herd hub?")];
         }
         Err(err) => {
-            let detail = format!("cannot reach {shown}: {}", error_chain(&err));
+            let detail = format!("cannot reach {shown}: {}", herd_upstream::with_causes(&err));
             return vec![Finding::fail("hub", detail, start_hub)];
         }
     };
@@ -53,7 +53,9 @@ pub(super) async fn hub(url: &str, token: Option<String>, timeout: Duration) -> 
             format!("{shown}: /readyz answered {}", r.status()),
             "see the hub's log for the check that fails",
         ),
-        Err(err) => Finding::warn("hub ready", format!("/readyz: {}", error_chain(&err)), "see the hub's log"),
+        Err(err) => {
+            Finding::warn("hub ready", format!("/readyz: {}", herd_upstream::with_causes(&err)), "see the hub's log")
+        }
     });
     findings.insert(0, session(url, &shown, token, timeout).await);
     findings
@@ -222,19 +224,6 @@ async fn ssh_path(name: &str, dest: &str, config_file: Option<&std::path::Path>,
         Ok(Err(err)) => Finding::fail(check, format!("{dest}: {err}"), fix),
         Err(_) => Finding::fail(check, format!("{dest}: no answer within {}s", timeout.as_secs_f64()), fix),
     }
-}
-
-/// An error and its causes on one line (reqwest's top level alone says
-/// only "error sending request").
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
