@@ -120,7 +120,7 @@ impl Answer {
             Ok(bytes) => bytes,
             Err(error) => return fail(record, error, shape).await,
         };
-        if bytes.windows(7).any(|w| w == b"\"usage\"")
+        if memchr::memmem::find(&bytes, b"\"usage\"").is_some()
             && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
         {
             record.usage(Usage::of_answer(&value));

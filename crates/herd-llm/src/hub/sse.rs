@@ -45,19 +45,17 @@ impl Splitter {
     }
 }
 
-/// The end (exclusive) of the first event in `bytes`, looking from `from`.
+/// The end (exclusive) of the first event in `bytes`, looking from `from`:
+/// just past a blank line (`\n\n` or `\n\r\n`).
 fn event_end(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i + 1 < bytes.len() {
-        if bytes[i] == b'\n' {
-            if bytes[i + 1] == b'\n' {
-                return Some(i + 2);
-            }
-            if bytes[i + 1] == b'\r' && bytes.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
+    while let Some(at) = memchr::memchr(b'\n', bytes.get(i..)?) {
+        let newline = i + at;
+        match bytes.get(newline + 1)? {
+            b'\n' => return Some(newline + 2),
+            b'\r' if bytes.get(newline + 2) == Some(&b'\n') => return Some(newline + 3),
+            _ => i = newline + 1,
         }
-        i += 1;
     }
     None
 }
@@ -108,7 +106,7 @@ pub(crate) struct Read {
 /// a usage-only chunk (`"choices": []`) is dropped whole, a `usage` member
 /// of any other chunk removed.
 pub(crate) fn read(event: Bytes, strip: bool) -> Read {
-    if memchr(&event, b"\"usage\"").is_none() {
+    if memchr::memmem::find(&event, b"\"usage\"").is_none() {
         return Read { pass: Some(event), usage: Usage::default() };
     }
     let Some(data) = data_of(&event) else { return Read { pass: Some(event), usage: Usage::default() } };
@@ -138,11 +136,6 @@ fn data_of(event: &[u8]) -> Option<String> {
         .map(|rest| rest.strip_prefix(' ').unwrap_or(rest))
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
-}
-
-/// Where `needle` first occurs in `haystack`.
-fn memchr(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The event that ends a stream broken after its first byte.
