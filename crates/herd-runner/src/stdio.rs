@@ -142,7 +142,7 @@ impl Upstream for StdioUpstream {
             drop(forget);
             outcome
         });
-        Call { id, response }
+        Call::new(id, response)
     }
 
     fn notify(&self, notification: Notification) -> BoxFuture<'static, Result<(), UpstreamError>> {

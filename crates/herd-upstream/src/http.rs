@@ -194,7 +194,9 @@ impl Upstream for HttpUpstream {
         let body = Message::Request(request).to_json();
         let inner = self.inner.clone();
         let call_id = id.clone();
-        Call { id, response: Box::pin(async move { inner.call(&call_id, body, replay, &events).await }) }
+        let (closed, stream_closes) = mpsc::unbounded_channel();
+        let response = Box::pin(async move { inner.call(&call_id, body, replay, &events, &closed).await });
+        Call { id, response, stream_closes: Some(stream_closes) }
     }
 
     fn notify(&self, notification: Notification) -> BoxFuture<'static, Result<(), UpstreamError>> {

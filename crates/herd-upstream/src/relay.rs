@@ -122,12 +122,16 @@ async fn forward(
     let call = upstream.request(&req.method, params, req.extra, events_tx);
     let mut abandon = Abandon { upstream: upstream.clone(), id: Some(call.id) };
     let mut response = call.response;
+    let mut stream_closes = call.stream_closes;
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             biased;
             Some(message) = events.recv() => pass_back(&upstream, &cx, message, token.as_deref()),
+            // After `events`: what the upstream sent before it closed its
+            // stream reaches the client's stream before that closes too.
+            Some(()) = next_close(&mut stream_closes) => cx.close_stream(),
             outcome = &mut response => {
                 while let Ok(message) = events.try_recv() {
                     pass_back(&upstream, &cx, message, token.as_deref());
@@ -144,6 +148,15 @@ async fn forward(
                 return Err(RpcError::new(code::UPSTREAM_UNAVAILABLE, message));
             }
         }
+    }
+}
+
+/// The upstream's next report that it closed the call's stream; `None`
+/// when it reports no such thing (the `select!` branch then stays off).
+async fn next_close(closes: &mut Option<mpsc::UnboundedReceiver<()>>) -> Option<()> {
+    match closes {
+        Some(closes) => closes.recv().await,
+        None => None,
     }
 }
 

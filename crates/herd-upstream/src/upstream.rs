@@ -11,6 +11,20 @@ pub struct Call {
     pub id: RequestId,
     /// Resolves with the upstream's response.
     pub response: BoxFuture<'static, Result<Response, UpstreamError>>,
+    /// Receives one `()` each time the server ends the call's SSE stream
+    /// before the response and asks to be polled again (SSE polling,
+    /// protocol 2025-11-25); the upstream resumes the stream itself, and a
+    /// relay ends its own client's stream the same way. Every message the
+    /// server sent before the close is in `events` before the `()` is sent.
+    /// `None` for upstreams whose answers are never cut like that.
+    pub stream_closes: Option<mpsc::UnboundedReceiver<()>>,
+}
+
+impl Call {
+    /// A call that resolves with `response` and whose answer is never cut.
+    pub fn new(id: RequestId, response: BoxFuture<'static, Result<Response, UpstreamError>>) -> Self {
+        Self { id, response, stream_closes: None }
+    }
 }
 
 /// A client connection to another MCP server.

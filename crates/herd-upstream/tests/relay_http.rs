@@ -39,9 +39,16 @@ fn relay_to(url: &str) -> Arc<dyn Backend> {
 
 struct Recorder(mpsc::UnboundedSender<String>);
 
+/// What a [`Recorder`] records when the stream is ended early.
+const CLOSED: &str = "<stream closed>";
+
 impl Outbox for Recorder {
     fn send(&self, message: String) -> Result<(), Closed> {
         self.0.send(message).map_err(|_| Closed)
+    }
+
+    fn close(&self) {
+        let _ = self.0.send(CLOSED.to_owned());
     }
 }
 
@@ -67,6 +74,36 @@ async fn ask(session: &Arc<Session>, text: &str, outbox: Option<SharedOutbox>) -
 fn recorder() -> (SharedOutbox, mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (Arc::new(Recorder(tx)), rx)
+}
+
+/// A server that ends a call's stream to be polled (SSE polling) makes the
+/// relay end its own client's stream the same way, while it resumes the
+/// server's stream itself and still returns the result.
+#[tokio::test]
+async fn a_stream_the_server_closes_is_closed_for_the_client_too() {
+    let inner = server(vec![Arc::new(herd_tools::conformance::catalog())]).await;
+    let (_front, s) = front(relay_to(&inner.url)).await;
+    let (outbox, mut seen) = recorder();
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"test_reconnection","arguments":{}}}"#;
+    let answer = ask(&s, call, Some(outbox)).await;
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Reconnection test completed"), "{answer}");
+    let recorded: Vec<String> = std::iter::from_fn(|| seen.try_recv().ok()).collect();
+    assert_eq!(recorded, [CLOSED], "the client's stream was not closed: {recorded:?}");
+}
+
+/// A server that answers on one unbroken stream closes nothing.
+#[tokio::test]
+async fn an_unbroken_stream_closes_nothing() {
+    let inner = server(vec![Arc::new(herd_tools::conformance::catalog())]).await;
+    let (_front, s) = front(relay_to(&inner.url)).await;
+    let (outbox, mut seen) = recorder();
+    let call =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"test_tool_with_logging","arguments":{}}}"#;
+    let answer = ask(&s, call, Some(outbox)).await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let recorded: Vec<String> = std::iter::from_fn(|| seen.try_recv().ok()).collect();
+    assert!(!recorded.is_empty() && !recorded.iter().any(|m| m == CLOSED), "{recorded:?}");
 }
 
 #[tokio::test]

@@ -79,21 +79,14 @@ async fn conformance_0_1_16_all_scenarios_pass() {
     check_all_scenarios(&deps, &herd.url, &[], MIN_CHECKS).await;
 }
 
-/// Through the hub, `server-sse-polling` runs no checks: the scenario checks
-/// how the client reconnects after the server closes an answer stream, and
-/// the hub's relay resumes the backend's stream itself, so the client's
-/// stream is never closed. The scenario still passes (0 failed).
-const CHECKLESS_THROUGH_HUB: [&str; 1] = ["server-sse-polling"];
-
-/// Checks passed through the hub: all of the direct run's but the three
-/// of `server-sse-polling`.
-const MIN_CHECKS_THROUGH_HUB: u32 = 43;
-
+/// Through the hub, every scenario runs all its checks, `server-sse-polling`
+/// included: when the backend ends a call's stream to be polled, the hub
+/// ends its client's stream the same way and the client resumes there.
 #[tokio::test(flavor = "multi_thread")]
 async fn conformance_0_1_16_passes_through_the_hub() {
     let deps = Deps::load();
     let (hub, _backend, _registry) = Herd::hub_over_conformance_server().await;
-    check_all_scenarios(&deps, &hub.url, &CHECKLESS_THROUGH_HUB, MIN_CHECKS_THROUGH_HUB).await;
+    check_all_scenarios(&deps, &hub.url, &[], MIN_CHECKS).await;
 }
 
 /// The same through a hub whose `conformance` host is reached over the
@@ -112,7 +105,7 @@ async fn conformance_0_1_16_passes_through_the_hub_over_a_channel() {
     assert_eq!(backend.url, "channel");
     let joined = hub.wait_for_log("host joined over its channel", Duration::from_secs(20)).await;
     assert_eq!((joined["host"].as_str(), joined["up"].as_bool()), (Some("conformance"), Some(true)), "{joined}");
-    check_all_scenarios(&deps, &hub.url, &CHECKLESS_THROUGH_HUB, MIN_CHECKS_THROUGH_HUB).await;
+    check_all_scenarios(&deps, &hub.url, &[], MIN_CHECKS).await;
 }
 
 /// Runs the whole suite against `url` and requires every scenario to pass

@@ -20,6 +20,7 @@ impl Inner {
         body: String,
         replay: Replay,
         events: &mpsc::UnboundedSender<Message>,
+        closed: &mpsc::UnboundedSender<()>,
     ) -> Result<Response, UpstreamError> {
         let mut session = self.session().await?;
         // Kept for a resend on a fresh session; cloning it copies nothing.
@@ -31,16 +32,19 @@ impl Inner {
             session = self.session().await?;
             response = self.post(body, Some(&session), replay).await?;
         }
-        self.read_answer(response, id, events, Some(&session)).await
+        self.read_answer(response, id, events, Some(closed), Some(&session)).await
     }
 
     /// Reads the answer to request `id`: a JSON body or an SSE stream that
     /// carries other messages first (sent to `events`), resumed when cut.
+    /// A stream the server ended itself after advising a retry delay (SSE
+    /// polling) is reported to `closed` before it is resumed.
     pub(super) async fn read_answer(
         &self,
         response: http::Response<Body>,
         id: &RequestId,
         events: &mpsc::UnboundedSender<Message>,
+        closed: Option<&mpsc::UnboundedSender<()>>,
         session: Option<&Arc<Handshake>>,
     ) -> Result<Response, UpstreamError> {
         let mut response = self.check_status(response).await?;
@@ -60,9 +64,12 @@ impl Inner {
                     Err(e) => Err(self.protocol(format!("unreadable answer: {e}"))),
                 };
             }
-            let (answer, last_id, retry) = self.read_stream(response, id, events).await?;
+            let (answer, last_id, retry, end) = self.read_stream(response, id, events).await?;
             if let Some(answer) = answer {
                 return Ok(answer);
+            }
+            if let (Some(closed), End::Closed, Some(_)) = (closed, end, retry) {
+                let _ = closed.send(());
             }
             let Some(last_id) = last_id.filter(|_| resumes < self.config.max_resumes) else {
                 return Err(self.protocol(format!("the answer stream for {id} ended without a response")));
@@ -79,16 +86,20 @@ impl Inner {
         response: http::Response<Body>,
         id: &RequestId,
         events: &mpsc::UnboundedSender<Message>,
-    ) -> Result<(Option<Response>, Option<String>, Option<u64>), UpstreamError> {
+    ) -> Result<(Option<Response>, Option<String>, Option<u64>, End), UpstreamError> {
         let mut stream = Events::new(response, self.config.max_message_bytes, &self.shown);
         loop {
             match stream.next(None).await {
-                Ok(Message::Response(r)) if r.id == *id => return Ok((Some(r), stream.last_id, stream.retry_ms)),
+                Ok(Message::Response(r)) if r.id == *id => {
+                    return Ok((Some(r), stream.last_id, stream.retry_ms, End::Closed));
+                }
                 Ok(message) => {
                     let _ = events.send(message);
                 }
                 Err(End::TooLarge) => return Err(self.protocol("event too large".into())),
-                Err(End::Closed | End::Idle) => return Ok((None, stream.last_id, stream.retry_ms)),
+                Err(end @ (End::Closed | End::Broken | End::Idle)) => {
+                    return Ok((None, stream.last_id, stream.retry_ms, end));
+                }
             }
         }
     }

@@ -23,8 +23,10 @@ pub(super) fn is_sse(response: &Response<Body>) -> bool {
 /// Why a stream gave no further message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum End {
-    /// The body ended or broke.
+    /// The body ended: the server closed the stream.
     Closed,
+    /// The body broke off (the connection failed).
+    Broken,
     /// No byte arrived within the idle limit.
     Idle,
     /// An event outgrew the message limit.
@@ -69,7 +71,8 @@ impl<'a> Events<'a> {
                             self.parser.feed(&bytes);
                         }
                     }
-                    Some(Err(_)) | None => return Err(End::Closed),
+                    Some(Err(_)) => return Err(End::Broken),
+                    None => return Err(End::Closed),
                 }
                 continue;
             };

@@ -85,7 +85,7 @@ impl Inner {
         let response = self.post(init.to_string(), None, Replay::Idempotent).await?;
         let session_id = response.headers().get(SESSION_ID).cloned();
         let (tx, _rx) = mpsc::unbounded_channel();
-        let answer = self.read_answer(response, &RequestId::number(0), &tx, None).await?;
+        let answer = self.read_answer(response, &RequestId::number(0), &tx, None, None).await?;
         let result: Value = match answer.into_result() {
             Ok(raw) => {
                 serde_json::from_str(raw.get()).map_err(|e| self.protocol(format!("bad initialize result: {e}")))?
