@@ -56,3 +56,11 @@ pub const SERVER_DISCOVER: &str = "server/discover";
 pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
 /// `notifications/subscriptions/acknowledged` (2026-07-28).
 pub const SUBSCRIPTIONS_ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
+/// `tasks/get` (tasks extension): a task's status, and its result once done.
+pub const TASKS_GET: &str = "tasks/get";
+/// `tasks/update` (tasks extension): answers to a task's input requests.
+pub const TASKS_UPDATE: &str = "tasks/update";
+/// `tasks/cancel` (tasks extension).
+pub const TASKS_CANCEL: &str = "tasks/cancel";
+/// `notifications/tasks` (tasks extension): a task's status changed.
+pub const TASKS_STATUS: &str = "notifications/tasks";

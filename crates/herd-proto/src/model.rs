@@ -41,6 +41,31 @@ pub struct Tool {
     pub annotations: Option<ToolAnnotations>,
 }
 
+/// The extension id of tasks (SEP-2663): a client declares it under
+/// `capabilities.extensions` to accept a `tools/call` answered with a task.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// Whether a tool may run as a task: `execution.taskSupport` of its
+/// listing. A tool that says nothing is [`TaskSupport::Forbidden`].
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskSupport {
+    /// Always answered in the call itself.
+    #[default]
+    Forbidden,
+    /// A task when the client accepts tasks and the call takes long.
+    Optional,
+    /// Only for clients that accept tasks; others get `-32021`.
+    Required,
+}
+
+impl TaskSupport {
+    /// The `execution` member of a tool listing that says this.
+    pub fn execution(self) -> serde_json::Value {
+        serde_json::json!({ "taskSupport": self })
+    }
+}
+
 /// Hints about a tool's behaviour.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -22,7 +22,9 @@
 //! is answered with an error, never with silence.
 //!
 //! Requests of the stateless revision (2026-07-28) need no session: they
-//! go to [`Router::handle_stateless`], through the same backends.
+//! go to [`Router::handle_stateless`], through the same backends. There a
+//! long call to a tool that allows it may become a task (the tasks
+//! extension), which outlives the request that started it.
 
 mod dispatch;
 mod lists;
@@ -32,11 +34,13 @@ mod peer;
 mod session;
 mod sessions;
 mod stateless;
+mod tasks;
 mod trace;
 
 pub use outbox::{Closed, Outbox, SharedOutbox};
 pub use owner::Owner;
 pub use session::Session;
+pub use tasks::TaskLimits;
 
 pub use stateless::{Claims, PARAM_HEADER_PREFIX, ParamClaims, StateKey, StatelessAnswer, Verdict, is_stateless};
 
@@ -68,6 +72,8 @@ pub struct RouterConfig {
     /// Signs the `requestState` of stateless `input_required` results;
     /// replicas behind one load balancer must share it.
     pub state_key: StateKey,
+    /// Bounds and timings of tasks (the tasks extension).
+    pub tasks: TaskLimits,
 }
 
 impl Default for RouterConfig {
@@ -85,6 +91,7 @@ impl Default for RouterConfig {
             session_idle_timeout: Duration::from_secs(3600),
             client_request_timeout: Duration::from_secs(600),
             state_key: StateKey::random(),
+            tasks: TaskLimits::default(),
         }
     }
 }
@@ -102,6 +109,7 @@ pub(crate) struct Shared {
     pub(crate) routes: lists::Routes,
     pub(crate) capabilities: serde_json::Value,
     pub(crate) listeners: stateless::Listeners,
+    pub(crate) tasks: tasks::TaskStore,
 }
 
 /// The union of every backend's capabilities; `logging` always, since the
@@ -185,6 +193,7 @@ impl Router {
             capabilities: merge_capabilities(&backends),
             sessions: Sessions::default(),
             listeners: stateless::Listeners::default(),
+            tasks: tasks::TaskStore::new(config.tasks.clone()),
             config,
             backends,
         });

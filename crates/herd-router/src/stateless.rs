@@ -38,11 +38,12 @@ mod tests;
 pub use envelope::Claims;
 pub use inputs::StateKey;
 pub(crate) use listen::{Listeners, deliver};
-pub(crate) use mirror::Mirrors;
+pub(crate) use mirror::{Mirrors, task_support};
 pub use mirror::{PARAM_HEADER_PREFIX, ParamClaims};
 
-use crate::{Caller, Router, Shared, dispatch};
+use crate::{Caller, Router, Shared, dispatch, tasks};
 use envelope::Envelope;
+use herd_proto::model::TaskSupport;
 use herd_proto::{
     ClientFacts, Context, ProtocolVersion, Request, RequestId, RequestMeta, RpcError, code, error_json, method,
     result_json,
@@ -143,23 +144,37 @@ impl Router {
             return Some(StatelessAnswer::refused(&req.id, &err));
         }
         let shared = &self.shared;
+        let caller = Caller { principal: claims.principal.cloned(), address: claims.address };
         match req.method.as_str() {
+            method::TASKS_GET | method::TASKS_UPDATE | method::TASKS_CANCEL => {
+                let outcome = if tasks::accepted(&envelope.capabilities) {
+                    tasks::answer(&shared.tasks, &req, &tasks::owner(&caller))
+                } else {
+                    Err(tasks::extension_missing(&req.method))
+                };
+                return Some(done(&req.id, outcome, &req.method));
+            }
             method::SERVER_DISCOVER => return Some(done(&req.id, finish::discover(shared), &req.method)),
             method::SUBSCRIPTIONS_LISTEN => return listen::run(shared, req, outbox).await,
+            m @ ("tasks/result" | "tasks/list") => {
+                let why =
+                    format!("method not found: {m} (the tasks extension inlines results in tasks/get and lists none)");
+                return Some(StatelessAnswer::error(&req.id, &RpcError::new(code::METHOD_NOT_FOUND, why)));
+            }
             m if REMOVED.contains(&m) => {
                 let why = format!("method not found: {m} (not part of protocol revision 2026-07-28)");
                 return Some(StatelessAnswer::error(&req.id, &RpcError::new(code::METHOD_NOT_FOUND, why)));
             }
             _ => {}
         }
-        let caller = Caller { principal: claims.principal.cloned(), address: claims.address };
         Some(run(shared, req, envelope, outbox, caller).await)
     }
 }
 
 /// Runs a request through the backends, answering questions from the
 /// client's `inputResponses` or turning them into an `input_required`
-/// result.
+/// result; a call to a task-supporting tool that outlasts
+/// [`TaskLimits::answer_in_place`](crate::TaskLimits) becomes a task.
 async fn run(
     shared: &Arc<Shared>,
     req: Request,
@@ -167,6 +182,17 @@ async fn run(
     outbox: Option<SharedOutbox>,
     caller: Caller,
 ) -> StatelessAnswer {
+    let may_become_task = match req.method.as_str() {
+        method::TOOLS_CALL => match (tasks::support(shared, &req).await, tasks::accepted(&envelope.capabilities)) {
+            (TaskSupport::Required, false) => {
+                let err = tasks::extension_missing("this tool runs only as a task: calling it");
+                return StatelessAnswer::error(&req.id, &err);
+            }
+            (TaskSupport::Forbidden, _) | (_, false) => false,
+            (_, true) => true,
+        },
+        _ => false,
+    };
     let (req, inputs) = match Inputs::take(req, &shared.config.state_key) {
         Ok(taken) => taken,
         Err((id, err)) => return StatelessAnswer::error(&id, &err),
@@ -179,17 +205,40 @@ async fn run(
         version: Some(ProtocolVersion::V2026_07_28),
         session_id: None,
         client: Some(Arc::new(ClientFacts { address: caller.address, ..ClientFacts::default() })),
-        principal: caller.principal,
+        principal: caller.principal.clone(),
     };
-    let peer = peer::StatelessPeer::new(envelope, inputs.clone(), outbox);
-    let cx = Context::new(Arc::new(peer), meta, CancellationToken::new());
+    let peer = Arc::new(peer::StatelessPeer::new(envelope, inputs.clone(), outbox));
+    let cancel = CancellationToken::new();
+    let cx = Context::new(peer.clone(), meta, cancel.clone());
     let (id, method_name) = (req.id.clone(), req.method.clone());
     let span = crate::trace::server(&req, None, Some(ProtocolVersion::V2026_07_28));
-    let mut work = std::pin::pin!(McpSpan::instrument(span.as_ref(), dispatch::route(shared, None, req, cx)));
+    let routed = {
+        let shared = shared.clone();
+        async move { dispatch::route(&shared, None, req, cx).await }
+    };
+    let mut work = Box::pin(McpSpan::instrument(span.as_ref(), routed));
+    let in_place = shared.tasks.limits().answer_in_place;
     let outcome = tokio::select! {
         biased;
         outcome = &mut work => outcome,
         () = inputs.needed() => settle(work.as_mut(), &inputs).await,
+        () = tokio::time::sleep(in_place), if may_become_task => {
+            let owner = tasks::owner(&caller);
+            match shared.tasks.create(owner, cancel.clone()) {
+                Err(err) => Err(err.into()),
+                Ok(task) if peer.become_task(&task) => {
+                    crate::trace::finish(span.as_ref(), None);
+                    tokio::spawn(drive(task.clone(), work));
+                    return done(&id, tasks::created(&task, shared.tasks.limits()), &method_name);
+                }
+                // A question came first: it goes back in place; the
+                // unused task is cancelled, which nobody can observe.
+                Ok(task) => {
+                    task.cancel();
+                    settle(work.as_mut(), &inputs).await
+                }
+            }
+        }
     };
     crate::trace::finish(span.as_ref(), Some(&outcome));
     match outcome {
@@ -198,6 +247,15 @@ async fn run(
             Err(err) => StatelessAnswer::error(&id, &err),
         },
         outcome => done(&id, outcome, &method_name),
+    }
+}
+
+/// Runs the work of a task to its end: its outcome, or nothing once the
+/// task is cancelled or expires (dropping the work stops it).
+async fn drive(task: Arc<tasks::Task>, work: Pin<Box<impl Future<Output = Outcome>>>) {
+    tokio::select! {
+        outcome = work => task.finish(outcome.map_err(finish::error)),
+        () = task.cancel.cancelled() => {}
     }
 }
 

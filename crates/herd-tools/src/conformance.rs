@@ -41,7 +41,10 @@
 //!   change through the catalog's notifier (`test_trigger_tool_change`,
 //!   `test_trigger_prompt_change`);
 //! - `headers`: `test_mirrored_headers`, whose arguments the client
-//!   mirrors into `Mcp-Param-*` headers (SEP-2243).
+//!   mirrors into `Mcp-Param-*` headers (SEP-2243);
+//! - `tasks`: the tools of the tasks extension scenarios (SEP-2663):
+//!   `slow_compute`, `failing_job`, `confirm_delete` and the others that
+//!   may or must run as tasks, and `greet`, which never does.
 
 mod answers;
 mod content;
@@ -55,6 +58,7 @@ mod resources;
 mod sampling;
 mod stateless;
 mod streaming;
+mod tasks;
 
 use crate::Catalog;
 use herd_proto::model::{Tool, ToolAnnotations};
@@ -77,6 +81,7 @@ pub fn catalog() -> Catalog {
     input_rounds::register(&mut builder);
     stateless::register(&mut builder);
     headers::register(&mut builder);
+    tasks::register(&mut builder);
     let catalog = builder.subscribable().prompts_list_changed().logging().build();
     stateless::add_triggers(&catalog);
     catalog

@@ -27,12 +27,15 @@ const CACHEABLE: [&str; 6] = [
 ];
 
 /// The `server/discover` result: every revision herd speaks (the session
-/// ones through `initialize`), what it serves, and who it is.
+/// ones through `initialize`), what it serves (and the tasks extension,
+/// which the router serves for every backend), and who it is.
 pub(super) fn discover(shared: &Shared) -> Result<Box<RawValue>, RpcError> {
     let supported: Vec<&str> = ProtocolVersion::SUPPORTED.iter().map(|v| v.as_str()).collect();
+    let mut capabilities = shared.capabilities.clone();
+    capabilities["extensions"][herd_proto::model::TASKS_EXTENSION] = json!({});
     let mut result = json!({
         "supportedVersions": supported,
-        "capabilities": shared.capabilities,
+        "capabilities": capabilities,
         "_meta": { SERVER_INFO: shared.config.server_info },
     });
     if let Some(instructions) = &shared.config.instructions {

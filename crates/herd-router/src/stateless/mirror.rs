@@ -17,6 +17,8 @@
 //! - a header sent twice, or holding bytes a header value may not carry,
 //!   is refused.
 //!
+//! The same listing says which tools may run as tasks (`task_support`).
+//!
 //! `Mcp-Param-*` headers no tool designates are ignored, as the revision
 //! asks. Which arguments a tool designates comes from the tools listing,
 //! kept until a backend says its tools changed (a tool missing from it is
@@ -27,6 +29,7 @@
 use crate::{Shared, lists};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use herd_proto::model::TaskSupport;
 use herd_proto::{Context, Principal, Request, RequestMeta, RpcError, code};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -51,10 +54,12 @@ pub(crate) struct Mirrored {
     header: String,
 }
 
-/// Every listed tool and the arguments it mirrors (often none).
+/// Every listed tool and the arguments it mirrors (often none), and
+/// whether it may run as a task (`execution.taskSupport`).
 #[derive(Debug, Default)]
 pub(crate) struct Mirrors {
     tools: HashMap<String, Arc<[Mirrored]>>,
+    tasks: HashMap<String, TaskSupport>,
 }
 
 impl Mirrors {
@@ -65,13 +70,24 @@ impl Mirrors {
             name: String,
             #[serde(default)]
             input_schema: Value,
+            #[serde(default)]
+            execution: Option<Execution>,
         }
-        let tools = entries
-            .iter()
-            .filter_map(|e| serde_json::from_str::<Listed>(e.get()).ok())
-            .map(|t| (t.name, designated(&t.input_schema).into()))
-            .collect();
-        Self { tools }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Execution {
+            #[serde(default)]
+            task_support: Option<TaskSupport>,
+        }
+        let mut mirrors = Self::default();
+        for tool in entries.iter().filter_map(|e| serde_json::from_str::<Listed>(e.get()).ok()) {
+            let support = tool.execution.and_then(|e| e.task_support).unwrap_or_default();
+            if support != TaskSupport::Forbidden {
+                mirrors.tasks.insert(tool.name.clone(), support);
+            }
+            mirrors.tools.insert(tool.name, designated(&tool.input_schema).into());
+        }
+        mirrors
     }
 }
 
@@ -191,21 +207,31 @@ fn same(header: &str, body: &Value) -> bool {
 /// The arguments tool `name` mirrors; `None` when it mirrors none or is
 /// not listed even after listing again.
 async fn designated_by(shared: &Arc<Shared>, name: &str) -> Option<Arc<[Mirrored]>> {
+    let mirrors = listing_with(shared, name).await?;
+    mirrors.tools.get(name).cloned().filter(|m| !m.is_empty())
+}
+
+/// Whether tool `name` may run as a task; a tool not listed even after
+/// listing again may not.
+pub(crate) async fn task_support(shared: &Arc<Shared>, name: &str) -> TaskSupport {
+    let Some(mirrors) = listing_with(shared, name).await else { return TaskSupport::Forbidden };
+    mirrors.tasks.get(name).copied().unwrap_or_default()
+}
+
+/// The kept tools listing, listed again when it does not name `name`.
+async fn listing_with(shared: &Arc<Shared>, name: &str) -> Option<Arc<Mirrors>> {
     let cached = shared.routes.mirrors.read().clone();
-    if let Some(mirrors) = &cached
-        && let Some(found) = mirrors.tools.get(name)
-    {
-        return Some(found.clone()).filter(|m| !m.is_empty());
+    if let Some(mirrors) = cached.filter(|m| m.tools.contains_key(name)) {
+        return Some(mirrors);
     }
     let generation = lists::tools_generation(shared);
     let entries = lists::tools(shared, Context::detached()).await.ok()?;
     let mirrors = Arc::new(Mirrors::from_listing(&entries));
-    let found = mirrors.tools.get(name).cloned();
     let mut slot = shared.routes.mirrors.write();
     if lists::tools_generation(shared) == generation {
-        *slot = Some(mirrors);
+        *slot = Some(mirrors.clone());
     }
-    found.filter(|m| !m.is_empty())
+    Some(mirrors)
 }
 
 /// Whether `principal` sees tool `name` listed.

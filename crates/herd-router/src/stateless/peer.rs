@@ -2,12 +2,15 @@
 //! the stateless revision: notifications go to the request's own stream,
 //! log messages only when the request asked for them, and questions to the
 //! client are answered from the request's inputs or become part of its
-//! `input_required` result.
+//! `input_required` result. Once the request became a task, questions are
+//! parked on the task instead, until `tasks/update` answers them.
 
 use super::envelope::Envelope;
 use super::inputs::Inputs;
 use crate::outbox::SharedOutbox;
+use crate::tasks::Task;
 use herd_proto::{BoxFuture, LogLevel, Message, Notification, Peer, RpcError, code, method};
+use parking_lot::Mutex;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -17,11 +20,25 @@ pub(super) struct StatelessPeer {
     envelope: Envelope,
     inputs: Arc<Inputs>,
     outbox: Option<SharedOutbox>,
+    /// The task the request became, if it did.
+    task: Mutex<Option<Arc<Task>>>,
 }
 
 impl StatelessPeer {
     pub(super) fn new(envelope: Envelope, inputs: Arc<Inputs>, outbox: Option<SharedOutbox>) -> Self {
-        Self { envelope, inputs, outbox }
+        Self { envelope, inputs, outbox, task: Mutex::new(None) }
+    }
+
+    /// Makes the handler's later questions park on `task`, unless it
+    /// already asked one that goes back in the `input_required` result
+    /// (then false, and nothing changes).
+    pub(super) fn become_task(&self, task: &Arc<Task>) -> bool {
+        let mut slot = self.task.lock();
+        if self.inputs.has_questions() {
+            return false;
+        }
+        *slot = Some(task.clone());
+        true
     }
 }
 
@@ -74,6 +91,17 @@ impl Peer for StatelessPeer {
             let err = RpcError::new(code::MISSING_CLIENT_CAPABILITY, why)
                 .with_data(json!({ "requiredCapabilities": { capability: {} } }));
             return Box::pin(async move { Err(err) });
+        }
+        let task = self.task.lock();
+        if let Some(task) = task.as_ref() {
+            let answer = task.ask(key, method, params);
+            let method = method.to_owned();
+            return Box::pin(async move {
+                let answer = answer
+                    .await
+                    .map_err(|_| RpcError::internal(format!("the task ended before {method} was answered")))?;
+                serde_json::value::to_raw_value(&answer).map_err(|e| RpcError::internal(e.to_string()))
+            });
         }
         match self.inputs.answer(key, method, params) {
             Some(answer) => {

@@ -4,7 +4,9 @@ use super::{
     Catalog, CompletionHandler, CompletionRef, Inner, PromptEntry, ResourceEntry, TemplateEntry, ToolEntry, ToolResult,
     Tools, UriTemplate,
 };
-use herd_proto::model::{Completion, GetPromptResult, Prompt, Resource, ResourceContents, ResourceTemplate, Tool};
+use herd_proto::model::{
+    Completion, GetPromptResult, Prompt, Resource, ResourceContents, ResourceTemplate, TaskSupport, Tool,
+};
 use herd_proto::{Context, RpcError};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -35,6 +37,22 @@ impl CatalogBuilder {
         Fut: Future<Output = ToolResult> + Send + 'static,
     {
         let (name, entry) = tool_entry(tool, handler);
+        if self.tools.by_name.insert(name.clone(), entry).is_none() {
+            self.tools.order.push(name);
+        }
+        self
+    }
+
+    /// Registers a tool that may run as a task: its listing carries
+    /// `execution.taskSupport`, and the router answers a call that outlasts
+    /// a moment with a task the client polls (see `herd_router`).
+    pub fn task_tool<F, Fut>(&mut self, tool: Tool, support: TaskSupport, handler: F) -> &mut Self
+    where
+        F: Fn(Map<String, Value>, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ToolResult> + Send + 'static,
+    {
+        let (name, mut entry) = tool_entry(tool, handler);
+        entry.raw = with_execution(&entry.raw, support);
         if self.tools.by_name.insert(name.clone(), entry).is_none() {
             self.tools.order.push(name);
         }
@@ -148,6 +166,13 @@ where
     let raw = to_raw(&tool);
     let handler = Arc::new(move |args, cx| Box::pin(handler(args, cx)) as _);
     (name, ToolEntry { raw, handler })
+}
+
+/// A tool listing with `execution` set to `support`.
+fn with_execution(raw: &RawValue, support: TaskSupport) -> Box<RawValue> {
+    let mut listing: Map<String, Value> = serde_json::from_str(raw.get()).expect("a tool serializes to an object");
+    listing.insert("execution".into(), support.execution());
+    to_raw(&listing)
 }
 
 fn to_raw<T: Serialize>(value: &T) -> Box<RawValue> {
