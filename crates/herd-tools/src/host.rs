@@ -6,7 +6,7 @@
 //!
 //! | tool | does |
 //! |---|---|
-//! | `shell` | runs a command through the user's shell, waits, returns its output and exit code |
+//! | `shell` | runs a command through the user's shell, waits, returns its output and exit code (a task, for a client that accepts tasks and a command that takes a while) |
 //! | `shell_bg` | starts a detached command (own session) and returns its pid and log path at once |
 //! | `read_file` | reads a text file by lines, or any file by bytes as base64 |
 //! | `write_file` | replaces a file atomically (temp file + fsync + rename) |
@@ -57,7 +57,7 @@ mod testutil;
 use crate::catalog::{Catalog, ToolResult};
 use crate::child_env::ChildEnv;
 use herd_proto::Context;
-use herd_proto::model::Tool;
+use herd_proto::model::{TaskSupport, Tool};
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::path::PathBuf;
@@ -171,11 +171,17 @@ pub fn catalog(config: HostConfig) -> Catalog {
     let host = Arc::new(Host::new(config));
     let cfg = &host.config;
     let mut builder = Catalog::builder();
+    {
+        // A long command may run as a task: a client that accepts tasks
+        // gets one, and may disconnect and fetch the result later.
+        let host = host.clone();
+        let call = move |args, cx| Box::pin(shell::call(host.clone(), args, cx)) as BoxedCall;
+        builder.task_tool(shell::tool(cfg), TaskSupport::Optional, call);
+    }
     let mut add = |tool: Tool, call: fn(Arc<Host>, Map<String, Value>, Context) -> BoxedCall| {
         let host = host.clone();
         builder.tool(tool, move |args, cx| call(host.clone(), args, cx));
     };
-    add(shell::tool(cfg), |c, a, cx| Box::pin(shell::call(c, a, cx)));
     add(shell_bg::tool(), |c, a, cx| Box::pin(shell_bg::call(c, a, cx)));
     add(read_file::tool(cfg), |c, a, cx| Box::pin(read_file::call(c, a, cx)));
     add(write_file::tool(), |c, a, cx| Box::pin(write_file::call(c, a, cx)));

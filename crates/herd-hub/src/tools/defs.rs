@@ -86,6 +86,11 @@ fn forwarded(tool: &Value) -> Value {
         annotations["openWorldHint"] = json!(true);
         out["annotations"] = annotations;
     }
+    // A tool that may run as a task on the agent may as `remote_<name>` on
+    // the hub, which runs the call as a task of its own.
+    if let Some(execution) = tool.get("execution") {
+        out["execution"] = execution.clone();
+    }
     out
 }
 

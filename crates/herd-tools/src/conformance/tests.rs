@@ -89,10 +89,22 @@ async fn lists_every_fixture_with_the_fields_the_suite_checks() {
         "test_streaming_elicitation",
         "test_logging_tool",
         "test_mirrored_headers",
+        "greet",
+        "slow_compute",
+        "failing_job",
+        "protocol_error_job",
+        "confirm_delete",
+        "multi_input",
+        "test_tool_with_task",
         "test_trigger_tool_change",
         "test_trigger_prompt_change",
     ];
     assert_eq!(names, expected);
+    let support = |name: &str| tools.iter().find(|t| t["name"] == name).unwrap()["execution"]["taskSupport"].clone();
+    assert_eq!(support("greet"), Value::Null, "greet never runs as a task");
+    assert_eq!(support("slow_compute"), "optional");
+    assert_eq!(support("failing_job"), "required");
+    assert_eq!(support("test_tool_with_task"), "required");
     let mirrored = &tools.iter().find(|t| t["name"] == "test_mirrored_headers").unwrap()["inputSchema"]["properties"];
     assert_eq!(
         (mirrored["region"]["x-mcp-header"].as_str(), mirrored["region"]["type"].as_str()),

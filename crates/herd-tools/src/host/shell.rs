@@ -36,7 +36,8 @@ pub(super) fn tool(cfg: &HostConfig) -> Tool {
              The result ends with the exit code; a non-zero exit is reported, not treated as a tool error. \
              On timeout (default {default} s, at most {max} s) the command's whole process group is killed and \
              the call fails. Processes the command starts are killed when the call ends: use shell_bg for \
-             anything that must keep running.",
+             anything that must keep running. A client that accepts tasks gets a task for a command that \
+             outlasts a moment, and may poll it (tasks/get) from a later connection.",
             shell = cfg.shell.display()
         ),
         input_schema: json!({
