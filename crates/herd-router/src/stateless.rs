@@ -231,10 +231,10 @@ async fn run(
                     tokio::spawn(drive(task.clone(), work));
                     return done(&id, tasks::created(&task, shared.tasks.limits()), &method_name);
                 }
-                // A question came first: it goes back in place; the
-                // unused task is cancelled, which nobody can observe.
+                // A question came first: it goes back in place, and the
+                // task nobody heard of is forgotten.
                 Ok(task) => {
-                    task.cancel();
+                    shared.tasks.discard(&task);
                     settle(work.as_mut(), &inputs).await
                 }
             }
@@ -253,9 +253,11 @@ async fn run(
 /// Runs the work of a task to its end: its outcome, or nothing once the
 /// task is cancelled or expires (dropping the work stops it).
 async fn drive(task: Arc<tasks::Task>, work: Pin<Box<impl Future<Output = Outcome>>>) {
+    let expiry = tokio::time::Instant::from_std(task.expires);
     tokio::select! {
         outcome = work => task.finish(outcome.map_err(finish::error)),
         () = task.cancel.cancelled() => {}
+        () = tokio::time::sleep_until(expiry) => task.cancel(),
     }
 }
 

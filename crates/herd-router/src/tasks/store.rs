@@ -8,11 +8,10 @@
 //! cap the oldest finished task whose result was already fetched makes
 //! room, and otherwise creation is refused with a clear error.
 //!
-//! Each task's status is observable: [`Task::changes`] wakes on every
-//! change (the router turns them into `notifications/tasks`, tests await
-//! them instead of polling). Questions a running task asks the client
-//! ([`Task::ask`]) park it in `input_required` until [`Task::answer`]
-//! delivers every answer.
+//! A task's status moves from `working` to one of `completed`, `failed`
+//! and `cancelled`, and never leaves those; questions a running task asks
+//! the client ([`Task::ask`]) park it in `input_required` until
+//! [`Task::answer`] has delivered every answer.
 
 use crate::Owner;
 use herd_proto::RpcError;
@@ -22,7 +21,7 @@ use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// Bounds and timings of the task table.
@@ -49,7 +48,7 @@ impl Default for TaskLimits {
             max_per_owner: 100,
             ttl: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(1),
-            answer_in_place: Duration::from_millis(250),
+            answer_in_place: Duration::from_millis(500),
         }
     }
 }
@@ -128,11 +127,10 @@ pub(crate) struct Task {
     pub(crate) id: String,
     owner: Owner,
     pub(crate) created_at: SystemTime,
-    expires: Instant,
+    pub(crate) expires: Instant,
     /// Cancelled by `tasks/cancel` and by expiry: stops the work.
     pub(crate) cancel: CancellationToken,
     state: Mutex<State>,
-    changed: watch::Sender<Status>,
 }
 
 /// What `tasks/get` shows of a task.
@@ -146,12 +144,6 @@ pub(crate) struct Snapshot {
 }
 
 impl Task {
-    /// A status receiver that sees every later change.
-    #[cfg(test)]
-    pub(crate) fn changes(&self) -> watch::Receiver<Status> {
-        self.changed.subscribe()
-    }
-
     pub(crate) fn snapshot(&self) -> Snapshot {
         let mut state = self.state.lock();
         if state.status.is_terminal() {
@@ -169,7 +161,6 @@ impl Task {
     fn set(&self, state: &mut State, status: Status) {
         state.status = status;
         state.updated_at = SystemTime::now();
-        self.changed.send_replace(status);
     }
 
     /// Records the outcome of the work; a task already ended (cancelled)
@@ -288,10 +279,8 @@ impl TaskStore {
             numbered: 0,
             fetched: false,
         };
-        let (changed, _) = watch::channel(Status::Working);
         let expires = now + self.limits.ttl;
-        let task =
-            Arc::new(Task { id: id.clone(), owner, created_at, expires, cancel, state: Mutex::new(state), changed });
+        let task = Arc::new(Task { id: id.clone(), owner, created_at, expires, cancel, state: Mutex::new(state) });
         tasks.insert(id, task.clone());
         Ok(task)
     }
@@ -308,6 +297,12 @@ impl TaskStore {
             }
             None => Err(TaskError::NotFound(id.to_owned())),
         }
+    }
+
+    /// Forgets a task nobody was told about (its id never left the
+    /// server); its work, which goes on in place, is left alone.
+    pub(crate) fn discard(&self, task: &Task) {
+        self.tasks.lock().remove(&task.id);
     }
 
     /// Number of tasks held (expired ones included until the next sweep).
