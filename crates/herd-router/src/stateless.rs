@@ -227,9 +227,10 @@ async fn run(
             match shared.tasks.create(owner, cancel.clone()) {
                 Err(err) => Err(err.into()),
                 Ok(task) if peer.become_task(&task) => {
-                    crate::trace::finish(span.as_ref(), None);
-                    tokio::spawn(drive(task.clone(), work));
-                    return done(&id, tasks::created(&task, shared.tasks.limits()), &method_name);
+                    let created = tasks::created(&task, shared.tasks.limits());
+                    crate::trace::finish(span.as_ref(), Some(&created));
+                    tokio::spawn(drive(task, work));
+                    return done(&id, created, &method_name);
                 }
                 // A question came first: it goes back in place, and the
                 // task nobody heard of is forgotten.

@@ -43,3 +43,6 @@ pub(crate) fn extension_missing(what: &str) -> RpcError {
     RpcError::new(code::MISSING_CLIENT_CAPABILITY, why)
         .with_data(json!({ "requiredCapabilities": { "extensions": { TASKS_EXTENSION: {} } } }))
 }
+
+#[cfg(test)]
+mod tests;
