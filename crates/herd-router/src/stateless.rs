@@ -37,7 +37,7 @@ mod tests;
 
 pub use envelope::Claims;
 pub use inputs::StateKey;
-pub(crate) use listen::{Listeners, deliver};
+pub(crate) use listen::{Listeners, deliver, deliver_task};
 pub(crate) use mirror::{Mirrors, task_support};
 pub use mirror::{PARAM_HEADER_PREFIX, ParamClaims};
 
@@ -155,7 +155,10 @@ impl Router {
                 return Some(done(&req.id, outcome, &req.method));
             }
             method::SERVER_DISCOVER => return Some(done(&req.id, finish::discover(shared), &req.method)),
-            method::SUBSCRIPTIONS_LISTEN => return listen::run(shared, req, outbox).await,
+            method::SUBSCRIPTIONS_LISTEN => {
+                let tasks = tasks::accepted(&envelope.capabilities);
+                return listen::run(shared, req, outbox, tasks::owner(&caller), tasks).await;
+            }
             m @ ("tasks/result" | "tasks/list") => {
                 let why =
                     format!("method not found: {m} (the tasks extension inlines results in tasks/get and lists none)");
@@ -229,6 +232,7 @@ async fn run(
                 Ok(task) if peer.become_task(&task) => {
                     let created = tasks::created(&task, shared.tasks.limits());
                     crate::trace::finish(span.as_ref(), Some(&created));
+                    tokio::spawn(tasks::announce(Arc::downgrade(shared), task.clone()));
                     tokio::spawn(drive(task, work));
                     return done(&id, created, &method_name);
                 }
@@ -257,7 +261,8 @@ async fn drive(task: Arc<tasks::Task>, work: Pin<Box<impl Future<Output = Outcom
     let expiry = tokio::time::Instant::from_std(task.expires);
     tokio::select! {
         outcome = work => task.finish(outcome.map_err(finish::error)),
-        () = task.cancel.cancelled() => {}
+        // Cancelled by `tasks/cancel` (already marked) or by expiry.
+        () = task.cancel.cancelled() => task.cancel(),
         () = tokio::time::sleep_until(expiry) => task.cancel(),
     }
 }

@@ -14,7 +14,9 @@
 //! goes on detached from the request, its later questions parked on the
 //! task (`input_required` on `tasks/get`, answered with `tasks/update`).
 //! A `required` tool called by a client without the extension is refused
-//! (`-32021`); an `optional` one runs as a plain call.
+//! (`-32021`); an `optional` one runs as a plain call. A client that lists
+//! task ids in the `taskIds` of a `subscriptions/listen` filter gets
+//! `notifications/tasks` at each change of its own tasks instead of polling.
 //!
 //! The router does this for every backend alike, so a hub runs calls to
 //! its agents' tools as hub-side tasks (see docs/ARCHITECTURE.md). Tasks
@@ -26,7 +28,7 @@ mod wire;
 
 pub use store::TaskLimits;
 pub(crate) use store::{Task, TaskStore};
-pub(crate) use wire::{answer, created, owner, support};
+pub(crate) use wire::{announce, answer, created, owner, support};
 
 use herd_proto::model::TASKS_EXTENSION;
 use herd_proto::{RpcError, code};

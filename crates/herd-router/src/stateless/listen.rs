@@ -8,10 +8,15 @@
 //! `params._meta["io.modelcontextprotocol/subscriptionId"]`. Nothing else
 //! is sent: the filter is opt-in. The subscription ends when the client
 //! goes (the transport drops the request) or its stream refuses a message.
+//!
+//! With the tasks extension declared, the filter's `taskIds` asks for
+//! `notifications/tasks` about those tasks; only tasks of the listener's
+//! own owner are ever announced to it, so naming another's id yields
+//! nothing.
 
 use super::StatelessAnswer;
-use crate::Shared;
 use crate::outbox::SharedOutbox;
+use crate::{Owner, Shared};
 use herd_proto::{Message, Notification, Request, RpcError, method};
 use parking_lot::Mutex;
 use serde::Deserialize;
@@ -42,6 +47,7 @@ struct Listener {
     subscription: Value,
     filter: Filter,
     outbox: SharedOutbox,
+    owner: Owner,
 }
 
 /// What a client opts in to (`SubscriptionFilter`).
@@ -56,11 +62,14 @@ struct Filter {
     resources_list_changed: bool,
     #[serde(default)]
     resource_subscriptions: HashSet<String>,
+    #[serde(default)]
+    task_ids: HashSet<String>,
 }
 
 impl Filter {
-    /// The part of `self` the server's `capabilities` can honour.
-    fn agreed(&self, capabilities: &Value) -> Self {
+    /// The part of `self` the server's `capabilities` can honour (task ids
+    /// only for a client that declared the tasks extension).
+    fn agreed(&self, capabilities: &Value, tasks: bool) -> Self {
         let flag = |kind: &str, key: &str| capabilities[kind][key].as_bool().unwrap_or(false);
         Self {
             tools_list_changed: self.tools_list_changed && flag("tools", "listChanged"),
@@ -71,6 +80,7 @@ impl Filter {
             } else {
                 HashSet::new()
             },
+            task_ids: if tasks { self.task_ids.clone() } else { HashSet::new() },
         }
     }
 
@@ -87,6 +97,9 @@ impl Filter {
         }
         if !self.resource_subscriptions.is_empty() {
             out.insert("resourceSubscriptions".into(), json!(self.resource_subscriptions));
+        }
+        if !self.task_ids.is_empty() {
+            out.insert("taskIds".into(), json!(self.task_ids));
         }
         Value::Object(out)
     }
@@ -109,7 +122,13 @@ impl Filter {
 }
 
 /// Serves one `subscriptions/listen` request until it is dropped.
-pub(super) async fn run(shared: &Arc<Shared>, req: Request, outbox: Option<SharedOutbox>) -> Option<StatelessAnswer> {
+pub(super) async fn run(
+    shared: &Arc<Shared>,
+    req: Request,
+    outbox: Option<SharedOutbox>,
+    owner: Owner,
+    tasks: bool,
+) -> Option<StatelessAnswer> {
     #[derive(Deserialize)]
     struct Params {
         notifications: Filter,
@@ -119,7 +138,7 @@ pub(super) async fn run(shared: &Arc<Shared>, req: Request, outbox: Option<Share
         return Some(StatelessAnswer::error(&req.id, &err));
     };
     let filter = match req.params_as::<Params>() {
-        Ok(p) => p.notifications.agreed(&shared.capabilities),
+        Ok(p) => p.notifications.agreed(&shared.capabilities, tasks),
         Err(err) => return Some(StatelessAnswer::error(&req.id, &err)),
     };
     let subscription = serde_json::from_str::<Value>(&req.id.to_string()).unwrap_or(Value::Null);
@@ -129,7 +148,7 @@ pub(super) async fn run(shared: &Arc<Shared>, req: Request, outbox: Option<Share
         return None;
     }
     let number = shared.listeners.next.fetch_add(1, Ordering::Relaxed);
-    shared.listeners.open.lock().insert(number, Listener { subscription, filter, outbox });
+    shared.listeners.open.lock().insert(number, Listener { subscription, filter, outbox, owner });
     let _registered = Registered { shared, number };
     // Open until the client goes, which drops this future.
     std::future::pending::<()>().await;
@@ -151,13 +170,22 @@ impl Drop for Registered<'_> {
 /// Hands `notification` to every listen stream that opted in to it, tagged
 /// with the stream's subscription id. Streams that refuse it are dropped.
 pub(crate) fn deliver(shared: &Shared, notification: &Notification) {
-    let mut open = shared.listeners.open.lock();
-    if open.is_empty() {
-        return;
-    }
     let params: Map<String, Value> = notification.params_as().unwrap_or_default();
+    send_where(shared, &notification.method, &params, |listener| listener.filter.wants(notification));
+}
+
+/// Hands the state of task `id` of `owner` (`notifications/tasks`) to the
+/// owner's listen streams that asked for that task.
+pub(crate) fn deliver_task(shared: &Shared, owner: &Owner, id: &str, task: Map<String, Value>) {
+    send_where(shared, method::TASKS_STATUS, &task, |listener| {
+        listener.owner == *owner && listener.filter.task_ids.contains(id)
+    });
+}
+
+fn send_where(shared: &Shared, method: &str, params: &Map<String, Value>, wanted: impl Fn(&Listener) -> bool) {
+    let mut open = shared.listeners.open.lock();
     open.retain(|_, listener| {
-        if !listener.filter.wants(notification) {
+        if !wanted(listener) {
             return true;
         }
         let mut params = params.clone();
@@ -165,7 +193,7 @@ pub(crate) fn deliver(shared: &Shared, notification: &Notification) {
         if let Value::Object(meta) = meta {
             meta.insert(SUBSCRIPTION_ID.into(), listener.subscription.clone());
         }
-        let tagged = Notification::new(&notification.method, serde_json::value::to_raw_value(&params).ok());
+        let tagged = Notification::new(method, serde_json::value::to_raw_value(&params).ok());
         listener.outbox.send_notification(Message::Notification(tagged).to_json()).is_ok()
     });
 }

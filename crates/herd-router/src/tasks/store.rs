@@ -11,7 +11,9 @@
 //! A task's status moves from `working` to one of `completed`, `failed`
 //! and `cancelled`, and never leaves those; questions a running task asks
 //! the client ([`Task::ask`]) park it in `input_required` until
-//! [`Task::answer`] has delivered every answer.
+//! [`Task::answer`] has delivered every answer. Every change wakes
+//! [`Task::changes`]: the router announces it to the owner's listen streams
+//! (`notifications/tasks`).
 
 use crate::Owner;
 use herd_proto::RpcError;
@@ -21,7 +23,7 @@ use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 /// Bounds and timings of the task table.
@@ -131,6 +133,7 @@ pub(crate) struct Task {
     /// Cancelled by `tasks/cancel` and by expiry: stops the work.
     pub(crate) cancel: CancellationToken,
     state: Mutex<State>,
+    changed: watch::Sender<Status>,
 }
 
 /// What `tasks/get` shows of a task.
@@ -144,6 +147,16 @@ pub(crate) struct Snapshot {
 }
 
 impl Task {
+    /// Who the task belongs to.
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    /// A receiver woken by every later change of status.
+    pub(crate) fn changes(&self) -> watch::Receiver<Status> {
+        self.changed.subscribe()
+    }
+
     pub(crate) fn snapshot(&self) -> Snapshot {
         let mut state = self.state.lock();
         if state.status.is_terminal() {
@@ -161,6 +174,7 @@ impl Task {
     fn set(&self, state: &mut State, status: Status) {
         state.status = status;
         state.updated_at = SystemTime::now();
+        self.changed.send_replace(status);
     }
 
     /// Records the outcome of the work; a task already ended (cancelled)
@@ -280,7 +294,9 @@ impl TaskStore {
             fetched: false,
         };
         let expires = now + self.limits.ttl;
-        let task = Arc::new(Task { id: id.clone(), owner, created_at, expires, cancel, state: Mutex::new(state) });
+        let (changed, _) = watch::channel(Status::Working);
+        let state = Mutex::new(state);
+        let task = Arc::new(Task { id: id.clone(), owner, created_at, expires, cancel, state, changed });
         tasks.insert(id, task.clone());
         Ok(task)
     }

@@ -81,9 +81,11 @@ fn cancel_ends_a_running_task_once() {
     let store = store(10, 10);
     let work = CancellationToken::new();
     let task = store.create(owner(1), work.clone()).unwrap();
+    let mut changes = task.changes();
     task.cancel();
     assert!(work.is_cancelled());
-    assert_eq!(task.snapshot().status, Status::Cancelled);
+    assert!(changes.has_changed().unwrap());
+    assert_eq!(*changes.borrow_and_update(), Status::Cancelled);
     // The work ending afterwards does not overwrite the status.
     task.finish(Err(RpcError::internal("stopped")));
     task.cancel();

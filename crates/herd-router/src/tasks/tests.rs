@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 /// `wait` waits for `go`, then asks `ok`; `at_once` must run as a task.
 fn router(go: Arc<Notify>) -> Router {
@@ -105,4 +105,65 @@ async fn a_long_call_becomes_its_callers_task_and_parks_on_its_question() {
     let (ack, _) = send(&router, from(1), "tasks/cancel", json!({ "taskId": &id }), true).await;
     assert_eq!(ack["result"], json!({ "resultType": "complete" }));
     assert_eq!(until(&router, &id, "completed").await["status"], "completed");
+}
+
+/// Opens a listen stream from `client` for `task_ids`; its messages.
+async fn listen(
+    router: &Router,
+    client: u8,
+    task_ids: &[&str],
+) -> (tokio::task::JoinHandle<()>, mpsc::UnboundedReceiver<String>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let params = json!({
+        "notifications": { "taskIds": task_ids },
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": { "extensions": { "io.modelcontextprotocol/tasks": {} } },
+        },
+    });
+    let text = json!({ "jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen", "params": params }).to_string();
+    let Message::Request(req) = Message::parse(text.as_bytes()).unwrap() else { unreachable!() };
+    let router = router.clone();
+    let listening = tokio::spawn(async move {
+        router.handle_stateless(req, from(client), Some(Arc::new(tx))).await;
+    });
+    let ack: Value = serde_json::from_str(&rx.recv().await.unwrap()).unwrap();
+    assert_eq!(ack["params"]["notifications"]["taskIds"], json!(task_ids), "{ack}");
+    (listening, rx)
+}
+
+#[tokio::test]
+async fn the_owners_listen_stream_hears_each_change_of_its_task_and_no_one_elses_does() {
+    let go = Arc::new(Notify::new());
+    let router = router(go.clone());
+    let (created, _) = send(&router, from(1), "tools/call", json!({ "name": "wait" }), true).await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let (mine, mut heard) = listen(&router, 1, &[&id]).await;
+    let (theirs, mut overheard) = listen(&router, 2, &[&id]).await;
+
+    go.notify_one();
+    let parked: Value = loop {
+        let note: Value = serde_json::from_str(&heard.recv().await.unwrap()).unwrap();
+        assert_eq!(note["method"], "notifications/tasks", "{note}");
+        assert_eq!(note["params"]["taskId"], id.as_str());
+        assert_eq!(note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 9);
+        if note["params"]["status"] == "input_required" {
+            break note;
+        }
+    };
+    assert!(parked["params"]["inputRequests"]["ok"].is_object(), "{parked}");
+    let answers = json!({ "taskId": &id, "inputResponses": { "ok": { "action": "decline" } } });
+    send(&router, from(1), "tasks/update", answers, true).await;
+    let done: Value = loop {
+        let note: Value = serde_json::from_str(&heard.recv().await.unwrap()).unwrap();
+        if note["params"]["status"] == "completed" {
+            break note;
+        }
+    };
+    assert_eq!(done["params"]["result"]["content"][0]["text"], "answered \"decline\"", "{done}");
+    assert!(overheard.try_recv().is_err(), "another client's stream hears nothing of the task");
+    for listening in [mine, theirs] {
+        listening.abort();
+        let _ = listening.await;
+    }
 }

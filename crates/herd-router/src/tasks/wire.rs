@@ -7,7 +7,8 @@
 //! a completed task, the error of a failed one and the open questions of
 //! one that waits for input; `tasks/update` and `tasks/cancel` answer an
 //! empty acknowledgement. The removed `tasks/result` and `tasks/list` are
-//! unknown methods like any other.
+//! unknown methods like any other. `notifications/tasks` carries what
+//! `tasks/get` would answer, at each change of status.
 
 use super::store::{Snapshot, Status, Task, TaskLimits, TaskStore};
 use crate::{Caller, Owner, Shared};
@@ -16,7 +17,7 @@ use herd_proto::{Request, RpcError, method};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Whether the tool a `tools/call` names may run as a task.
@@ -62,9 +63,8 @@ pub(crate) fn answer(store: &TaskStore, req: &Request, owner: &Owner) -> Result<
     let task = store.get(owner, &id)?;
     match req.method.as_str() {
         method::TASKS_GET => {
-            let snapshot = task.snapshot();
-            let mut result = envelope(&task, &snapshot, store.limits());
-            detail(&mut result, snapshot);
+            let mut result = detailed(&task, store.limits());
+            result.insert("resultType".into(), "complete".into());
             raw(&Value::Object(result))
         }
         method::TASKS_UPDATE => {
@@ -84,6 +84,31 @@ pub(crate) fn answer(store: &TaskStore, req: &Request, owner: &Owner) -> Result<
 
 fn acknowledged() -> Result<Box<RawValue>, RpcError> {
     raw(&json!({ "resultType": "complete" }))
+}
+
+/// The task as `tasks/get` shows it (a `DetailedTask`), without
+/// `resultType`: also the params of `notifications/tasks`.
+pub(crate) fn detailed(task: &Task, limits: &TaskLimits) -> Map<String, Value> {
+    let snapshot = task.snapshot();
+    let mut out = envelope(task, &snapshot, limits);
+    detail(&mut out, snapshot);
+    out
+}
+
+/// Announces every change of `task`'s status to its owner's listen
+/// streams that asked for it, until it ends or the router is gone.
+pub(crate) async fn announce(shared: Weak<Shared>, task: Arc<Task>) {
+    let mut changes = task.changes();
+    loop {
+        let ended = changes.borrow_and_update().is_terminal();
+        let Some(router) = shared.upgrade() else { return };
+        let detailed = detailed(&task, router.tasks.limits());
+        crate::stateless::deliver_task(&router, task.owner(), &task.id, detailed);
+        drop(router);
+        if ended || changes.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The fields every task result carries.
@@ -129,7 +154,6 @@ fn detail(out: &mut Map<String, Value>, snapshot: Snapshot) {
         }
         Status::Working | Status::Cancelled => {}
     }
-    out.insert("resultType".into(), "complete".into());
 }
 
 fn raw(value: &Value) -> Result<Box<RawValue>, RpcError> {
