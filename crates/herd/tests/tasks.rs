@@ -1,7 +1,8 @@
 //! `shell` as a task through the hub (the tasks extension, protocol
 //! revision 2026-07-28): a client starts a long command on an agent,
 //! drops its connection, comes back on a new one and fetches the result;
-//! another user is told the task does not exist.
+//! another user is told the task does not exist; cancelling a task ends
+//! its command on the agent.
 //!
 //! Neither official SDK client speaks the tasks extension of 2026-07-28
 //! (the TypeScript SDK 2.4 and the Python SDK 2.x know only the earlier
@@ -169,8 +170,52 @@ async fn start_leave_and_come_back(fleet: &Fleet, tool: &str, mut arguments: Val
     assert!(text.contains(&marker), "{text}");
 }
 
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Waits up to `FINISH_LIMIT` for `what` to hold, checking every 50 ms.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + FINISH_LIMIT;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what} within {FINISH_LIMIT:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts a command as a task through the hub, cancels the task and sees
+/// the command's process end on the agent.
+async fn cancel_ends_the_command(fleet: &Fleet, pidfile: &Path) {
+    let arguments = json!({
+        "host": "box",
+        "command": "echo $$ > \"$PIDFILE\"; exec sleep 600",
+        "env": { "PIDFILE": pidfile.to_str().unwrap() },
+        "timeout": 900,
+    });
+    let alice = Connection::open(&fleet.hub.url, &fleet.alice);
+    let created =
+        alice.request("tools/call", "remote_shell", json!({ "name": "remote_shell", "arguments": arguments })).await;
+    let id = created["result"]["taskId"].as_str().unwrap_or_else(|| panic!("a task: {created}")).to_owned();
+    let mut pid = String::new();
+    eventually("the command writes its pid", || {
+        pid = std::fs::read_to_string(pidfile).unwrap_or_default().trim().to_owned();
+        !pid.is_empty()
+    })
+    .await;
+    assert!(!gone(&pid), "the command runs while the task does");
+
+    let ack = alice.request("tasks/cancel", &id, json!({ "taskId": &id })).await;
+    assert_eq!(ack["result"], json!({ "resultType": "complete" }), "{ack}");
+    assert_eq!(alice.task(&id).await["result"]["status"], "cancelled");
+    eventually("the cancelled command's process ends", || gone(&pid)).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn shell_runs_as_a_task_through_the_hub_and_its_result_waits_for_the_client() {
+async fn shell_as_a_task_through_the_hub_outlives_the_connection_and_cancel_ends_it() {
     let fleet = Fleet::start().await;
     let listing = Connection::open(&fleet.hub.url, &fleet.alice).request("tools/list", "", json!({})).await;
     for name in ["remote_shell", "box_shell"] {
@@ -182,4 +227,5 @@ async fn shell_runs_as_a_task_through_the_hub_and_its_result_waits_for_the_clien
     let gates = fleet.home.path();
     start_leave_and_come_back(&fleet, "remote_shell", json!({ "host": "box" }), &gates.join("go-remote")).await;
     start_leave_and_come_back(&fleet, "box_shell", json!({}), &gates.join("go-exposed")).await;
+    cancel_ends_the_command(&fleet, &gates.join("pid")).await;
 }
