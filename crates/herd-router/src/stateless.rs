@@ -23,7 +23,10 @@
 //!   [`herd_proto::Context::request`]);
 //! - `finish`: every result says `resultType`, cacheable ones `ttlMs` and
 //!   `cacheScope`, and a missing resource is `-32602`;
-//! - `listen`: `subscriptions/listen` replaces the session's GET stream.
+//! - `listen`: `subscriptions/listen` replaces the session's GET stream;
+//! - the tasks extension ([`crate::tasks`]): a long call to a tool that
+//!   allows it becomes a task, and `tasks/get`, `tasks/update` and
+//!   `tasks/cancel` are answered from the router's task store.
 
 mod envelope;
 mod finish;
