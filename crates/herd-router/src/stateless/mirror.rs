@@ -17,14 +17,15 @@
 //! - a header sent twice, or holding bytes a header value may not carry,
 //!   is refused.
 //!
-//! The same listing says which tools may run as tasks (`task_support`).
-//!
 //! `Mcp-Param-*` headers no tool designates are ignored, as the revision
 //! asks. Which arguments a tool designates comes from the tools listing,
 //! kept until a backend says its tools changed (a tool missing from it is
 //! listed again once). A refusal names the header, so it is only given when
 //! the caller may see the tool; otherwise the call goes on to be refused
 //! like any hidden tool.
+//!
+//! The same kept listing says which tools may run as tasks
+//! (`execution.taskSupport`, read by [`task_support`]).
 
 use crate::{Shared, lists};
 use base64::Engine as _;
