@@ -5,8 +5,9 @@
 //! exist, exactly as for an id never issued), and lives for its TTL from
 //! creation, whatever it is doing then: an expired task is removed and its
 //! work stopped. The table is bounded in total and per owner; at the owner's
-//! cap the oldest finished task whose result was already fetched makes
-//! room, and otherwise creation is refused with a clear error.
+//! cap the oldest cancelled task, or finished one whose result was already
+//! fetched, makes room, and otherwise creation is refused with a clear
+//! error.
 //!
 //! A task's status moves from `working` to one of `completed`, `failed`
 //! and `cancelled`, and never leaves those; questions a running task asks
@@ -245,9 +246,11 @@ impl Task {
         }
     }
 
+    /// Whether the task holds nothing its owner still needs: it ended and
+    /// its outcome was fetched, or it was cancelled (no outcome at all).
     fn removable_when_full(&self) -> bool {
         let state = self.state.lock();
-        state.status.is_terminal() && state.fetched
+        state.status == Status::Cancelled || (state.status.is_terminal() && state.fetched)
     }
 }
 

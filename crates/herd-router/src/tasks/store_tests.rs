@@ -42,9 +42,14 @@ fn the_owner_cap_makes_room_only_from_fetched_results() {
     first.finish(Ok(raw(r#"{"content":[]}"#)));
     assert!(store.create(owner(1), CancellationToken::new()).is_err(), "a result nobody fetched is kept");
     assert_eq!(first.snapshot().status, Status::Completed);
-    store.create(owner(1), CancellationToken::new()).unwrap();
+    let third = store.create(owner(1), CancellationToken::new()).unwrap();
     assert!(store.get(&owner(1), &first.id).is_err(), "the fetched result made room");
     assert!(store.get(&owner(1), &second.id).is_ok());
+
+    second.cancel();
+    store.create(owner(1), CancellationToken::new()).unwrap();
+    assert!(store.get(&owner(1), &second.id).is_err(), "a cancelled task holds nothing to keep");
+    assert!(store.get(&owner(1), &third.id).is_ok());
 }
 
 #[test]
