@@ -15,6 +15,8 @@
 //! - `audit`: [`AuditRecord`], written by group commit through an
 //!   [`AuditWriter`].
 //! - `servers`: [`ServerRecord`].
+//! - `probes`: [`ProbeResult`], the health probes hub replicas share out
+//!   among themselves through leases.
 //!
 //! LLM registrations and replica coordination will live beside these as
 //! their own modules and migrations.
@@ -23,6 +25,7 @@ mod audit;
 mod check;
 mod error;
 mod open;
+mod probes;
 mod rows;
 mod servers;
 mod time;
@@ -35,6 +38,7 @@ pub use audit::{
 };
 pub use error::{Result, StoreError};
 pub use open::{Backend, DEFAULT_FILE_NAME, Store, StoreOptions, default_path};
+pub use probes::{ProbeOutcome, ProbeResult};
 pub use servers::{SPEC_CAP, ServerRecord};
 pub use time::Timestamp;
 pub use tokens::{LAST_USED_GRANULARITY, MIN_IMPORTED_LEN, TokenRecord, TokenSecret, TokenStatus, hash_secret};

@@ -8,6 +8,7 @@ mod support;
 
 mod audit;
 mod open;
+mod probes;
 mod servers;
 mod tokens;
 mod users;
