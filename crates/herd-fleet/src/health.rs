@@ -7,8 +7,12 @@
 //! blackholed or half-open host costs one budget, never more. A host whose
 //! probe is already running (another caller's round) is not probed again:
 //! the second caller waits for the same probe.
+//!
+//! Hub replicas on one shared store share the background rounds out among
+//! themselves instead of each probing every host (see [`shared`]).
 
 mod config;
+mod shared;
 mod state;
 
 #[cfg(test)]
@@ -46,6 +50,8 @@ struct Inner {
     table: Mutex<Table>,
     /// Bumped whenever a host turns UP or stops being UP.
     flips: watch::Sender<u64>,
+    /// The store through which replicas share probes, once set.
+    sharing: Mutex<Option<Arc<shared::Sharing>>>,
 }
 
 #[derive(Default)]
@@ -66,7 +72,8 @@ impl Health {
         let limit = Mutex::new(Arc::new(Semaphore::new(config.max_in_flight.max(1))));
         let (flips, _) = watch::channel(0);
         let config = Mutex::new(Arc::new(config));
-        let inner = Inner { config, prober, limit, table: Mutex::new(Table::default()), flips };
+        let table = Mutex::new(Table::default());
+        let inner = Inner { config, prober, limit, table, flips, sharing: Mutex::new(None) };
         let health = Self { inner: Arc::new(inner) };
         health.set_hosts(hosts);
         health
@@ -134,16 +141,22 @@ impl Health {
     }
 
     /// Probes every stale host (every host with `force`) within one budget
-    /// and returns every host's state.
+    /// and returns every host's state. With probes shared among replicas,
+    /// a round without `force` probes only the stale hosts this replica
+    /// claims and takes in what the others found.
     pub async fn probe_all(&self, force: bool) -> Snapshot {
-        self.round(None, force).await;
+        let sharing = self.inner.sharing.lock().clone();
+        match sharing {
+            Some(sharing) if !force => self.shared_round(&sharing).await,
+            _ => self.round(|_, _| true, force).await,
+        }
         self.snapshot()
     }
 
     /// Probes `name` if its state is stale (or with `force`), within one
     /// budget; `None` for an unknown host.
     pub async fn probe(&self, name: &str, force: bool) -> Option<HostState> {
-        self.round(Some(name), force).await;
+        self.round(|n, _| n == name, force).await;
         self.state(name)
     }
 
@@ -155,7 +168,9 @@ impl Health {
         }
     }
 
-    async fn round(&self, only: Option<&str>, force: bool) {
+    /// Probes the hosts `pick` chooses that are stale (or all of them, with
+    /// `force`) within one budget.
+    async fn round(&self, pick: impl Fn(&str, &Entry) -> bool, force: bool) {
         let now = Instant::now();
         let config = self.config();
         let deadline = now.checked_add(config.budget).unwrap_or(now);
@@ -168,9 +183,7 @@ impl Health {
             // slot, the live part of the fleet has already been served.
             let mut due: Vec<(&String, &mut Entry)> = entries
                 .iter_mut()
-                .filter(|(name, entry)| {
-                    only.is_none_or(|o| o == name.as_str()) && (force || !entry.state.is_fresh(now, &config))
-                })
+                .filter(|(name, entry)| pick(name, entry) && (force || !entry.state.is_fresh(now, &config)))
                 .collect();
             due.sort_by_key(|(_, entry)| match &entry.state {
                 HostState::Up { .. } => 0,

@@ -40,6 +40,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// The shortest pause between two background probe rounds.
+pub const MIN_PROBE_TICK: Duration = Duration::from_secs(1);
+
 /// A hub's parts. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
@@ -143,18 +146,20 @@ impl Hub {
         })
     }
 
-    /// Keeps the health cache fresh in the background: every `every`, the
-    /// hosts whose cached state went stale are probed (UP ones after their
-    /// TTL, DOWN ones after their backoff). Ends with `shutdown`.
+    /// Keeps the health cache fresh in the background: every `every`, or
+    /// every half UP TTL when that is shorter (so a short TTL is honoured
+    /// within half of it; never more often than every [`MIN_PROBE_TICK`]),
+    /// the hosts whose cached state went stale are probed (UP ones after
+    /// their TTL, DOWN ones after their backoff). Ends with `shutdown`.
     pub fn spawn_prober(&self, every: Duration, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         let hub = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                let half_ttl = hub.fleet.health().config().up_ttl / 2;
+                let pause = every.min(half_ttl).max(MIN_PROBE_TICK);
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    _ = tick.tick() => hub.probe_now().await,
+                    () = tokio::time::sleep(pause) => hub.probe_now().await,
                 }
             }
         })

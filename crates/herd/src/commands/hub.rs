@@ -84,6 +84,10 @@ pub(crate) async fn serve(
     hub.spawn_channels(channels.clone(), shutdown.clone());
     metrics::install();
     let hosts = hub.fleet().registry().len();
+    // Replicas on one PostgreSQL store share the probes out among themselves.
+    if access.store().backend() == herd_store::Backend::Postgres {
+        hub.fleet().health().share_probes(access.store().clone(), format!("{:016x}", rand::random::<u64>()));
+    }
     hub.probe_now().await;
     let up = hub.fleet().health().snapshot().values().filter(|s| s.is_up()).count();
     tracing::info!(hosts, up, "fleet probed");
