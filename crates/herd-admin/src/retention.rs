@@ -7,7 +7,13 @@
 //! [audit]
 //! retention = "90d"   # a duration (30d, 12h, 2w), or "forever"
 //! payloads = false    # keep argument values in audit records (capped)
+//! sync = "normal"     # or "full": an SQLite commit survives power loss too
 //! ```
+//!
+//! `sync` is read before the store opens: with `"normal"` (the default) a
+//! record committed before its answer survives the process being killed;
+//! `"full"` makes every commit wait for the disk, so it survives power loss
+//! as well, at a cost in throughput (see herd-store's `Durability`).
 //!
 //! Other tables of the file are read by their own owners and ignored here.
 
@@ -15,7 +21,7 @@
 mod tests;
 
 use crate::parse_duration;
-use herd_store::{Store, Timestamp};
+use herd_store::{Durability, Store, Timestamp};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -34,11 +40,13 @@ pub struct AuditSettings {
     pub retention: Option<Duration>,
     /// Whether argument values are kept in records.
     pub payloads: bool,
+    /// What a commit to an SQLite store survives.
+    pub sync: Durability,
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        Self { retention: Some(DEFAULT_RETENTION), payloads: false }
+        Self { retention: Some(DEFAULT_RETENTION), payloads: false, sync: Durability::Normal }
     }
 }
 
@@ -55,6 +63,7 @@ pub struct AuditSettingsError {
 struct Table {
     retention: Option<String>,
     payloads: Option<bool>,
+    sync: Option<Durability>,
 }
 
 impl AuditSettings {
@@ -81,7 +90,7 @@ impl AuditSettings {
             Some("forever") => None,
             Some(text) => Some(parse_duration(text).map_err(|e| format!("retention: {e} (or \"forever\")"))?),
         };
-        Ok(Self { retention, payloads: table.payloads.unwrap_or(false) })
+        Ok(Self { retention, payloads: table.payloads.unwrap_or(false), sync: table.sync.unwrap_or_default() })
     }
 }
 

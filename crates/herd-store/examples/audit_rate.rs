@@ -1,12 +1,13 @@
 //! How many audit records a store commits per second, and what each costs
 //! the process in CPU: `cargo run --release -p herd-store --example
-//! audit_rate -- [CALLERS] [SECONDS]` (default 64 callers, 3 s) against a
-//! fresh SQLite file. Each caller appends a record shaped like an agent's
-//! `read_file` call and waits for its commit, as a request would.
+//! audit_rate -- [CALLERS] [SECONDS] [normal|full]` (default 64 callers,
+//! 3 s, the default durability) against a fresh SQLite file. Each caller
+//! appends a record shaped like an agent's `read_file` call and waits for
+//! its commit, as a request would.
 
 #![allow(clippy::unwrap_used)]
 
-use herd_store::{AuditConfig, AuditPath, AuditRecord, Outcome, Store, Timestamp};
+use herd_store::{AuditConfig, AuditPath, AuditRecord, Durability, Outcome, Store, StoreOptions, Timestamp};
 use std::time::{Duration, Instant};
 
 fn cpu_seconds() -> f64 {
@@ -36,8 +37,10 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let callers: u64 = args.next().map_or(64, |a| a.parse().unwrap());
     let seconds: f64 = args.next().map_or(3.0, |a| a.parse().unwrap());
+    let durability: Durability = args.next().map_or(Durability::default(), |a| a.parse().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("herd.db").to_str().unwrap()).await.unwrap();
+    let options = StoreOptions { durability, ..StoreOptions::default() };
+    let store = Store::open_with(dir.path().join("herd.db").to_str().unwrap(), &options).await.unwrap();
     let writer = store.audit_writer(&AuditConfig::default());
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
@@ -56,7 +59,7 @@ async fn main() {
     let (cpu, elapsed) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
     let stats = writer.stats();
     println!(
-        "{callers} callers, {elapsed:.1} s: {:.0} records/s, {:.1} us CPU per record, {:.1} records per commit",
+        "{callers} callers, {elapsed:.1} s, {durability:?}: {:.0} records/s, {:.1} us CPU per record, {:.1} records per commit",
         stats.records as f64 / elapsed,
         cpu / stats.records as f64 * 1e6,
         stats.records as f64 / stats.commits.max(1) as f64

@@ -37,7 +37,7 @@ pub use audit::{
     AuditWriter, ERROR_CAP, Outcome,
 };
 pub use error::{Result, StoreError};
-pub use open::{Backend, DEFAULT_FILE_NAME, Store, StoreOptions, default_path};
+pub use open::{Backend, DEFAULT_FILE_NAME, Durability, Store, StoreOptions, default_path};
 pub use probes::{ProbeOutcome, ProbeResult};
 pub use servers::{SPEC_CAP, ServerRecord};
 pub use time::Timestamp;

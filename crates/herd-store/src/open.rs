@@ -3,9 +3,13 @@
 //!
 //! A target is a `postgres://` (or `postgresql://`) URL, a `sqlite:` URL, or
 //! a plain file path (SQLite). A SQLite file is created if missing (mode
-//! 0600, its directory 0700), runs in WAL mode with `synchronous = FULL`
-//! (a committed record survives power loss, not only a crash), enforces
-//! foreign keys and waits for a busy lock instead of failing at once.
+//! 0600, its directory 0700), runs in WAL mode, enforces foreign keys and
+//! waits for a busy lock instead of failing at once. What a commit survives
+//! is [`Durability`]: by default the process being killed (`synchronous =
+//! NORMAL`: a commit is in the WAL file, in the OS's cache, before it
+//! returns), or on request power loss too (`FULL`: every commit waits for
+//! an fsync, which bounds an audited server at a few hundred commits a
+//! second).
 //!
 //! Every operation has a deadline ([`StoreOptions::timeout`]): waiting for a
 //! pooled connection, SQLite's busy wait and PostgreSQL's `statement_timeout`
@@ -31,6 +35,33 @@ pub fn default_path(home: &Path) -> PathBuf {
     home.join(DEFAULT_FILE_NAME)
 }
 
+/// What a commit to an SQLite store survives. PostgreSQL's is the
+/// server's own setting (`synchronous_commit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// The process being killed or crashing (SIGKILL, OOM, a panic): a
+    /// commit is written to the WAL file before it returns; losing power
+    /// may lose the last commits. SQLite's `synchronous = NORMAL`.
+    #[default]
+    Normal,
+    /// Power loss too: every commit waits for the WAL file to be synced to
+    /// the disk. SQLite's `synchronous = FULL`.
+    Full,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "normal" => Ok(Self::Normal),
+            "full" => Ok(Self::Full),
+            other => Err(StoreError::invalid("sync", format!("{other:?}: use \"normal\" or \"full\""))),
+        }
+    }
+}
+
 /// How a store pools and bounds its connections.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -39,11 +70,13 @@ pub struct StoreOptions {
     /// Longest any one operation may take, waiting for a connection included
     /// (default 30 s).
     pub timeout: Duration,
+    /// What an SQLite commit survives (default: the process being killed).
+    pub durability: Durability,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: None, timeout: Duration::from_secs(30) }
+        Self { max_connections: None, timeout: Duration::from_secs(30), durability: Durability::Normal }
     }
 }
 
@@ -152,7 +185,10 @@ impl Store {
             let connect = connect
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(match options.durability {
+                    Durability::Normal => SqliteSynchronous::Normal,
+                    Durability::Full => SqliteSynchronous::Full,
+                })
                 .foreign_keys(true)
                 .busy_timeout(lock_wait);
             let pool = SqlitePoolOptions::new()
@@ -242,4 +278,27 @@ fn prepare_file(path: &Path) -> Result<()> {
         .open(path)
         .map_err(|e| io(path, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's `synchronous` on a connection of the pool: 1 NORMAL, 2 FULL.
+    async fn synchronous(durability: Durability) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("herd.db");
+        let options = StoreOptions { durability, ..StoreOptions::default() };
+        let store = Store::open_with(target.to_str().unwrap(), &options).await.unwrap();
+        let Db::Sqlite(pool) = &store.db else { unreachable!("a file path is SQLite") };
+        sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_wait_for_the_disk_only_when_asked() {
+        assert_eq!(synchronous(Durability::default()).await, 1);
+        assert_eq!(synchronous(Durability::Full).await, 2);
+        assert_eq!("full".parse::<Durability>().unwrap(), Durability::Full);
+        assert!("fsync".parse::<Durability>().unwrap_err().to_string().contains("\"normal\" or \"full\""));
+    }
 }

@@ -10,7 +10,7 @@
 use anyhow::{Context as _, bail};
 use herd_access::Access;
 use herd_auth::oauth::OAuthConfig;
-use herd_store::{NewUser, Role, Store, hash_secret};
+use herd_store::{Durability, NewUser, Role, Store, StoreOptions, hash_secret};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,14 +18,17 @@ use std::sync::Arc;
 pub(crate) const ADMIN: &str = "admin";
 
 /// Opens (and migrates) the store, the hub's or an agent's: `database_url`
-/// when given, else the SQLite file in `home`.
-pub(crate) async fn open(home: &Path, database_url: Option<&str>) -> anyhow::Result<Store> {
+/// when given, else the SQLite file in `home`, whose commits survive what
+/// `durability` says (`[audit] sync`).
+pub(crate) async fn open(home: &Path, database_url: Option<&str>, durability: Durability) -> anyhow::Result<Store> {
     let target = match database_url.filter(|u| !u.is_empty()) {
         Some(url) => url.to_owned(),
         None => herd_store::default_path(home).to_str().context("HERD_HOME is not valid UTF-8")?.to_owned(),
     };
     let shown = herd_proto::redact_url(&target).into_owned();
-    let store = Store::open(&target).await.with_context(|| format!("cannot open the state at {shown}"))?;
+    let options = StoreOptions { durability, ..StoreOptions::default() };
+    let store =
+        Store::open_with(&target, &options).await.with_context(|| format!("cannot open the state at {shown}"))?;
     tracing::info!(state = %shown, "state opened");
     Ok(store)
 }
@@ -115,7 +118,7 @@ mod tests {
 
     async fn temp_store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        (open(dir.path(), None).await.unwrap(), dir)
+        (open(dir.path(), None, Durability::Normal).await.unwrap(), dir)
     }
 
     #[tokio::test]

@@ -9,8 +9,9 @@ fn settings_default_to_ninety_days_and_read_the_audit_table() {
     assert_eq!(AuditSettings::default().retention, Some(90 * DAY));
     assert_eq!(AuditSettings::parse("gpu1 gpu1.lan - -\n").unwrap(), AuditSettings::default(), "seed format");
     let set = AuditSettings::parse("[audit]\nretention = \"30d\"\npayloads = true\n").unwrap();
-    assert_eq!(set, AuditSettings { retention: Some(30 * DAY), payloads: true });
+    assert_eq!(set, AuditSettings { retention: Some(30 * DAY), payloads: true, sync: Durability::Normal });
     assert_eq!(AuditSettings::parse("[audit]\nretention = \"forever\"\n").unwrap().retention, None);
+    assert_eq!(AuditSettings::parse("[audit]\nsync = \"full\"\n").unwrap().sync, Durability::Full);
 }
 
 #[test]
@@ -21,6 +22,8 @@ fn bad_settings_are_named() {
     assert!(err.contains("string"), "{err}");
     let err = AuditSettings::parse("[audit]\nretension = \"1d\"\n").unwrap_err();
     assert!(err.contains("retension"), "{err}");
+    let err = AuditSettings::parse("[audit]\nsync = \"always\"\n").unwrap_err();
+    assert!(err.contains("always") && err.contains("full"), "{err}");
 }
 
 #[tokio::test]

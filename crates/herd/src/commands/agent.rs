@@ -49,7 +49,7 @@ pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let home = home::path(args.home);
     let channel = config.channel(home.as_ref().ok().map(PathBuf::as_path))?;
     let store = match &home {
-        Ok(home) => Some(state::open(home, None).await?),
+        Ok(home) => Some(state::open(home, None, config.audit.sync).await?),
         Err(err) => {
             tracing::warn!(%err, "no state directory: servers loaded at run time will not survive a restart");
             None

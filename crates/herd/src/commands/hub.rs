@@ -29,9 +29,10 @@ const PROBE_TICK: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
     let registry = Registry::load(&args.config)?;
+    let sync = herd_admin::AuditSettings::load(&args.config)?.sync;
     let store = match &args.state.database_url {
-        Some(url) => state::open(&home::path(args.home.clone())?, Some(url)).await?,
-        None => state::open(&home::dir(args.home.clone())?, None).await?,
+        Some(url) => state::open(&home::path(args.home.clone())?, Some(url), sync).await?,
+        None => state::open(&home::dir(args.home.clone())?, None, sync).await?,
     };
     state::keep_admin_token(&store, args.serve.token.as_deref()).await?;
     let access = state::access(store, Some(&args.config))?;

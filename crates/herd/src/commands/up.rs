@@ -50,7 +50,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let servers_dir = agent_config.servers_dir.clone().unwrap_or_else(|| home.join("servers"));
     let child_env = agent::child_env(&agent_config, tokens.iter());
     // One store: the hub's users, tokens and audit, the local agent's servers.
-    let store = state::open(&home, args.state.database_url.as_deref()).await?;
+    let sync = herd_admin::AuditSettings::load(&hosts_file)?.sync;
+    let store = state::open(&home, args.state.database_url.as_deref(), sync).await?;
     let runner = agent::runner(servers_dir, child_env, Some(store.clone()));
     let local_scope = herd_guard::Scope::Host { name: "local".into(), tags: vec!["local".into()] };
     // Not audited here: every call reaches the local agent through the hub,

@@ -11,6 +11,10 @@
 //!                                    # with this token of an `agent` (or admin) user
 //! hub_ca = "/etc/herd/hub-ca.pem"    # default: the system's roots
 //!
+//! [audit]
+//! sync = "normal"                    # or "full": each call's record survives
+//!                                    # power loss too, not only a killed agent
+//!
 //! [channel]                          # all optional, in seconds
 //! heartbeat = 30
 //! timeout = 60                       # an unanswered PING ends the connection
@@ -73,12 +77,24 @@ pub(crate) struct AgentConfig {
     /// Timing of the channel.
     #[serde(default)]
     channel: ChannelTable,
+    /// How the audit of calls made to this agent is kept.
+    #[serde(default)]
+    pub(crate) audit: AuditTable,
     /// Local LLM servers published to the hub over the channel.
     #[serde(default)]
     pub(crate) llm: Vec<LlmConfig>,
     /// Named system prompts over them.
     #[serde(default)]
     pub(crate) preset: Vec<PresetConfig>,
+}
+
+/// The `[audit]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditTable {
+    /// What a commit of the agent's SQLite state survives.
+    #[serde(default)]
+    pub(crate) sync: herd_store::Durability,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +252,15 @@ mod tests {
         assert!(format!("{scheme:#}").contains("http"), "{scheme:#}");
         let unknown = AgentConfig::parse("[channel]\nheartbeet = 1\n").unwrap_err();
         assert!(format!("{unknown:#}").contains("heartbeet"), "{unknown:#}");
+    }
+
+    #[test]
+    fn audit_commits_survive_a_killed_agent_unless_asked_for_power_loss_too() {
+        assert_eq!(AgentConfig::parse("").unwrap().audit.sync, herd_store::Durability::Normal);
+        let full = AgentConfig::parse("[audit]\nsync = \"full\"\n").unwrap();
+        assert_eq!(full.audit.sync, herd_store::Durability::Full);
+        let bad = AgentConfig::parse("[audit]\nsync = \"off\"\n").unwrap_err();
+        assert!(format!("{bad:#}").contains("audit"), "{bad:#}");
     }
 
     #[test]
