@@ -18,6 +18,7 @@
 
 mod json;
 mod sql;
+mod sqlite_writer;
 mod writer;
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ pub enum StoreError {
     /// The database failed (connection, I/O, constraint, timeout).
     #[error("database error: {0}")]
     Database(#[source] Arc<sqlx::Error>),
+    /// The audit writer's own SQLite connection failed.
+    #[error("database error: {0}")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migration(#[source] Arc<sqlx::migrate::MigrateError>),

@@ -94,6 +94,20 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: Db,
     timeout: Duration,
+    /// An SQLite store's file: where the audit writer opens its own
+    /// connection. `None` for PostgreSQL and for SQLite in memory.
+    pub(crate) file: Option<Arc<SqliteFile>>,
+}
+
+/// The file of an SQLite store and how its connections treat it.
+#[derive(Debug)]
+pub(crate) struct SqliteFile {
+    pub(crate) path: PathBuf,
+    pub(crate) durability: Durability,
+    /// How long a connection waits for another's write lock.
+    pub(crate) busy: Duration,
+    /// Set by [`Store::close`]: connections of the store's own stop too.
+    pub(crate) closed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -156,6 +170,7 @@ impl Store {
     pub async fn open_with(target: &str, options: &StoreOptions) -> Result<Store> {
         let timeout = options.timeout;
         let lock_wait = timeout.min(Duration::from_secs(10));
+        let mut file = None;
         let db = if target.starts_with("postgres://") || target.starts_with("postgresql://") {
             let (ms, lock_ms) = (timeout.as_millis().to_string(), lock_wait.as_millis().to_string());
             let connect = PgConnectOptions::from_str(target)?.application_name("herd").options([
@@ -181,6 +196,9 @@ impl Store {
             };
             if !in_memory {
                 prepare_file(connect.get_filename())?;
+                let path = connect.get_filename().to_path_buf();
+                let (durability, closed) = (options.durability, Default::default());
+                file = Some(Arc::new(SqliteFile { path, durability, busy: lock_wait, closed }));
             }
             let connect = connect
                 .create_if_missing(true)
@@ -197,7 +215,7 @@ impl Store {
                 .acquire_timeout(lock_wait);
             Db::Sqlite(within(timeout, connect_sqlite(pool, connect)).await??)
         };
-        let store = Store { db, timeout };
+        let store = Store { db, timeout, file };
         store.bounded(store.migrate()).await?;
         Ok(store)
     }
@@ -246,8 +264,13 @@ impl Store {
         .await
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    /// Closes every connection, waiting for those in use to be returned;
+    /// the audit writer's own connection closes with its next batch, which
+    /// fails.
     pub async fn close(&self) {
+        if let Some(file) = &self.file {
+            file.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         on_db!(self, pool => pool.close().await);
     }
 

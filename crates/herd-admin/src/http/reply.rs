@@ -60,7 +60,11 @@ impl From<AdminError> for ApiError {
                 tracing::warn!(error = %store, "admin request: store timed out");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the state database did not answer in time")
             }
-            StoreError::Database(_) | StoreError::Migration(_) | StoreError::Io { .. } | StoreError::Closed => {
+            StoreError::Database(_)
+            | StoreError::Sqlite(_)
+            | StoreError::Migration(_)
+            | StoreError::Io { .. }
+            | StoreError::Closed => {
                 tracing::error!(error = %store, "admin request: store failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the state database failed")
             }

@@ -6,6 +6,7 @@ use crate::open::on_db;
 use crate::rows::Columns;
 use crate::{Backend, Result, Store, Timestamp};
 use sqlx::QueryBuilder;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Longest name-like field kept (user, client, session, method, model...).
@@ -117,7 +118,7 @@ fn count(n: Option<u64>) -> Option<i64> {
 /// every parameter it binds, a linear search among named ones, which made
 /// binding a 64-row statement with `$N` quadratic (a fifth of an audited
 /// agent's CPU).
-fn insert_sql(backend: Backend, rows: usize) -> &'static str {
+pub(super) fn insert_sql(backend: Backend, rows: usize) -> &'static str {
     static TEXTS: OnceLock<[Vec<String>; 2]> = OnceLock::new();
     let texts = TEXTS.get_or_init(|| {
         let columns = COLUMNS.trim_start_matches("id, ");
@@ -145,42 +146,50 @@ fn insert_sql(backend: Backend, rows: usize) -> &'static str {
 
 /// The largest power of two that is at most `n` (> 0) and at most
 /// [`ROWS_PER_INSERT`].
-fn chunk_rows(n: usize) -> usize {
+pub(super) fn chunk_rows(n: usize) -> usize {
     let n = n.min(ROWS_PER_INSERT);
     1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
-/// Binds the values of one audit row to `$query`, in [`COLUMNS`] order
-/// (less `id`), with every text cut to its cap.
-macro_rules! bind_row {
-    ($query:ident, $rec:ident) => {{
-        let short = |s: &Option<String>| truncate_opt(s, SHORT_CAP).map(|c| c.into_owned());
-        $query
-            .bind($rec.time.unix_millis())
-            .bind(short(&$rec.user))
-            .bind(short(&$rec.token_id))
-            .bind(short(&$rec.oauth_subject))
-            .bind(short(&$rec.client_name))
-            .bind(short(&$rec.client_version))
-            .bind(short(&$rec.client_address))
-            .bind(short(&$rec.session))
-            .bind(truncate(&$rec.method, SHORT_CAP).into_owned())
-            .bind(truncate_opt(&$rec.target, TARGET_CAP).map(|c| c.into_owned()))
-            .bind(hosts_json(&$rec.hosts))
-            .bind($rec.path.map(|p| p.as_str()))
-            .bind(count(Some($rec.duration_ms)))
-            .bind($rec.outcome.as_str())
-            .bind(truncate_opt(&$rec.error, ERROR_CAP).map(|c| c.into_owned()))
-            .bind(short(&$rec.args_sha256))
-            .bind(count($rec.args_size))
-            .bind(truncate_opt(&$rec.args, ARGS_CAP).map(|c| c.into_owned()))
-            .bind(short(&$rec.model))
-            .bind(short(&$rec.provider))
-            .bind(short(&$rec.member))
-            .bind(count($rec.prompt_tokens))
-            .bind(count($rec.completion_tokens))
-            .bind(count($rec.ttft_ms))
-    }};
+/// One value of an audit row, borrowed from its record where it can be:
+/// both writers (sqlx's and the SQLite thread's) bind these.
+pub(super) enum Value<'a> {
+    Int(Option<i64>),
+    Text(Option<Cow<'a, str>>),
+}
+
+/// The values of one audit row in [`COLUMNS`] order (less `id`), every
+/// text cut to its cap.
+pub(super) fn row_values(rec: &AuditRecord) -> [Value<'_>; 24] {
+    fn short(s: &Option<String>) -> Value<'_> {
+        Value::Text(truncate_opt(s, SHORT_CAP))
+    }
+    [
+        Value::Int(Some(rec.time.unix_millis())),
+        short(&rec.user),
+        short(&rec.token_id),
+        short(&rec.oauth_subject),
+        short(&rec.client_name),
+        short(&rec.client_version),
+        short(&rec.client_address),
+        short(&rec.session),
+        Value::Text(Some(truncate(&rec.method, SHORT_CAP))),
+        Value::Text(truncate_opt(&rec.target, TARGET_CAP)),
+        Value::Text(Some(Cow::Owned(hosts_json(&rec.hosts)))),
+        Value::Text(rec.path.map(|p| Cow::Borrowed(p.as_str()))),
+        Value::Int(count(Some(rec.duration_ms))),
+        Value::Text(Some(Cow::Borrowed(rec.outcome.as_str()))),
+        Value::Text(truncate_opt(&rec.error, ERROR_CAP)),
+        short(&rec.args_sha256),
+        Value::Int(count(rec.args_size)),
+        Value::Text(truncate_opt(&rec.args, ARGS_CAP)),
+        short(&rec.model),
+        short(&rec.provider),
+        short(&rec.member),
+        Value::Int(count(rec.prompt_tokens)),
+        Value::Int(count(rec.completion_tokens)),
+        Value::Int(count(rec.ttft_ms)),
+    ]
 }
 
 impl Store {
@@ -196,7 +205,12 @@ impl Store {
                     let (chunk, tail) = rest.split_at(chunk_rows(rest.len()));
                     let mut insert = sqlx::query(insert_sql(self.backend(), chunk.len()));
                     for rec in chunk {
-                        insert = bind_row!(insert, rec);
+                        for value in row_values(rec) {
+                            insert = match value {
+                                Value::Int(n) => insert.bind(n),
+                                Value::Text(text) => insert.bind(text.map(Cow::into_owned)),
+                            };
+                        }
                     }
                     insert.execute(&mut *tx).await?;
                     rest = tail;

@@ -7,6 +7,10 @@
 //! commit form the next batch, so the number of transactions follows the
 //! database's commit latency, not the request rate. A full queue makes
 //! callers wait (backpressure); nothing grows without bound.
+//!
+//! On an SQLite file the batches are written by a thread of its own
+//! ([`super::sqlite_writer`]); on PostgreSQL (and SQLite in memory) by a
+//! task through the store's pool.
 
 use super::AuditRecord;
 use crate::{Result, Store, StoreError};
@@ -42,14 +46,14 @@ pub struct AuditStats {
 }
 
 #[derive(Default)]
-struct Counters {
+pub(super) struct Counters {
     records: AtomicU64,
     commits: AtomicU64,
     failed: AtomicU64,
 }
 
-struct Job {
-    record: AuditRecord,
+pub(super) struct Job {
+    pub(super) record: AuditRecord,
     done: oneshot::Sender<Result<()>>,
 }
 
@@ -68,12 +72,17 @@ impl std::fmt::Debug for AuditWriter {
 }
 
 impl Store {
-    /// Starts a writer task for this store's audit log. Must be called from
-    /// within a Tokio runtime.
+    /// Starts a writer for this store's audit log: a thread of its own on
+    /// an SQLite file, else a task. Must be called from within a Tokio
+    /// runtime.
     pub fn audit_writer(&self, config: &AuditConfig) -> AuditWriter {
         let (queue, jobs) = mpsc::channel(config.queue.max(1));
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(self.clone(), jobs, config.max_batch.max(1), counters.clone()));
+        let max_batch = config.max_batch.max(1);
+        match &self.file {
+            Some(file) => super::sqlite_writer::spawn(file.clone(), jobs, max_batch, counters.clone()),
+            None => drop(tokio::spawn(run(self.clone(), jobs, max_batch, counters.clone()))),
+        }
         AuditWriter { queue, counters }
     }
 }
@@ -124,20 +133,25 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize, coun
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let records: Vec<&AuditRecord> = batch.iter().map(|job| &job.record).collect();
         let result = store.append_audit(&records).await;
-        let n = batch.len() as u64;
-        match &result {
-            Ok(()) => {
-                counters.records.fetch_add(n, Ordering::Relaxed);
-                counters.commits.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                counters.failed.fetch_add(n, Ordering::Relaxed);
-                tracing::warn!(records = n, error = %e, "audit batch not committed");
-            }
+        settle(&mut batch, result, &counters);
+    }
+}
+
+/// Counts a written (or failed) batch and answers each of its callers.
+pub(super) fn settle(batch: &mut Vec<Job>, result: Result<()>, counters: &Counters) {
+    let n = batch.len() as u64;
+    match &result {
+        Ok(()) => {
+            counters.records.fetch_add(n, Ordering::Relaxed);
+            counters.commits.fetch_add(1, Ordering::Relaxed);
         }
-        for job in batch.drain(..) {
-            // A waiter that went away still had its record written.
-            let _ = job.done.send(result.clone());
+        Err(e) => {
+            counters.failed.fetch_add(n, Ordering::Relaxed);
+            tracing::warn!(records = n, error = %e, "audit batch not committed");
         }
+    }
+    for job in batch.drain(..) {
+        // A waiter that went away still had its record written.
+        let _ = job.done.send(result.clone());
     }
 }
