@@ -17,15 +17,18 @@
 //! - `servers`: [`ServerRecord`].
 //! - `probes`: [`ProbeResult`], the health probes hub replicas share out
 //!   among themselves through leases.
+//! - `replicas`: [`ReplicaRecord`], [`ChannelClaim`] and the shared
+//!   secrets of hub replicas on one store.
 //!
-//! LLM registrations and replica coordination will live beside these as
-//! their own modules and migrations.
+//! LLM registrations will live beside these as their own module and
+//! migration.
 
 mod audit;
 mod check;
 mod error;
 mod open;
 mod probes;
+mod replicas;
 mod rows;
 mod servers;
 mod time;
@@ -39,6 +42,7 @@ pub use audit::{
 pub use error::{Result, StoreError};
 pub use open::{Backend, DEFAULT_FILE_NAME, Durability, Store, StoreOptions, default_path};
 pub use probes::{ProbeOutcome, ProbeResult};
+pub use replicas::{ChannelClaim, ReplicaRecord};
 pub use servers::{SPEC_CAP, ServerRecord};
 pub use time::Timestamp;
 pub use tokens::{LAST_USED_GRANULARITY, MIN_IMPORTED_LEN, TokenRecord, TokenSecret, TokenStatus, hash_secret};

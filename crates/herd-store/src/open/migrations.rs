@@ -14,12 +14,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// (version, description, SQL) of each SQLite migration, in order.
 pub(super) const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "replicas", include_str!("../../migrations/sqlite/0002_replicas.sql")),
     (3, "probe_leases", include_str!("../../migrations/sqlite/0003_probe_leases.sql")),
 ];
 
 /// (version, description, SQL) of each PostgreSQL migration, in order.
 pub(super) const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "replicas", include_str!("../../migrations/postgres/0002_replicas.sql")),
     (3, "probe_leases", include_str!("../../migrations/postgres/0003_probe_leases.sql")),
 ];
 

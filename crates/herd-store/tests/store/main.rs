@@ -9,6 +9,7 @@ mod support;
 mod audit;
 mod open;
 mod probes;
+mod replicas;
 mod servers;
 mod tokens;
 mod users;
