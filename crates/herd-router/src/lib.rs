@@ -74,6 +74,10 @@ pub struct RouterConfig {
     pub state_key: StateKey,
     /// Bounds and timings of tasks (the tasks extension).
     pub tasks: TaskLimits,
+    /// Put before every session id this router makes: which replica of
+    /// several holds the session (`herd-replica`), empty for one alone.
+    /// Visible ASCII without `,`, as the `Mcp-Session-Id` header allows.
+    pub session_id_prefix: String,
 }
 
 impl Default for RouterConfig {
@@ -92,6 +96,7 @@ impl Default for RouterConfig {
             client_request_timeout: Duration::from_secs(600),
             state_key: StateKey::random(),
             tasks: TaskLimits::default(),
+            session_id_prefix: String::new(),
         }
     }
 }

@@ -80,3 +80,16 @@ async fn a_request_to_an_ended_session_gets_an_error_not_silence() {
     let ping = call(&session, r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#).await.unwrap();
     assert!(ping.get("result").is_some());
 }
+
+#[tokio::test]
+async fn session_ids_carry_the_configured_prefix() {
+    let prefixed = router(RouterConfig { session_id_prefix: "r1a2b.".into(), ..RouterConfig::default() });
+    let (one, two) = (prefixed.create_session().unwrap(), prefixed.create_session().unwrap());
+    for session in [&one, &two] {
+        let rest = session.id().strip_prefix("r1a2b.").unwrap_or_else(|| panic!("no prefix: {}", session.id()));
+        assert_eq!(rest.len(), 32, "{}", session.id());
+    }
+    assert_ne!(one.id(), two.id());
+    let plain = router(RouterConfig::default());
+    assert_eq!(plain.create_session().unwrap().id().len(), 32);
+}
