@@ -8,8 +8,15 @@
 //! A channel is gone when its connection ends or its heartbeat goes
 //! unanswered: the hub PINGs every `heartbeat` and gives up `timeout`
 //! after a PING that got no answer.
+//!
+//! With several hub replicas, an agent's channel is open to one of them;
+//! the others know that host as remote (see [`Channels::set_remote`]) and
+//! send its requests to the replica that holds the channel.
 
+mod remote;
 mod upgrade;
+
+pub use remote::{Remote, RemoteHost};
 
 use bytes::Bytes;
 use herd_auth::Principal;
@@ -79,6 +86,9 @@ pub struct ChannelHost {
     /// Which connection that is: a larger number for each newer one, so a
     /// reconnect of the same session reads as a change.
     pub connection: Option<u64>,
+    /// The replica whose channel it is, when another replica holds it;
+    /// `None` when the channel (if any) is open to this one.
+    pub via: Option<String>,
 }
 
 /// The channels of a hub. Cheap to clone.
@@ -105,6 +115,8 @@ struct Entry {
     link: TunnelLink,
     /// The connection in force, if any.
     open: Option<Open>,
+    /// The replica that holds the channel when this one does not.
+    remote: Option<remote::Route>,
 }
 
 struct Open {
@@ -151,13 +163,17 @@ impl Channels {
         table
             .hosts
             .iter()
-            .map(|(name, entry)| ChannelHost {
-                name: name.clone(),
-                link: entry.link.clone(),
-                active: entry.open.as_ref().is_some_and(|o| o.sender.is_some()),
-                owner: entry.open.as_ref().map(|o| o.owner.clone()),
-                session: entry.open.as_ref().map(|o| o.session.clone()),
-                connection: entry.open.as_ref().map(|o| o.generation),
+            .map(|(name, entry)| match (&entry.open, &entry.remote) {
+                (None, Some(route)) => route.host(name, &entry.link),
+                (open, _) => ChannelHost {
+                    name: name.clone(),
+                    link: entry.link.clone(),
+                    active: open.as_ref().is_some_and(|o| o.sender.is_some()),
+                    owner: open.as_ref().map(|o| o.owner.clone()),
+                    session: open.as_ref().map(|o| o.session.clone()),
+                    connection: open.as_ref().map(|o| o.generation),
+                    via: None,
+                },
             })
             .collect()
     }
@@ -168,13 +184,25 @@ impl Channels {
     }
 
     /// Sends `request` (an absolute URI) to the agent of `host` over its
-    /// channel and waits for the response head.
+    /// channel, or through the replica that holds it, and waits for the
+    /// response head.
     pub async fn send(
         &self,
         host: &str,
         request: http::Request<ChannelBody>,
     ) -> Result<http::Response<Incoming>, TunnelError> {
         self.inner.send(host, request).await
+    }
+
+    /// [`Channels::send`] over a channel open to this replica only, never
+    /// through another: what a replica does for a request another one
+    /// forwarded to it.
+    pub async fn send_local(
+        &self,
+        host: &str,
+        request: http::Request<ChannelBody>,
+    ) -> Result<http::Response<Incoming>, TunnelError> {
+        self.inner.send_local(host, request).await
     }
 
     /// Admits a connection of `session` as `host` for `owner`: the entry
@@ -201,10 +229,7 @@ impl Channels {
         let generation = table.next_generation;
         let close = CancellationToken::new();
         let weak = Arc::downgrade(&self.inner);
-        let entry = table.hosts.entry(host.to_owned()).or_insert_with(|| Entry {
-            link: TunnelLink(Arc::new(ByName { inner: weak, host: host.to_owned() })),
-            open: None,
-        });
+        let entry = table.hosts.entry(host.to_owned()).or_insert_with(|| Entry::new(weak, host));
         let replaced = entry.open.replace(Open {
             session: session.to_owned(),
             owner: owner.clone(),
@@ -257,7 +282,29 @@ impl Inner {
         table.hosts.get(host)?.open.as_ref()?.sender.clone()
     }
 
+    /// The replica to send `host`'s requests through, when its channel is
+    /// open to another one and not to this.
+    fn remote(&self, host: &str) -> Option<Arc<dyn Remote>> {
+        let table = self.table.lock();
+        let entry = table.hosts.get(host)?;
+        match &entry.open {
+            Some(_) => None,
+            None => entry.remote.as_ref().map(|r| r.via.clone()),
+        }
+    }
+
     async fn send(
+        &self,
+        host: &str,
+        request: http::Request<ChannelBody>,
+    ) -> Result<http::Response<Incoming>, TunnelError> {
+        match self.remote(host) {
+            Some(via) => via.send(host, request).await,
+            None => self.send_local(host, request).await,
+        }
+    }
+
+    async fn send_local(
         &self,
         host: &str,
         request: http::Request<ChannelBody>,
@@ -271,6 +318,13 @@ impl Inner {
             let reason = herd_upstream::with_causes(&e);
             TunnelError::Lost(format!("the channel of {host} broke: {reason}"))
         })
+    }
+}
+
+impl Entry {
+    fn new(inner: Weak<Inner>, host: &str) -> Self {
+        let link = TunnelLink(Arc::new(ByName { inner, host: host.to_owned() }));
+        Self { link, open: None, remote: None }
     }
 }
 

@@ -26,7 +26,7 @@ pub mod hub;
 mod session;
 
 pub use agent::{AgentChannel, AgentChannelConfig};
-pub use hub::{ChannelHost, Channels, ChannelsConfig};
+pub use hub::{BodyError, ChannelBody, ChannelHost, Channels, ChannelsConfig, Remote, RemoteHost};
 pub use session::session_id;
 
 /// The path of the upgrade endpoint on the hub.
