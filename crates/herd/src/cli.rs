@@ -84,6 +84,11 @@ pub(crate) struct HubArgs {
     pub(crate) home: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
+    /// With a PostgreSQL state (several replicas): where the other
+    /// replicas reach this one, `http://host:port`; default: http:// and
+    /// the listen address, which must then not be a wildcard.
+    #[arg(long, env = "HERD_ADVERTISE")]
+    pub(crate) advertise: Option<String>,
     #[command(flatten)]
     pub(crate) serve: ServeArgs,
 }

@@ -26,10 +26,27 @@ const STATE_KEY_ENV: &str = "HERD_STATE_KEY";
 
 /// A router for role `name` over `backends`.
 pub(crate) fn router(name: &str, backends: Vec<Arc<dyn Backend>>) -> Router {
+    router_of_replica(name, backends, None)
+}
+
+/// [`router`] for a hub that is one `replica` of several: its session ids
+/// name it, and the key of `requestState` is the one every replica shares
+/// (kept in the store; [`STATE_KEY_ENV`], when set, still wins).
+pub(crate) fn router_of_replica(
+    name: &str,
+    backends: Vec<Arc<dyn Backend>>,
+    replica: Option<&herd_replica::Replica>,
+) -> Router {
     let state_key = std::env::var(STATE_KEY_ENV).ok().filter(|s| !s.is_empty());
+    let state_key = match (state_key, replica) {
+        (Some(key), _) => StateKey::from_secret(key.as_bytes()),
+        (None, Some(replica)) => StateKey::from_secret(replica.state_key()),
+        (None, None) => StateKey::default(),
+    };
     let config = RouterConfig {
         server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
-        state_key: state_key.map(|s| StateKey::from_secret(s.as_bytes())).unwrap_or_default(),
+        state_key,
+        session_id_prefix: replica.map(herd_replica::Replica::session_id_prefix).unwrap_or_default(),
         ..RouterConfig::default()
     };
     Router::new(config, backends)
@@ -121,7 +138,14 @@ pub(crate) async fn serve_http(
     access: Option<Arc<Access>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let around = Around { extra, public: axum::Router::new(), readiness: Readiness::new(), access, status_page: None };
+    let around = Around {
+        extra,
+        public: axum::Router::new(),
+        readiness: Readiness::new(),
+        access,
+        status_page: None,
+        replica: None,
+    };
     serve_http_ready(name, args, listener, router, around, shutdown).await
 }
 
@@ -141,6 +165,9 @@ pub(crate) struct Around {
     /// The fleet status page at `/ui` (the hub), signed in to with a token
     /// the same authenticator accepts.
     pub(crate) status_page: Option<herd_ui::StatusPage>,
+    /// The replica this hub is of several: requests for another replica's
+    /// session go there (`herd_replica`).
+    pub(crate) replica: Option<herd_replica::Replica>,
 }
 
 /// [`serve_http`] with everything `around` says.
@@ -152,7 +179,7 @@ pub(crate) async fn serve_http_ready(
     around: Around,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let Around { extra, mut public, readiness, access, status_page } = around;
+    let Around { extra, mut public, readiness, access, status_page, replica } = around;
     let local = listener.local_addr().context("listener has no address")?;
     let mut http_config = http_config(args, local, access.is_some())?;
     if let Some(access) = access.filter(|_| !args.insecure_no_auth) {
@@ -173,6 +200,9 @@ pub(crate) async fn serve_http_ready(
     if let Some(page) = status_page {
         app = app.merge(page.routes(&http_config, tls.is_some()));
         tracing::info!(url = %format!("{scheme}://{local}/ui"), "serving the status page");
+    }
+    if let Some(replica) = replica {
+        app = replica.layer(app, &http_config.path);
     }
     http::serve_with(listener, app, &http_config, tls, shutdown).await;
     tracing::info!(role = name, "stopped");

@@ -112,5 +112,9 @@ async fn haproxy_accepts_the_example() {
     assert!(!out.stdout.contains("WARNING") && !out.stderr.contains("WARNING"), "{out:?}");
     let cfg = read("haproxy.cfg");
     assert!(cfg.contains("http-check send meth GET uri /readyz"), "replicas are checked on /readyz");
-    assert!(cfg.contains("stick match req.hdr(mcp-session-id)"), "sessions stay on their replica");
+    assert!(cfg.contains("balance roundrobin"), "requests are spread round robin");
+    assert!(
+        !cfg.contains("stick-table") && !cfg.contains("stick match"),
+        "no stickiness: a replica forwards what another holds"
+    );
 }

@@ -16,7 +16,8 @@ use herd_admin::Invalidated;
 use herd_fleet::{Host, Registry};
 use herd_guard::Audit;
 use herd_hub::{CallConfig, Fallback, Hub, SshFallback};
-use herd_store::{AuditConfig, AuditWriter, Store};
+use herd_replica::Replica;
+use herd_store::{AuditConfig, AuditWriter, Backend, Store};
 use herd_transport::http::Readiness;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,9 +39,44 @@ pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
     let access = state::access(store, Some(&args.config))?;
     let hub = new_hub(registry);
     let listener = server::bind(args.serve.listen.unwrap_or_else(|| server::default_addr(server::HUB_LISTEN))).await?;
+    let replica = match access.store().backend() {
+        Backend::Postgres => Some(join_replicas(access.store(), args.advertise, &listener, &args.serve).await?),
+        Backend::Sqlite => None,
+    };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::stop_on_signal(shutdown.clone()));
-    serve(hub, &args.serve, listener, Some((args.config, Vec::new())), access, shutdown).await
+    let config = Some((args.config, Vec::new()));
+    serve(hub, &args.serve, listener, config, access, replica, shutdown).await
+}
+
+/// Joins the other replicas of a shared store (see `herd_replica`),
+/// reached at `advertise`, or at the listen address.
+async fn join_replicas(
+    store: &Store,
+    advertise: Option<String>,
+    listener: &TcpListener,
+    serve: &ServeArgs,
+) -> anyhow::Result<Replica> {
+    if serve.tls.tls_cert.is_some() {
+        anyhow::bail!(
+            "several hub replicas forward to one another over plain HTTP on their internal addresses: \
+             terminate TLS at the load balancer, not at the hub, when --database-url is PostgreSQL"
+        );
+    }
+    let address = match advertise {
+        Some(address) => address,
+        None => {
+            let local = listener.local_addr().context("listener has no address")?;
+            if local.ip().is_unspecified() {
+                anyhow::bail!(
+                    "listening on {local}: give --advertise http://ADDRESS:PORT, where the other replicas reach this one"
+                );
+            }
+            format!("http://{local}")
+        }
+    };
+    let config = herd_replica::ReplicaConfig::new(address);
+    Replica::join(store.clone(), config).await.context("cannot join the other hub replicas")
 }
 
 /// A hub over `registry` with the ssh fallback its `[ssh]` table sets up.
@@ -64,6 +100,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     config: Option<(PathBuf, Vec<Host>)>,
     access: Arc<Access>,
+    replica: Option<Replica>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     if args.stdio {
@@ -100,7 +137,7 @@ pub(crate) async fn serve(
     }
     let writer = access.store().audit_writer(&AuditConfig::default());
     let audit = Audit::new(writer.clone(), settings.payloads);
-    let router = server::router("herd-hub", hub.audited_backends(Some(audit.clone())));
+    let router = server::router_of_replica("herd-hub", hub.audited_backends(Some(audit.clone())), replica.as_ref());
     let relay = herd_llm::Relay::new(
         channels.clone(),
         writer.clone(),
@@ -110,6 +147,10 @@ pub(crate) async fn serve(
     let mut extra =
         metrics::route().merge(admin_routes(&access, writer.clone())).merge(channels.route()).merge(relay.routes());
     let mut public = axum::Router::new();
+    let membership = replica.as_ref().map(|replica| {
+        public = public.clone().merge(replica.channel_relay(channels.clone()));
+        replica.spawn(channels.clone(), shutdown.clone())
+    });
     if let Some(ca) = fleet_ca {
         let routes = herd_admin::certificate_routes(ca, writer);
         extra = extra.merge(routes.guarded);
@@ -123,8 +164,15 @@ pub(crate) async fn serve(
         readiness: readiness(access.store().clone()),
         access: Some(access),
         status_page: Some(page),
+        replica,
     };
-    server::serve_http_ready("hub", args, listener, router, around, shutdown).await
+    let served = server::serve_http_ready("hub", args, listener, router, around, shutdown).await;
+    if let Some(leaving) = membership {
+        // Bounded by the store's own deadline; a replica that cannot
+        // leave is seen dead once silent.
+        let _ = tokio::time::timeout(Duration::from_secs(10), leaving).await;
+    }
+    served
 }
 
 /// The admin API over the hub's store. What it revokes or changes is

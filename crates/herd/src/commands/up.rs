@@ -84,7 +84,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let watch = Some((hosts_file.clone(), vec![local]));
     let hub_args = serve_args(token, args.tls);
     let hub = hub::new_hub(registry);
-    let served = hub::serve(hub, &hub_args, hub_listener, watch, access, shutdown.clone()).await;
+    let served = hub::serve(hub, &hub_args, hub_listener, watch, access, None, shutdown.clone()).await;
     shutdown.cancel();
     agent.await??;
     runner.shutdown().await;

@@ -1,0 +1,127 @@
+//! Several `herd hub --database-url` replicas on a real PostgreSQL behind a
+//! real haproxy doing round robin with no stickiness (see
+//! `support/cluster.rs`), driven by the official clients: the Python MCP
+//! SDK in 2025 session mode and in 2026-07-28 mode, the `openai` Python
+//! client. Any replica answers any request: a session's requests reach
+//! the replica that holds it, a channel host's calls and LLM requests
+//! reach the replica its agent is connected to, and a token revoked on
+//! one replica is refused by the others within the cache bound.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+#[path = "support/cluster.rs"]
+mod cluster;
+#[path = "support/pg.rs"]
+mod pg;
+
+use cluster::{Cluster, LIMIT};
+use serde_json::Value;
+use std::time::Duration;
+use support::{Deps, Finished, Herd, repo_root, run_bounded};
+use tokio::process::Command;
+use tokio::time::Instant;
+
+/// Runs the SDK fleet-check client (`fixtures/replica_client.py`) through
+/// `url` to its end.
+async fn fleet_checks(url: &str, token: &str, mode: &str, hosts: &str, calls: usize) -> (Value, Finished) {
+    let mut cmd = Command::new(Deps::load().python_mcp2());
+    cmd.arg(repo_root().join("crates/herd/tests/fixtures/replica_client.py")).args([
+        "--token",
+        token,
+        url,
+        mode,
+        hosts,
+        &calls.to_string(),
+    ]);
+    let done = run_bounded(cmd, Duration::from_secs(180)).await;
+    let summary = done.stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
+    (summary, done)
+}
+
+/// The sum of counter `name{labels}` over the running replicas.
+async fn total(cluster: &Cluster, name: &str, labels: &str) -> u64 {
+    let mut sum = 0;
+    for i in 0..cluster.hubs.len() {
+        if cluster.hubs[i].is_some() {
+            sum += cluster.metric(i, name, labels).await;
+        }
+    }
+    sum
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sdk_clients_through_round_robin_are_answered_by_every_replica() {
+    let cluster = Cluster::start(3).await;
+    let url = cluster.proxy.url.clone();
+
+    // A 2025 session lives on one replica; round robin sends its requests
+    // to all three, and the two that do not hold it forward them.
+    let (legacy, run) = fleet_checks(&url, &cluster.alice, "legacy", "alpha,beta", 9).await;
+    assert!(run.status.success() && legacy["ok"] == true, "{legacy}\n{}", run.stderr);
+    assert_eq!(legacy["protocolVersion"], "2025-11-25", "{legacy}");
+    let sessions = legacy["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "one session for the whole run: {legacy}");
+    let session = sessions[0].as_str().unwrap();
+    let holder = session.split_once('.').map(|(id, _)| id).unwrap_or_default();
+    assert_eq!(holder.len(), 8, "the session id names its replica: {session}");
+    let forwarded = total(&cluster, "herd_replica_forwarded_total", r#"kind="session""#).await;
+    assert!(forwarded >= 6, "most of the session's requests landed elsewhere and were forwarded: {forwarded}");
+
+    // 2026-07-28: no session; every replica answers on its own.
+    let (modern, run) = fleet_checks(&url, &cluster.alice, "default", "alpha,beta", 9).await;
+    assert!(run.status.success() && modern["ok"] == true, "{modern}\n{}", run.stderr);
+    assert_eq!(modern["protocolVersion"], "2026-07-28", "{modern}");
+    assert!(modern["sessions"].as_array().unwrap().is_empty(), "{modern}");
+    let after = total(&cluster, "herd_replica_forwarded_total", r#"kind="session""#).await;
+    assert_eq!(after, forwarded, "nothing of a stateless run is forwarded");
+
+    for i in 0..3 {
+        let answered = cluster.metric(i, "herd_replica_requests_total", r#"route="mcp""#).await;
+        assert!(answered >= 5, "replica {i} took {answered} MCP requests: round robin reaches every replica");
+    }
+    // Each call was audited once, by the replica that ran it.
+    let store = herd_store::Store::open(&cluster.database).await.unwrap();
+    let filter = herd_store::AuditFilter { limit: Some(1000), ..herd_store::AuditFilter::default() };
+    let calls = store.query_audit(&filter).await.unwrap();
+    let shells = calls.iter().filter(|r| r.target.as_deref() == Some("remote_shell")).count();
+    assert_eq!(shells, 18, "every answered call has its audit record");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_revoked_on_one_replica_is_refused_by_the_others_within_the_cache_bound() {
+    let cluster = Cluster::start(2).await;
+    let store = herd_store::Store::open(&cluster.database).await.unwrap();
+    let (record, secret) = store.create_token("alice", Some("laptop"), None).await.unwrap();
+    let token = secret.expose_secret().to_owned();
+    let (a, b) = (cluster.hub(0), cluster.hub(1));
+    let models = |hub: &Herd| {
+        let (url, token) = (hub.url.clone(), token.clone());
+        async move { support::http_get(&url, "/v1/models", Some(&token)).await.0 }
+    };
+    // B has the token's principal cached when A revokes it.
+    assert_eq!((models(a).await, models(b).await), (200, 200));
+    let base = a.url.trim_end_matches("/mcp");
+    let revoked = reqwest::Client::new()
+        .delete(format!("{base}/api/v1/tokens/{}", record.id))
+        .bearer_auth(&cluster.root)
+        .timeout(LIMIT)
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success(), "{revoked:?}");
+    let at = Instant::now();
+    assert_eq!(models(a).await, 401, "the replica that revoked it refuses it at once");
+    // The stated bound: herd_access::CACHE_TTL (2 s), plus a margin for
+    // the request itself on a busy machine.
+    let bound = herd_access::CACHE_TTL + Duration::from_secs(1);
+    let refused = loop {
+        let status = models(b).await;
+        if status == 401 || at.elapsed() > bound {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused, 401, "replica B still took the token {:?} after its revocation", at.elapsed());
+}
