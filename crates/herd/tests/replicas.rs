@@ -11,12 +11,15 @@
 
 mod support;
 
+#[path = "support/client.rs"]
+mod client;
 #[path = "support/cluster.rs"]
 mod cluster;
 #[path = "support/pg.rs"]
 mod pg;
 
 use cluster::{Cluster, LIMIT};
+use herd_test_provider::{Script, ScriptedProvider};
 use serde_json::Value;
 use std::time::Duration;
 use support::{Deps, Finished, Herd, repo_root, run_bounded};
@@ -124,4 +127,50 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_others_within_the_cach
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(refused, 401, "replica B still took the token {:?} after its revocation", at.elapsed());
+}
+
+/// Runs the official `openai` Python client (`fixtures/openai_client.py`)
+/// in `mode` against `api`; returns its last JSON line.
+async fn openai(mode: &str, api: &str, model: &str, token: &str) -> Value {
+    let mut cmd = Command::new(Deps::load().python_openai());
+    cmd.arg(repo_root().join("crates/herd/tests/fixtures/openai_client.py"))
+        .args([mode, api, model])
+        .env("HERD_TEST_TOKEN", token);
+    let done = run_bounded(cmd, LIMIT).await;
+    assert!(done.status.success(), "{done:?}");
+    serde_json::from_str(done.stdout.lines().last().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_hosts_calls_and_llm_requests_are_answered_through_any_replica() {
+    let cluster = Cluster::start(3).await;
+    let provider = ScriptedProvider::start(Script::default()).await.unwrap();
+    // The agent joins replica 0 itself: its channel lives there.
+    let holder = cluster.hub(0).url.trim_end_matches("/mcp").to_owned();
+    let _agent = cluster.channel_agent("ws1", &holder, &[("chat", provider.base_url())]).await;
+    for i in 0..3 {
+        cluster.wait_up(i, "ws1").await;
+        cluster.wait_model(i, "chat").await;
+    }
+
+    // Calls for ws1 land on every replica; two of them send theirs to
+    // replica 0, which sends them on over the channel.
+    let (run, done) = fleet_checks(&cluster.proxy.url, &cluster.alice, "default", "ws1", 9).await;
+    assert!(done.status.success() && run["ok"] == true, "{run}\n{}", done.stderr);
+
+    // The OpenAI API, through the balancer, three times: each lands on
+    // another replica. alice's private model is hers on every replica.
+    let api = cluster.proxy.api();
+    let streamed = openai("stream", &api, "chat", &cluster.alice).await;
+    assert_eq!(streamed["content"], "Hello from the scripted provider.", "{streamed}");
+    assert!(streamed["chunks"].as_u64().unwrap() >= 6, "streamed event by event: {streamed}");
+    for _ in 0..2 {
+        let answered = openai("chat", &api, "chat", &cluster.alice).await;
+        assert_eq!(answered["content"], "Hello from the scripted provider.", "{answered}");
+    }
+    for i in 1..3 {
+        let forwarded = cluster.metric(i, "herd_replica_forwarded_total", r#"kind="channel""#).await;
+        assert!(forwarded > 0, "replica {i} reached ws1 through replica 0: {forwarded}");
+    }
+    assert_eq!(cluster.metric(0, "herd_replica_forwarded_total", r#"kind="channel""#).await, 0);
 }

@@ -178,6 +178,59 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A `herd agent` that listens on no port and joins as `name` over a
+    /// channel to `hub` (a base URL: a replica's or the balancer's) with
+    /// alice's token, publishing `llms` (name, provider base URL) as her
+    /// private models.
+    pub async fn channel_agent(&self, name: &str, hub: &str, llms: &[(&str, String)]) -> Herd {
+        let mut config = format!(
+            "name = \"{name}\"\nhub = \"{hub}\"\nhub_token_env = \"HERD_HUB_TOKEN\"\n\
+             [channel]\nheartbeat = 0.3\ntimeout = 0.5\nreconnect_min = 0.1\nreconnect_max = 0.5\n"
+        );
+        for (llm, url) in llms {
+            config.push_str(&format!("[[llm]]\nname = \"{llm}\"\nurl = \"{url}\"\n"));
+        }
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let home = self.dir.path().join(name);
+        std::fs::create_dir_all(&home).unwrap();
+        let env = [("HERD_HUB_TOKEN", self.alice.as_str()), ("HERD_HOME", home.to_str().unwrap())];
+        Herd::start_with_env(&["agent", "--config", path.to_str().unwrap()], &env).await
+    }
+
+    /// Waits until replica `i` lists `host` up, as `remote_list_hosts`
+    /// (through a session of its own) shows it.
+    pub async fn wait_up(&self, i: usize, host: &str) {
+        let client = crate::client::Client::connect(&self.hub(i).url, Some(&self.root)).await;
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let listed = client.call("remote_list_hosts", serde_json::json!({ "force": true })).await;
+            let hosts = listed["structuredContent"]["hosts"].as_array().cloned().unwrap_or_default();
+            if hosts.iter().any(|h| h["name"] == host && h["state"] == "up") {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "replica {i} never listed {host} up: {listed}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until replica `i`'s `/v1/models` (as alice) lists `model` active.
+    pub async fn wait_model(&self, i: usize, model: &str) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let (status, body) = http_get(&self.hub(i).url, "/v1/models", Some(&self.alice)).await;
+            let models: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let listed = models["data"].as_array().cloned().unwrap_or_default();
+            if status == 200 && listed.iter().any(|m| m["id"] == model && m["herd"]["state"] == "active") {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "replica {i} never listed {model} active: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// One replica on `database`, on a loopback port of its own.
 async fn hub(config: &std::path::Path, database: &str) -> Herd {
     let config = config.to_str().unwrap();
