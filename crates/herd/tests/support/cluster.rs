@@ -66,6 +66,12 @@ impl Haproxy {
     /// haproxy on a loopback port, round robin over `backends` (MCP URLs
     /// of the hubs), checking each on `/readyz`; returns once it answers.
     pub async fn start(backends: &[&str]) -> Haproxy {
+        Haproxy::start_balancing(backends, "roundrobin").await
+    }
+
+    /// [`Haproxy::start`] with another `balance` algorithm (`first`: the
+    /// first backend that is up, in the order given).
+    pub async fn start_balancing(backends: &[&str], balance: &str) -> Haproxy {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let servers: String = backends
@@ -81,8 +87,9 @@ impl Haproxy {
              defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\
              \x20   timeout http-request 10s\n\
              frontend herd\n    bind 127.0.0.1:{port}\n    default_backend hubs\n\
-             backend hubs\n    balance roundrobin\n    option httpchk\n    http-check send meth GET uri /readyz\n\
-             \x20   http-check expect status 200\n    default-server inter 300ms fall 2 rise 1\n{servers}"
+             backend hubs\n    balance {balance}\n    option httpchk\n    http-check send meth GET uri /readyz\n\
+             \x20   http-check expect status 200\n    default-server inter 300ms fall 2 rise 1\n\
+             \x20   retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response\n{servers}"
         );
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, config).unwrap();
