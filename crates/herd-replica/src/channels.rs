@@ -49,7 +49,7 @@ pub(crate) async fn run(replica: Replica, channels: Channels, shutdown: Cancella
     }
 }
 
-async fn sync(
+pub(crate) async fn sync(
     replica: &Replica,
     channels: &Channels,
     claimed: &mut BTreeMap<String, (String, u64)>,

@@ -110,8 +110,8 @@ struct Inner {
     state_key: String,
     /// The live replicas (this one included): id to address.
     live: RwLock<HashMap<String, String>>,
-    /// When `live` was last read from the store.
-    read_at: parking_lot::Mutex<Option<tokio::time::Instant>>,
+    /// When `live` was last read from the store on demand.
+    reread_at: parking_lot::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Replica {
@@ -123,7 +123,7 @@ impl Replica {
         let secret = store.cluster_secret("replica").await?;
         let state_key = store.cluster_secret("request-state").await?;
         let inner =
-            Inner { id, config, store, secret, state_key, live: RwLock::default(), read_at: Default::default() };
+            Inner { id, config, store, secret, state_key, live: RwLock::default(), reread_at: Default::default() };
         let replica = Replica { inner: Arc::new(inner) };
         replica.beat().await?;
         tracing::info!(replica = %replica.id(), address = %replica.inner.config.address, "replica joined");

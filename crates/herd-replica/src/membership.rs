@@ -38,11 +38,11 @@ impl Replica {
         self.read_members().await
     }
 
-    /// Reads the members again now, unless that was done less than
-    /// [`REREAD_AFTER`] ago; whether it was.
+    /// Reads the members again now, unless this was done less than
+    /// [`REREAD_AFTER`] ago (heartbeats aside); whether it was.
     pub(crate) async fn reread(&self) -> bool {
         {
-            let mut read_at = self.inner.read_at.lock();
+            let mut read_at = self.inner.reread_at.lock();
             if read_at.is_some_and(|at| at.elapsed() < REREAD_AFTER) {
                 return false;
             }
@@ -59,7 +59,6 @@ impl Replica {
 
     async fn read_members(&self) -> Result<(), herd_store::StoreError> {
         let inner = &self.inner;
-        *inner.read_at.lock() = Some(tokio::time::Instant::now());
         let since = Timestamp::now().saturating_sub(inner.config.dead_after);
         let live: HashMap<String, String> =
             inner.store.live_replicas(since).await?.into_iter().map(|r| (r.id, r.address)).collect();
