@@ -29,6 +29,7 @@ async fn serve(readiness: Readiness) -> (SocketAddr, CancellationToken) {
             readiness,
             access: None,
             status_page: None,
+            replica: None,
         };
         serve_http_ready("test", &args("secret"), listener, router, around, stop).await
     });
