@@ -135,6 +135,7 @@ async fn a_replica_killed_mid_stream_loses_no_answered_call_and_everyone_carries
     let mut answered = 0;
     for (i, client) in sessions.into_iter().enumerate() {
         let summary = client.finish().await;
+        eprintln!("session client {i}: {summary}");
         assert_eq!(summary["ok"], true, "session client {i}: {summary}");
         answered += summary["answered"].as_u64().unwrap();
         if i == on_victim {
@@ -144,10 +145,19 @@ async fn a_replica_killed_mid_stream_loses_no_answered_call_and_everyone_carries
                 1 + summary["reopened"].as_u64().unwrap() as usize
             );
         } else {
-            assert!(summary.get("failures").is_none(), "a client of another replica saw an error: {summary}");
+            // Its session lives on: at most, once, the connection that
+            // carried its stream through the replica that died ended with
+            // it (see the README, "Several hubs").
+            let failures = summary.get("failures").and_then(Value::as_array).cloned().unwrap_or_default();
+            let transport = |f: &Value| f.as_str().unwrap().starts_with("RemoteProtocolError");
+            assert!(
+                failures.len() <= 1 && failures.iter().all(transport),
+                "a client of another replica saw an error: {summary}"
+            );
         }
     }
     let summary = stateless.finish().await;
+    eprintln!("stateless client: {summary}");
     assert_eq!(summary["ok"], true, "{summary}");
     answered += summary["answered"].as_u64().unwrap();
     // Only ws1's calls could fail, while its agent moved to another replica.

@@ -84,7 +84,7 @@ impl Haproxy {
             .collect();
         let config = format!(
             "global\n    maxconn 2000\n\
-             defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\
+             defaults\n    mode http\n    option http-server-close\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n\
              \x20   timeout http-request 10s\n\
              frontend herd\n    bind 127.0.0.1:{port}\n    default_backend hubs\n\
              backend hubs\n    balance {balance}\n    option httpchk\n    http-check send meth GET uri /readyz\n\
