@@ -174,3 +174,30 @@ async fn a_channel_hosts_calls_and_llm_requests_are_answered_through_any_replica
     }
     assert_eq!(cluster.metric(0, "herd_replica_forwarded_total", r#"kind="channel""#).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stateless_question_is_answered_on_whichever_replica_the_retry_reaches() {
+    let cluster = Cluster::start(3).await;
+    // The SDK's 2026-07-28 client calls a tool that asks a question: the
+    // first replica answers input_required with a signed requestState, and
+    // round robin sends the retry to the next one, which must take it.
+    let mut cmd = Command::new(Deps::load().python_mcp2());
+    cmd.arg(repo_root().join("tests/clients/py2_client.py")).args([
+        "--token",
+        &cluster.root,
+        &cluster.proxy.url,
+        "default",
+    ]);
+    let run = run_bounded(cmd, LIMIT).await;
+    let summary: Value = serde_json::from_str(run.stdout.lines().last().unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(run.status.success() && summary["ok"] == true, "{summary}\n{}", run.stderr);
+    assert_eq!(summary["protocolVersion"], "2026-07-28", "{summary}");
+    let retries: Vec<&Value> = summary["wire"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "tools/call" && e.get("inputResponses").is_some())
+        .collect();
+    assert_eq!(retries.len(), 1, "{summary}");
+    assert_eq!(retries[0]["requestState"], true, "the retry carried the first replica's requestState: {summary}");
+}

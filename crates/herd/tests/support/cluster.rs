@@ -2,8 +2,8 @@
 //! haproxy doing round robin with no stickiness, for the replica tests.
 //!
 //! - [`Cluster::start`]: a fresh database (see `pg.rs`) with users `root`
-//!   (admin) and `alice` (operator), two HTTP agents (`alpha`, `beta`) in
-//!   the shared registry, `n` hubs with `--database-url`, and haproxy in
+//!   (admin) and `alice` (operator), two HTTP agents (`alpha`, `beta`) and
+//!   `herd conformance-server` (`conformance`) in the shared registry, `n` hubs with `--database-url`, and haproxy in
 //!   front of them, its own config in a temp dir, on a loopback port.
 //! - [`Haproxy`]: the binary from `HERD_HAPROXY` (environment, then
 //!   `.cache/test-deps.env`, then `/usr/sbin/haproxy`); a test without it
@@ -26,13 +26,15 @@ pub const LIMIT: Duration = Duration::from_secs(30);
 /// The token the agents accept from every hub.
 pub const AGENT_TOKEN: &str = "replica-agent-token";
 
-/// The hubs' shared registry: two HTTP agents, quick channel and LLM
+/// The hubs' shared registry: two HTTP agents, the conformance fixtures
+/// with their tools exposed under their own names, quick channel and LLM
 /// timings.
-fn registry(alpha: &str, beta: &str) -> String {
+fn registry(alpha: &str, beta: &str, conformance: &str) -> String {
     format!(
         "[channels]\nheartbeat = 0.3\ntimeout = 0.5\n[llm]\nrefresh = 0.5\n\
          [[hosts]]\nname = \"alpha\"\nurl = \"{alpha}\"\ntoken = \"{AGENT_TOKEN}\"\n\
-         [[hosts]]\nname = \"beta\"\nurl = \"{beta}\"\ntoken = \"{AGENT_TOKEN}\"\n"
+         [[hosts]]\nname = \"beta\"\nurl = \"{beta}\"\ntoken = \"{AGENT_TOKEN}\"\n\
+         [[hosts]]\nname = \"conformance\"\nurl = \"{conformance}\"\nexpose = {{}}\n"
     )
 }
 
@@ -159,10 +161,11 @@ impl Cluster {
         }
         store.close().await;
         let agent = || Herd::start(&["agent", "--listen", "127.0.0.1:0", "--token", AGENT_TOKEN]);
-        let agents = vec![agent().await, agent().await];
+        let conformance = Herd::start(&["conformance-server", "--insecure-no-auth", "--listen", "127.0.0.1:0"]);
+        let agents = vec![agent().await, agent().await, conformance.await];
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hosts.toml");
-        std::fs::write(&config, registry(&agents[0].url, &agents[1].url)).unwrap();
+        std::fs::write(&config, registry(&agents[0].url, &agents[1].url, &agents[2].url)).unwrap();
         let hubs = futures_util::future::join_all((0..n).map(|_| hub(&config, &database))).await;
         let urls: Vec<&str> = hubs.iter().map(|h| h.url.as_str()).collect();
         let proxy = Haproxy::start(&urls).await;
