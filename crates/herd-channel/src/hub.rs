@@ -4,7 +4,8 @@
 //! A host name belongs to one agent session at a time. The same session
 //! connecting again (a reconnect, or the agent restarted) replaces its
 //! older connection at once; another session asking for a name whose
-//! channel is open is refused (409), and gets it once that channel is gone.
+//! channel is open (here, or at another replica) is refused (409), and
+//! gets it once that channel is gone.
 //! A channel is gone when its connection ends or its heartbeat goes
 //! unanswered: the hub PINGs every `heartbeat` and gives up `timeout`
 //! after a PING that got no answer.
@@ -214,7 +215,12 @@ impl Channels {
         let open: Vec<&Open> = table.hosts.values().filter_map(|e| e.open.as_ref()).collect();
         let same_session = table.hosts.get(host).and_then(|e| e.open.as_ref()).is_some_and(|o| o.session == session);
         if !same_session {
-            if table.hosts.get(host).is_some_and(|e| e.open.is_some()) {
+            // Open here, or at another replica for another agent session.
+            let taken = table
+                .hosts
+                .get(host)
+                .is_some_and(|e| e.open.is_some() || e.remote.as_ref().is_some_and(|r| r.session() != session));
+            if taken {
                 return Err(Refusal::NameTaken(host.to_owned()));
             }
             let mine = open.iter().filter(|o| o.owner.same_subject(owner)).count();

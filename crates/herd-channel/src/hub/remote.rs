@@ -58,6 +58,11 @@ impl Route {
         }
     }
 
+    /// The agent session whose channel it is.
+    pub(super) fn session(&self) -> &str {
+        &self.session
+    }
+
     fn same(&self, host: &RemoteHost) -> bool {
         self.replica == host.replica && self.session == host.session && self.owner.identity() == host.owner.identity()
     }

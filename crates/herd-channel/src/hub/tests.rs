@@ -90,9 +90,11 @@ async fn a_host_held_by_another_replica_is_reached_through_it_until_it_connects_
     channels.set_remote(vec![remote("ws1", "r3", 1)]);
     let moved = channels.hosts().into_iter().find(|h| h.name == "ws1").unwrap();
     assert!(moved.connection > first && moved.via.as_deref() == Some("r3"));
-    // Opening here wins over the remote entry, and a local send never
-    // goes through another replica.
-    channels.admit("ws1", "session-a", &user(1)).unwrap();
+    // Another agent may not take the name; the same agent reconnecting
+    // here (its replica died) does, and wins over the remote entry; a
+    // local send never goes through another replica.
+    assert_eq!(channels.admit("ws1", "session-a", &user(1)).unwrap_err(), Refusal::NameTaken("ws1".into()));
+    channels.admit("ws1", "session-r", &user(1)).unwrap();
     let here = channels.hosts().into_iter().find(|h| h.name == "ws1").unwrap();
     assert_eq!((here.via, here.active), (None, false));
     let err = channels.send_local("ws2", request().map(|b| b.map_err(|never| match never {}).boxed())).await;
