@@ -3,9 +3,9 @@
 //!
 //! Most of what a hub keeps is in the store already (users, tokens, audit,
 //! run-time servers), and a 2026-07-28 request carries all it needs, so any
-//! replica answers it. Two things live in one process only: a 2025-x
-//! session (its state, its SSE streams) and an agent's channel (one
-//! connection, to one replica). This crate is what makes the replicas one
+//! replica answers it. Three things live in one process only: a 2025-x
+//! session (its state, its SSE streams), a task of the tasks extension
+//! (its work) and an agent's channel (one connection, to one replica). This crate is what makes the replicas one
 //! hub in spite of that:
 //!
 //! - `membership`: each replica's row in the store (id, the address other
@@ -13,10 +13,11 @@
 //!   [`ReplicaConfig::dead_after`] is dead, and a new one joins by writing
 //!   its row, with no restart of the others. The secrets they share (the
 //!   key of `requestState`, the cluster secret) are made once in the store.
-//! - `sessions`: every session id starts with its replica's id; the layer
-//!   in front of the MCP path sends a request for another replica's
-//!   session to that replica, streams both ways, and answers 404 for a
-//!   session whose replica is gone (the client opens a new one).
+//! - `sessions`: every session id and task id starts with its replica's
+//!   id; the layer in front of the MCP path sends a request for another
+//!   replica's session or task to that replica, streams both ways, and
+//!   answers 404 for a session whose replica is gone (the client opens a
+//!   new one).
 //! - `channels`: which replica holds each agent's channel, kept in the
 //!   store; the others see that host as remote (`herd_channel::Channels`),
 //!   so a call for it or an LLM request for its models, wherever it lands,
@@ -135,8 +136,8 @@ impl Replica {
         &self.inner.id
     }
 
-    /// What every session id this replica makes starts with.
-    pub fn session_id_prefix(&self) -> String {
+    /// What every session id and task id this replica makes starts with.
+    pub fn id_prefix(&self) -> String {
         format!("{}{}", self.inner.id, sessions::SEPARATOR)
     }
 

@@ -1,9 +1,12 @@
-//! The layer in front of the MCP path: a request for a session another
-//! replica holds goes to that replica.
+//! The layer in front of the MCP path: a request for a session or a task
+//! another replica holds goes to that replica.
 //!
-//! A session id is `{replica id}.{random}`, so the owner is read off the
-//! `Mcp-Session-Id` header with no lookup. A request without one (a new
-//! session, a 2026-07-28 request) or for this replica's session is served
+//! Session ids and task ids are `{replica id}.{random}`, so the owner is
+//! read off the `Mcp-Session-Id` header, or for `tasks/get`,
+//! `tasks/update` and `tasks/cancel` of 2026-07-28 off the `Mcp-Name`
+//! header (the task id, which that revision requires over HTTP), with no
+//! lookup and without reading the body. A request naming neither (a new
+//! session, any other 2026-07-28 request) or naming this replica is served
 //! here; one for a live replica's session is forwarded there, streamed
 //! both ways; one for a replica that is gone, or that does not answer, is
 //! answered 404 (session not found), as the session's own replica would
@@ -24,6 +27,9 @@ pub(crate) const SEPARATOR: char = '.';
 /// The session header of the Streamable HTTP transport.
 const SESSION_HEADER: &str = "mcp-session-id";
 
+/// The methods of the tasks extension whose `Mcp-Name` is a task id.
+const TASK_METHODS: [&str; 3] = ["tasks/get", "tasks/update", "tasks/cancel"];
+
 #[derive(Clone)]
 struct Layer {
     replica: Replica,
@@ -39,6 +45,19 @@ pub(crate) fn layer(replica: Replica, app: axum::Router, mcp_path: &str) -> axum
 pub(crate) fn owner_of(id: &str) -> Option<&str> {
     let (owner, rest) = id.split_once(SEPARATOR)?;
     (!owner.is_empty() && !rest.is_empty() && owner.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(owner)
+}
+
+/// The replica a request's session or task names, and which it is.
+fn named(headers: &http::HeaderMap) -> Option<(String, &'static str)> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(session) = header(SESSION_HEADER) {
+        return owner_of(session).map(|owner| (owner.to_owned(), "session"));
+    }
+    let method = header("mcp-method")?;
+    if !TASK_METHODS.contains(&method) {
+        return None;
+    }
+    owner_of(header("mcp-name")?).map(|owner| (owner.to_owned(), "task"))
 }
 
 /// Whether `request` was forwarded by a replica: it carries the cluster
@@ -65,27 +84,34 @@ async fn route(State(layer): State<Layer>, mut request: Request, next: Next) -> 
     if kind != "mcp" || forwarded {
         return next.run(request).await;
     }
-    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok());
-    let Some(owner) = session.and_then(owner_of).map(str::to_owned) else { return next.run(request).await };
+    let Some((owner, kind)) = named(request.headers()) else { return next.run(request).await };
     if owner == layer.replica.id() {
         return next.run(request).await;
     }
     let Some(address) = layer.replica.find(&owner).await else {
-        tracing::info!(replica = %owner, "request for a session of a replica that is gone");
-        return gone();
+        tracing::info!(replica = %owner, kind, "request for a replica that is gone");
+        // A task of a replica that is gone is no task here either: this
+        // replica says so, in the answer to the request's own id.
+        return if kind == "task" { next.run(request).await } else { gone(kind) };
     };
-    metrics::counter!("herd_replica_forwarded_total", "kind" => "session").increment(1);
+    metrics::counter!("herd_replica_forwarded_total", "kind" => kind).increment(1);
     match layer.replica.forward(&address, request).await {
         Ok(response) => response.map(Body::new),
         Err(err @ (ForwardError::Unreachable(..) | ForwardError::NoAnswer(..))) => {
-            tracing::warn!(replica = %owner, %err, "the session's replica did not answer");
-            gone()
+            tracing::warn!(replica = %owner, kind, %err, "the replica holding it did not answer");
+            gone(kind)
         }
     }
 }
 
-/// What the transport answers for a session it does not know.
-fn gone() -> Response {
+/// The answer for a session (or a task) whose replica is gone: what the
+/// transport answers for a session it does not know, so the client opens
+/// a new one; for a task, which cannot be answered in its request's id
+/// once the body went to that replica, 503.
+fn gone(kind: &str) -> Response {
+    if kind == "task" {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the hub replica running this task is gone").into_response();
+    }
     let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"session not found (its hub replica is gone); initialize a new one"}}"#;
     (StatusCode::NOT_FOUND, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -74,10 +74,11 @@ pub struct RouterConfig {
     pub state_key: StateKey,
     /// Bounds and timings of tasks (the tasks extension).
     pub tasks: TaskLimits,
-    /// Put before every session id this router makes: which replica of
-    /// several holds the session (`herd-replica`), empty for one alone.
-    /// Visible ASCII without `,`, as the `Mcp-Session-Id` header allows.
-    pub session_id_prefix: String,
+    /// Put before every session id and task id this router makes: which
+    /// replica of several holds the session or the task (`herd-replica`),
+    /// empty for one alone. Visible ASCII without `,`, as the
+    /// `Mcp-Session-Id` and `Mcp-Name` headers allow.
+    pub id_prefix: String,
 }
 
 impl Default for RouterConfig {
@@ -96,7 +97,7 @@ impl Default for RouterConfig {
             client_request_timeout: Duration::from_secs(600),
             state_key: StateKey::random(),
             tasks: TaskLimits::default(),
-            session_id_prefix: String::new(),
+            id_prefix: String::new(),
         }
     }
 }
@@ -198,7 +199,7 @@ impl Router {
             capabilities: merge_capabilities(&backends),
             sessions: Sessions::default(),
             listeners: stateless::Listeners::default(),
-            tasks: tasks::TaskStore::new(config.tasks.clone()),
+            tasks: tasks::TaskStore::new(config.tasks.clone(), config.id_prefix.clone()),
             config,
             backends,
         });

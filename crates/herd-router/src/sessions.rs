@@ -30,7 +30,7 @@ impl Sessions {
         caller: Caller,
     ) -> Result<Arc<Session>, TooManySessions> {
         let config = &shared.config;
-        let id: Arc<str> = format!("{}{}", config.session_id_prefix, new_session_id()).into();
+        let id: Arc<str> = format!("{}{}", config.id_prefix, new_session_id()).into();
         let mut table = self.table.write();
         if table.map.len() >= config.max_sessions {
             return Err(TooManySessions::Total { limit: config.max_sessions });

@@ -46,7 +46,7 @@ pub(crate) fn router_of_replica(
     let config = RouterConfig {
         server_info: Implementation { name: name.into(), version: env!("CARGO_PKG_VERSION").into(), title: None },
         state_key,
-        session_id_prefix: replica.map(herd_replica::Replica::session_id_prefix).unwrap_or_default(),
+        id_prefix: replica.map(herd_replica::Replica::id_prefix).unwrap_or_default(),
         ..RouterConfig::default()
     };
     Router::new(config, backends)

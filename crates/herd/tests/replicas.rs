@@ -201,3 +201,73 @@ async fn a_stateless_question_is_answered_on_whichever_replica_the_retry_reaches
     assert_eq!(retries.len(), 1, "{summary}");
     assert_eq!(retries[0]["requestState"], true, "the retry carried the first replica's requestState: {summary}");
 }
+
+/// One stateless request of the tasks extension through `url` (raw HTTP:
+/// neither SDK speaks the extension's 2026-07-28 shape, see `tasks.rs`);
+/// the JSON-RPC response.
+async fn stateless(url: &str, token: &str, method: &str, name: &str, mut params: Value) -> Value {
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": { "extensions": { "io.modelcontextprotocol/tasks": {} } },
+        "io.modelcontextprotocol/clientInfo": { "name": "replica-tasks-test", "version": "1" },
+    });
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .timeout(LIMIT)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .header("mcp-name", name)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    let mut messages = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim);
+    let json: Value = match messages.find(|d| d.contains("\"id\":1")) {
+        Some(data) => serde_json::from_str(data).unwrap(),
+        None => serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+    };
+    assert_eq!(json["id"], 1, "{json}");
+    json
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_started_on_one_replica_is_polled_and_finished_through_any() {
+    let cluster = Cluster::start(3).await;
+    let gate = cluster.dir.path().join("gate");
+    let url = &cluster.proxy.url;
+    let command = "while [ ! -e \"$GATE\" ]; do sleep 0.05; done; echo finished";
+    let arguments = serde_json::json!({
+        "host": "alpha", "command": command, "env": { "GATE": gate.to_str().unwrap() }, "timeout": 120,
+    });
+    let params = serde_json::json!({ "name": "remote_shell", "arguments": arguments });
+    let created = stateless(url, &cluster.alice, "tools/call", "remote_shell", params).await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(id.split_once('.').map(|(replica, _)| replica.len()), Some(8), "the task id names its replica: {id}");
+
+    // Round robin sends the polls to every replica; each gets the task's
+    // own state from the replica that runs it.
+    for _ in 0..3 {
+        let running = stateless(url, &cluster.alice, "tasks/get", &id, serde_json::json!({ "taskId": &id })).await;
+        assert_eq!(running["result"]["status"], "working", "{running}");
+    }
+    std::fs::write(&gate, b"go").unwrap();
+    let deadline = Instant::now() + LIMIT;
+    let done = loop {
+        let got = stateless(url, &cluster.alice, "tasks/get", &id, serde_json::json!({ "taskId": &id })).await;
+        if got["result"]["status"] != "working" {
+            break got;
+        }
+        assert!(Instant::now() < deadline, "the task never finished: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    assert_eq!(done["result"]["result"]["structuredContent"]["stdout"], "finished\n", "{done}");
+    let forwarded = total(&cluster, "herd_replica_forwarded_total", r#"kind="task""#).await;
+    assert!(forwarded >= 2, "polls landing elsewhere were sent to the task's replica: {forwarded}");
+}

@@ -83,7 +83,7 @@ async fn a_request_to_an_ended_session_gets_an_error_not_silence() {
 
 #[tokio::test]
 async fn session_ids_carry_the_configured_prefix() {
-    let prefixed = router(RouterConfig { session_id_prefix: "r1a2b.".into(), ..RouterConfig::default() });
+    let prefixed = router(RouterConfig { id_prefix: "r1a2b.".into(), ..RouterConfig::default() });
     let (one, two) = (prefixed.create_session().unwrap(), prefixed.create_session().unwrap());
     for session in [&one, &two] {
         let rest = session.id().strip_prefix("r1a2b.").unwrap_or_else(|| panic!("no prefix: {}", session.id()));

@@ -257,12 +257,14 @@ impl Task {
 /// Every task of a router.
 pub(crate) struct TaskStore {
     limits: TaskLimits,
+    /// Put before every task id (see `RouterConfig::id_prefix`).
+    id_prefix: String,
     tasks: Mutex<HashMap<String, Arc<Task>>>,
 }
 
 impl TaskStore {
-    pub(crate) fn new(limits: TaskLimits) -> Self {
-        Self { limits, tasks: Mutex::default() }
+    pub(crate) fn new(limits: TaskLimits, id_prefix: String) -> Self {
+        Self { limits, id_prefix, tasks: Mutex::default() }
     }
 
     pub(crate) fn limits(&self) -> &TaskLimits {
@@ -285,7 +287,7 @@ impl TaskStore {
         if tasks.len() >= self.limits.max_tasks {
             return Err(TaskError::Full(self.limits.max_tasks));
         }
-        let id = new_id()?;
+        let id = format!("{}{}", self.id_prefix, new_id()?);
         let created_at = SystemTime::now();
         let state = State {
             status: Status::Working,

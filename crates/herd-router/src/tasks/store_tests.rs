@@ -9,7 +9,7 @@ fn owner(last: u8) -> Owner {
 }
 
 fn store(max_tasks: usize, max_per_owner: usize) -> TaskStore {
-    TaskStore::new(TaskLimits { max_tasks, max_per_owner, ..TaskLimits::default() })
+    TaskStore::new(TaskLimits { max_tasks, max_per_owner, ..TaskLimits::default() }, String::new())
 }
 
 fn raw(text: &str) -> Box<RawValue> {
@@ -26,6 +26,10 @@ fn a_task_is_found_by_its_owner_only() {
     assert!(matches!(store.get(&owner(1), "no-such-task"), Err(TaskError::NotFound(_))));
     let other = store.create(owner(1), CancellationToken::new()).unwrap();
     assert_ne!(other.id, task.id);
+    // A replica of several names itself in its tasks' ids.
+    let replica = TaskStore::new(TaskLimits::default(), "0a1b2c3d.".into());
+    let named = replica.create(owner(1), CancellationToken::new()).unwrap();
+    assert!(named.id.starts_with("0a1b2c3d.") && named.id.len() == 31, "{}", named.id);
 }
 
 #[test]
@@ -73,7 +77,7 @@ fn the_table_is_bounded() {
 
 #[test]
 fn an_expired_task_is_gone_and_its_work_stopped() {
-    let store = TaskStore::new(TaskLimits { ttl: Duration::ZERO, ..TaskLimits::default() });
+    let store = TaskStore::new(TaskLimits { ttl: Duration::ZERO, ..TaskLimits::default() }, String::new());
     let work = CancellationToken::new();
     let task = store.create(owner(1), work.clone()).unwrap();
     assert!(store.get(&owner(1), &task.id).is_err());
