@@ -41,7 +41,12 @@ pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
     let listener = server::bind(args.serve.listen.unwrap_or_else(|| server::default_addr(server::HUB_LISTEN))).await?;
     let replica = match access.store().backend() {
         Backend::Postgres => Some(join_replicas(access.store(), args.advertise, &listener, &args.serve).await?),
-        Backend::Sqlite => None,
+        Backend::Sqlite => {
+            if args.advertise.is_some() {
+                tracing::warn!("--advertise is for several replicas on a PostgreSQL state; ignored with SQLite");
+            }
+            None
+        }
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::stop_on_signal(shutdown.clone()));
