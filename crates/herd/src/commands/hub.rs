@@ -40,7 +40,16 @@ pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
     let hub = new_hub(registry);
     let listener = server::bind(args.serve.listen.unwrap_or_else(|| server::default_addr(server::HUB_LISTEN))).await?;
     let replica = match access.store().backend() {
-        Backend::Postgres => Some(join_replicas(access.store(), args.advertise, &listener, &args.serve).await?),
+        Backend::Postgres if args.serve.tls.tls_cert.is_some() => {
+            // Replicas forward to one another over plain HTTP on their
+            // internal addresses, which a hub serving HTTPS does not have.
+            tracing::warn!(
+                "serving HTTPS: this hub does not join other replicas (no forwarding of their sessions and \
+                 channels); for several replicas, end TLS at the load balancer"
+            );
+            None
+        }
+        Backend::Postgres => Some(join_replicas(access.store(), args.advertise, &listener).await?),
         Backend::Sqlite => {
             if args.advertise.is_some() {
                 tracing::warn!("--advertise is for several replicas on a PostgreSQL state; ignored with SQLite");
@@ -56,18 +65,7 @@ pub(crate) async fn run(args: HubArgs) -> anyhow::Result<()> {
 
 /// Joins the other replicas of a shared store (see `herd_replica`),
 /// reached at `advertise`, or at the listen address.
-async fn join_replicas(
-    store: &Store,
-    advertise: Option<String>,
-    listener: &TcpListener,
-    serve: &ServeArgs,
-) -> anyhow::Result<Replica> {
-    if serve.tls.tls_cert.is_some() {
-        anyhow::bail!(
-            "several hub replicas forward to one another over plain HTTP on their internal addresses: \
-             terminate TLS at the load balancer, not at the hub, when --database-url is PostgreSQL"
-        );
-    }
+async fn join_replicas(store: &Store, advertise: Option<String>, listener: &TcpListener) -> anyhow::Result<Replica> {
     let address = match advertise {
         Some(address) => address,
         None => {
