@@ -167,6 +167,9 @@ impl Cluster {
         let config = dir.path().join("hosts.toml");
         std::fs::write(&config, registry(&agents[0].url, &agents[1].url, &agents[2].url)).unwrap();
         let hubs = futures_util::future::join_all((0..n).map(|_| hub(&config, &database))).await;
+        let root = &tokens[0];
+        futures_util::future::join_all(hubs.iter().map(|h| wait_up(&h.url, root, &["alpha", "beta", "conformance"])))
+            .await;
         let urls: Vec<&str> = hubs.iter().map(|h| h.url.as_str()).collect();
         let proxy = Haproxy::start(&urls).await;
         let [root, alice] = <[String; 2]>::try_from(tokens).unwrap();
@@ -212,17 +215,7 @@ impl Cluster {
     /// Waits until replica `i` lists `host` up, as `remote_list_hosts`
     /// (through a session of its own) shows it.
     pub async fn wait_up(&self, i: usize, host: &str) {
-        let client = crate::client::Client::connect(&self.hub(i).url, Some(&self.root)).await;
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        loop {
-            let listed = client.call("remote_list_hosts", serde_json::json!({ "force": true })).await;
-            let hosts = listed["structuredContent"]["hosts"].as_array().cloned().unwrap_or_default();
-            if hosts.iter().any(|h| h["name"] == host && h["state"] == "up") {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "replica {i} never listed {host} up: {listed}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_up(&self.hub(i).url, &self.root, &[host]).await;
     }
 
     /// Waits until replica `i`'s `/v1/models` (as alice) lists `model` active.
@@ -238,6 +231,25 @@ impl Cluster {
             assert!(tokio::time::Instant::now() < deadline, "replica {i} never listed {model} active: {body}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// Waits until the hub at `url` lists every one of `wanted` up, as
+/// `remote_list_hosts` (through a session of its own, as the holder of
+/// `token`) shows them. Replicas share the probing out, so a replica may
+/// know a host's state only once another has probed it.
+async fn wait_up(url: &str, token: &str, wanted: &[&str]) {
+    let client = crate::client::Client::connect(url, Some(token)).await;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let listed = client.call("remote_list_hosts", serde_json::json!({ "force": true })).await;
+        let hosts = listed["structuredContent"]["hosts"].as_array().cloned().unwrap_or_default();
+        let up = |name: &&str| hosts.iter().any(|h| h["name"] == *name && h["state"] == "up");
+        if wanted.iter().all(up) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{url} never listed {wanted:?} up: {listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
