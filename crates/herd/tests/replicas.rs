@@ -82,8 +82,10 @@ async fn sdk_clients_through_round_robin_are_answered_by_every_replica() {
 
     for i in 0..3 {
         let answered = cluster.metric(i, "herd_replica_requests_total", r#"route="mcp""#).await;
+        eprintln!("replica {i}: {answered} MCP requests");
         assert!(answered >= 5, "replica {i} took {answered} MCP requests: round robin reaches every replica");
     }
+    eprintln!("session requests forwarded: {forwarded}");
     // Each call was audited once, by the replica that ran it.
     let store = herd_store::Store::open(&cluster.database).await.unwrap();
     let filter = herd_store::AuditFilter { limit: Some(1000), ..herd_store::AuditFilter::default() };
