@@ -6,8 +6,9 @@ answers, `herd agent` on random loopback ports; opens one MCP session per
 measurement; drives each with oha at every concurrency level for a fixed
 duration; drives `herd conformance-server --stdio` directly for the stdio
 floor; prints the machine and one markdown table of medians, and writes
-bench/RESULTS.md. The `servers` (servers.py) and `llm` (llm.py) targets keep
-their own sections of RESULTS.md: run alone, they leave the rest as it was.
+bench/RESULTS.md. The `servers` (servers.py), `llm` (llm.py) and `replicas`
+(replicas.py) targets keep their own sections of RESULTS.md: run alone, they
+leave the rest as it was.
 
 oha cannot template a body per request. Its `-Z FILE` option sends, for each
 request, one line of FILE chosen uniformly at random. Every body file here
@@ -40,6 +41,7 @@ from pathlib import Path
 
 import fleet
 import llm
+import replicas
 import results
 import tls
 import servers
@@ -58,7 +60,7 @@ AGENT_ROW = "herd agent, user token + audit (read_file 1 KB)"
 AGENT_NO_AUDIT_ROW = "herd agent, no state or audit (read_file 1 KB)"
 AGENT_TLS_ROW = "herd agent over TLS (read_file 1 KB)"
 HUB_TLS_ROW = "herd hub -> agent, TLS on both hops (remote_read_file 1 KB)"
-TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh servers llm").split()
+TARGETS = os.environ.get("BENCH_TARGETS", "ceiling herd agent hub stdio fleet ssh servers llm replicas").split()
 # Targets whose results make up the main part of RESULTS.md (not a section of its own).
 MAIN_TARGETS = {"ceiling", "herd", "agent", "hub", "stdio", "fleet", "ssh"}
 COMMAND = os.environ.get("BENCH_COMMAND", "bench/run")
@@ -683,6 +685,8 @@ def main() -> int:
             sections["servers"] = servers.section(sys.modules[__name__], work)
         if "llm" in TARGETS:
             sections["llm"] = llm.section(sys.modules[__name__], work)
+        if "replicas" in TARGETS:
+            sections["replicas"] = replicas.section(sys.modules[__name__], work)
     finally:
         for t in targets:
             stop(t.proc)
