@@ -16,6 +16,7 @@ use crate::wire::{FAILURE_HEADER, FORWARD_PREFIX, Failure};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use herd_auth::{Action, Model, Principal, allows};
+use herd_proto::BoxFuture;
 use herd_store::Outcome;
 use http::{HeaderValue, header};
 use http_body_util::{BodyExt as _, Full};
@@ -99,21 +100,28 @@ struct Answer {
 
 impl Answer {
     /// A stream event by event; anything else (an error of the provider's
-    /// own included) whole, once its record is committed.
+    /// own included) whole, once its record is committed. The whole path
+    /// is boxed, so the future a stream's request waits in stays small.
     async fn relay(self, inner: &Inner, strip_usage: bool) -> Response {
-        let Answer { head, body, first, place, mut record, shape } = self;
-        let content_type = head.headers.get(header::CONTENT_TYPE);
+        let content_type = self.head.headers.get(header::CONTENT_TYPE);
         let sse = content_type.and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if sse && head.status.is_success() {
-            let stall = inner.config.stall_timeout;
-            let relayed = Relayed { body, first, strip_usage, stall, shape, record, place };
-            let mut response = Response::new(relayed.into_body());
-            *response.status_mut() = head.status;
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            return response;
+        if !(sse && self.head.status.is_success()) {
+            return Box::pin(self.whole(inner)).await;
         }
+        let Answer { head, body, first, place, record, shape } = self;
+        let stall = inner.config.stall_timeout;
+        let relayed = Relayed { body, first, strip_usage, stall, shape, record, place };
+        let mut response = Response::new(relayed.into_body());
+        *response.status_mut() = head.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response
+    }
+
+    /// The answer read whole, answered once its record is committed.
+    async fn whole(self, inner: &Inner) -> Response {
+        let Answer { head, body, first, place, mut record, shape } = self;
         let answer = whole(inner, body, first).await;
         drop(place);
         let bytes = match answer {
@@ -143,9 +151,13 @@ pub(super) async fn refuse(inner: &Inner, principal: &Principal, endpoint: Endpo
     fail(record, error, endpoint.shape()).await
 }
 
-async fn fail(record: LlmRecord, error: RelayError, shape: Shape) -> Response {
-    record.finish(error.outcome(), Some(&error.to_string())).await;
-    error.answer(shape)
+/// Boxed: a failure is the rare path, and writing its record inline would
+/// make the future of every relayed request as large as the write.
+fn fail(record: LlmRecord, error: RelayError, shape: Shape) -> BoxFuture<'static, Response> {
+    Box::pin(async move {
+        record.finish(error.outcome(), Some(&error.to_string())).await;
+        error.answer(shape)
+    })
 }
 
 /// Sends `prepared` to `member` and waits for the answer's head and first
