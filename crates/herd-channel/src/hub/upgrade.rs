@@ -15,6 +15,15 @@ use herd_auth::{Action, Principal, allows};
 use http::{HeaderMap, StatusCode, header};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+/// Streams the hub remembers having reset, for a second each, so the frames
+/// their agent had already sent are dropped quietly. The h2 default, 50,
+/// is passed at once when many streams end together (each stream the hub
+/// stops reading after its `[DONE]` is reset); the frames of a forgotten
+/// stream are answered with a reset of its own, and after 1024 of those
+/// in the life of a connection h2 closes it, taking every stream on the
+/// channel with it. As many as the streams an agent allows at once.
+const REMEMBERED_RESETS: usize = 16_384;
+
 pub(super) fn route(channels: Channels) -> axum::Router {
     axum::Router::new().route(crate::CHANNEL_PATH, axum::routing::get(upgrade)).with_state(channels)
 }
@@ -71,6 +80,7 @@ async fn upgrade(State(channels): State<Channels>, mut request: Request) -> Resp
                 .keep_alive_interval(config.heartbeat)
                 .keep_alive_timeout(config.timeout)
                 .keep_alive_while_idle(true)
+                .max_concurrent_reset_streams(REMEMBERED_RESETS)
                 .handshake(io)
                 .await
                 .map_err(|e| e.to_string())
