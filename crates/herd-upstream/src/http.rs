@@ -177,6 +177,11 @@ impl HttpUpstream {
     pub async fn connect(&self) -> Result<Value, UpstreamError> {
         self.inner.open(None).await
     }
+
+    /// Whether a session is open (a request would be sent over it now).
+    pub fn is_open(&self) -> bool {
+        self.inner.current().is_some()
+    }
 }
 
 impl Upstream for HttpUpstream {

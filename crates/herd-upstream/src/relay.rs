@@ -2,11 +2,12 @@
 
 use crate::Upstream;
 use herd_proto::{
-    Backend, BoxFuture, Context, ListKind, Message, Notification, OnBehalfOf, PRINCIPAL_META, Request, RequestId,
-    Response, RpcError, code, method,
+    Backend, BoxFuture, Context, ListKind, MemberName, Message, Notification, OnBehalfOf, PRINCIPAL_META, Request,
+    RequestId, Response, RpcError, code, method,
 };
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -233,6 +234,36 @@ fn members(raw: &RawValue) -> Result<Members, RpcError> {
     serde_json::from_str(raw.get()).map_err(|e| RpcError::invalid_params(format!("params must be an object: {e}")))
 }
 
+/// An object's members as the bytes that came, names borrowed unless
+/// escaped: read without copying what is only passed on.
+struct Borrowed<'a>(BTreeMap<Cow<'a, str>, &'a RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Borrowed<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Members<'a> {
+            type Value = Borrowed<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut members = BTreeMap::new();
+                while let Some((MemberName(key), value)) = map.next_entry::<MemberName<'a>, &'de RawValue>()? {
+                    members.insert(key, value);
+                }
+                Ok(Borrowed(members))
+            }
+        }
+        deserializer.deserialize_map(Members(std::marker::PhantomData))
+    }
+}
+
+fn borrowed(raw: &RawValue) -> Result<BTreeMap<Cow<'_, str>, &RawValue>, RpcError> {
+    serde_json::from_str::<Borrowed<'_>>(raw.get())
+        .map(|b| b.0)
+        .map_err(|e| RpcError::invalid_params(format!("params must be an object: {e}")))
+}
+
 fn to_raw<T: serde::Serialize>(value: &T) -> Result<Box<RawValue>, RpcError> {
     serde_json::value::to_raw_value(value).map_err(|e| RpcError::internal(e.to_string()))
 }
@@ -261,27 +292,28 @@ fn with_meta(
     principal: &Claim,
     trace: &[(String, String)],
 ) -> Result<Box<RawValue>, RpcError> {
-    let mut top = members(params)?;
-    let mut meta = match top.get("_meta") {
-        Some(raw) => members(raw)?,
-        None => Members::new(),
+    let mut top = borrowed(params)?;
+    let mut meta: BTreeMap<Cow<'_, str>, Cow<'_, RawValue>> = match top.get("_meta") {
+        Some(raw) => borrowed(raw)?.into_iter().map(|(k, v)| (k, Cow::Borrowed(v))).collect(),
+        None => BTreeMap::new(),
     };
     if let Some(token) = token {
-        meta.insert("progressToken".into(), to_raw(&token)?);
+        meta.insert(Cow::Borrowed("progressToken"), Cow::Owned(to_raw(&token)?));
     }
     match principal {
         Claim::Keep => {}
         Claim::Set(claim) => {
-            meta.insert(PRINCIPAL_META.into(), claim.clone());
+            meta.insert(Cow::Borrowed(PRINCIPAL_META), Cow::Borrowed(&**claim));
         }
         Claim::Remove => {
             meta.remove(PRINCIPAL_META);
         }
     }
     for (key, value) in trace {
-        meta.insert(key.clone(), to_raw(value)?);
+        meta.insert(Cow::Borrowed(key.as_str()), Cow::Owned(to_raw(value)?));
     }
-    top.insert("_meta".into(), to_raw(&meta)?);
+    let meta = to_raw(&meta)?;
+    top.insert(Cow::Borrowed("_meta"), &meta);
     to_raw(&top)
 }
 
