@@ -122,6 +122,19 @@ impl Fleet {
         cx: &Context,
         timeout: Duration,
     ) -> Result<Served, Failure> {
+        self.call_tool_raw(host, tool, &to_raw(&arguments), cx, timeout).await
+    }
+
+    /// [`Fleet::call_tool`] with the arguments as JSON (an object), passed
+    /// to the agent as they are.
+    pub async fn call_tool_raw(
+        &self,
+        host: &Host,
+        tool: &str,
+        arguments: &RawValue,
+        cx: &Context,
+        timeout: Duration,
+    ) -> Result<Served, Failure> {
         let started = Instant::now();
         let outcome = self.route(host, tool, arguments, cx, timeout).await;
         crate::metrics::call(tool, &host.name, &outcome, started.elapsed());
@@ -132,7 +145,7 @@ impl Fleet {
         &self,
         host: &Host,
         tool: &str,
-        arguments: Map<String, Value>,
+        arguments: &RawValue,
         cx: &Context,
         timeout: Duration,
     ) -> Result<Served, Failure> {
@@ -154,7 +167,7 @@ impl Fleet {
             (true, _) => {
                 let transport = if host.channel.is_some() { "channel" } else { "http" };
                 let span = trace::tool_call(tool, &host.name, transport);
-                let via_agent = self.via_agent(host, tool, &arguments, cx, (deadline, timeout), was_up);
+                let via_agent = self.via_agent(host, tool, arguments, cx, (deadline, timeout), was_up);
                 match McpSpan::instrument(span.as_ref(), via_agent).await {
                     Ok(result) => {
                         trace::answered(span.as_ref(), &result);
@@ -186,6 +199,7 @@ impl Fleet {
             return Err(Failure { host: host.name.clone(), attempts });
         }
         let destination = host.ssh.as_deref().unwrap_or_default();
+        let arguments: Map<String, Value> = serde_json::from_str(arguments.get()).unwrap_or_default();
         let span = trace::tool_call(tool, &host.name, fallback.name());
         let call = McpSpan::instrument(span.as_ref(), fallback.call_tool(destination, tool, &arguments));
         let outcome = tokio::select! {
@@ -227,7 +241,7 @@ impl Fleet {
         &self,
         host: &Host,
         tool: &str,
-        arguments: &Map<String, Value>,
+        arguments: &RawValue,
         cx: &Context,
         (deadline, limit): (Instant, Duration),
         was_up: bool,
@@ -235,22 +249,26 @@ impl Fleet {
         let upstream = self.prober().upstream(host).map_err(|e| (e, true))?;
         // Bounded here as well as by the session's own exchange limit: a
         // call queued behind another call's open waits no longer than it may.
-        match timeout_at(deadline, upstream.connect()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                self.health().report(&host.name, Err(e.to_string()));
-                return Err((e.to_string(), true));
-            }
-            Err(_) => {
-                let why = format!("no MCP session opened within the call's {:.1}s", limit.as_secs_f64());
-                return Err((why, true));
+        // Opening is rare and its future large: boxed, it stays out of every
+        // call's own future (which is moved to the heap whole, per call).
+        if !upstream.is_open() {
+            match timeout_at(deadline, Box::pin(upstream.connect())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    self.health().report(&host.name, Err(e.to_string()));
+                    return Err((e.to_string(), true));
+                }
+                Err(_) => {
+                    let why = format!("no MCP session opened within the call's {:.1}s", limit.as_secs_f64());
+                    return Err((why, true));
+                }
             }
         }
         let relay = crate::fleet::relay_over(upstream, deadline.saturating_duration_since(Instant::now()));
         #[derive(serde::Serialize)]
         struct Params<'a> {
             name: &'a str,
-            arguments: &'a Map<String, Value>,
+            arguments: &'a RawValue,
         }
         let params = crate::raw::to_raw(&Params { name: tool, arguments });
         let request = Request {

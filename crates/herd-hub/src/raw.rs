@@ -77,6 +77,28 @@ impl<'a> RawObject<'a> {
         }
     }
 
+    /// Removes every member named `key`; the value of the last one, as
+    /// JSON readers take it, unless it was taken apart.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Cow<'a, RawValue>> {
+        let mut last = None;
+        self.members.retain_mut(|(k, v)| {
+            if *k != key {
+                return true;
+            }
+            last = match std::mem::replace(v, Member::List(Vec::new())) {
+                Member::Raw(raw) => Some(raw),
+                Member::Object(_) | Member::List(_) => None,
+            };
+            false
+        });
+        last
+    }
+
+    /// Whether some name occurs twice.
+    pub(crate) fn has_duplicates(&self) -> bool {
+        self.members.iter().enumerate().any(|(i, (k, _))| self.members[..i].iter().any(|(earlier, _)| earlier == k))
+    }
+
     /// The object as JSON.
     pub(crate) fn to_raw(&self) -> Box<RawValue> {
         to_raw(self)
@@ -164,6 +186,17 @@ mod tests {
             object.to_raw().get(),
             r#"{"a":1,"s":{"x":"\u00e9","y":2,"host":"h"},"list":[{"k":1},2,3],"z":null}"#
         );
+    }
+
+    #[test]
+    fn remove_takes_the_last_of_a_repeated_name() {
+        let source = raw(r#"{"host":"a","x":1,"host":"b"}"#);
+        let mut object = RawObject::parse(&source).unwrap_or_default();
+        assert!(object.has_duplicates());
+        assert_eq!(object.remove("host").as_deref().map(RawValue::get), Some(r#""b""#));
+        assert!(!object.has_duplicates());
+        assert!(object.remove("host").is_none());
+        assert_eq!(object.to_raw().get(), r#"{"x":1}"#);
     }
 
     #[test]

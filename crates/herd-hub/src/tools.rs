@@ -32,12 +32,13 @@ mod hosts;
 mod many;
 
 use crate::Fleet;
-use crate::raw::to_raw;
+use crate::raw::{RawObject, to_raw};
 use herd_proto::{Backend, BoxFuture, Context, ListKind, Request, RpcError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
 /// The hub's tools over a [`Fleet`].
 pub struct HubTools {
@@ -67,28 +68,62 @@ impl Backend for HubTools {
     fn call(&self, req: Request, cx: Context) -> BoxFuture<'static, Result<Box<RawValue>, RpcError>> {
         let fleet = self.fleet.clone();
         Box::pin(async move {
-            #[derive(Deserialize)]
-            struct Params {
-                name: String,
-                #[serde(default)]
-                arguments: Map<String, Value>,
-            }
             if req.method != herd_proto::method::TOOLS_CALL {
                 return Err(RpcError::method_not_found(&req.method));
             }
+            // The forwarding tools, the hot path, read only `host` and pass
+            // the other arguments on as the bytes that came.
+            if let Ok(Forwarded { name, arguments }) = req.params_as::<Forwarded<'_>>()
+                && let Some(tool) = forwarded(&name)
+                && let Some(arguments) = RawObject::parse(arguments).filter(|a| !a.has_duplicates())
+            {
+                return direct::forward_raw(&fleet, tool, arguments, &cx).await;
+            }
             let Params { name, arguments } = req.params_as()?;
+            // Each boxed: the future of this call is moved to the heap whole,
+            // so one branch's large state would cost every call a copy.
             Ok(match name.as_str() {
-                "remote_list_hosts" => to_raw(&hosts::call(&fleet, arguments, &cx).await),
-                "remote_shell_many" => to_raw(&many::call(&fleet, arguments, &cx).await),
-                "remote_list_tools" => to_raw(&direct::list_tools(&fleet, arguments, &cx).await?),
-                "remote_call" => direct::call_any(&fleet, arguments, &cx).await?,
-                other => match other.strip_prefix("remote_").filter(|t| defs::FORWARDED.contains(t)) {
-                    Some(tool) => direct::forward(&fleet, tool, arguments, &cx).await?,
+                "remote_list_hosts" => to_raw(&Box::pin(hosts::call(&fleet, arguments, &cx)).await),
+                "remote_shell_many" => to_raw(&Box::pin(many::call(&fleet, arguments, &cx)).await),
+                "remote_list_tools" => to_raw(&Box::pin(direct::list_tools(&fleet, arguments, &cx)).await?),
+                "remote_call" => Box::pin(direct::call_any(&fleet, arguments, &cx)).await?,
+                other => match forwarded(other) {
+                    Some(tool) => Box::pin(direct::forward(&fleet, tool, arguments, &cx)).await?,
                     None => return Err(RpcError::invalid_params(format!("unknown tool: {name}"))),
                 },
             })
         })
     }
+}
+
+/// `tools/call` params, parsed.
+#[derive(Deserialize)]
+struct Params {
+    name: String,
+    #[serde(default)]
+    arguments: Map<String, Value>,
+}
+
+/// `tools/call` params with the arguments left unparsed (an absent
+/// `arguments` reads as `{}`; anything but an object takes the [`Params`]
+/// path, which refuses it).
+#[derive(Deserialize)]
+struct Forwarded<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default = "no_arguments")]
+    arguments: &'a RawValue,
+}
+
+fn no_arguments() -> &'static RawValue {
+    static EMPTY: LazyLock<Box<RawValue>> = LazyLock::new(|| to_raw(&Map::new()));
+    &EMPTY
+}
+
+/// The agent tool a forwarding tool runs, if `name` is one.
+fn forwarded(name: &str) -> Option<&'static str> {
+    let tool = name.strip_prefix("remote_")?;
+    defs::FORWARDED.iter().copied().find(|t| *t == tool)
 }
 
 /// An `isError` result with `text`.

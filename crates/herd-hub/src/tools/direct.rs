@@ -4,7 +4,7 @@
 use super::{error_result, host_arg, policy_host, take};
 use crate::Fleet;
 use crate::path::{Failure, Served};
-use crate::raw::to_raw;
+use crate::raw::{RawObject, to_raw};
 use herd_auth::{Action, Tool, hub_tool_target};
 use herd_fleet::Host;
 use herd_guard::{check, may};
@@ -24,11 +24,47 @@ pub(super) async fn forward(
         Ok(Ok(host)) => host,
         Ok(Err(e)) | Err(e) => return Ok(to_raw(&e)),
     };
-    let target = hub_tool_target(&format!("remote_{tool}")).map(|t| t.tool());
-    let target = target.unwrap_or(Tool { name: tool, read_only: None });
-    check(cx, &Action::CallTool { host: policy_host(&host), tool: target })?;
+    check(cx, &Action::CallTool { host: policy_host(&host), tool: forwarded_target(tool) })?;
     let timeout = timeout_of(fleet, tool, &arguments);
     Ok(present(fleet.call_tool(&host, tool, arguments, cx, timeout).await))
+}
+
+/// [`forward`] for arguments left unparsed: `host` is read out of them and
+/// the rest goes to the agent as it came.
+pub(super) async fn forward_raw(
+    fleet: &Fleet,
+    tool: &str,
+    mut arguments: RawObject<'_>,
+    cx: &Context,
+) -> Result<Box<RawValue>, RpcError> {
+    let host = match raw_host(arguments.remove("host").as_deref()).map(|h| fleet.host(&h)) {
+        Ok(Ok(host)) => host,
+        Ok(Err(e)) => return Ok(to_raw(&error_result(e.to_string()))),
+        Err(e) => return Ok(to_raw(&e)),
+    };
+    check(cx, &Action::CallTool { host: policy_host(&host), tool: forwarded_target(tool) })?;
+    let own = (tool == "shell").then(|| arguments.get("timeout").and_then(|t| serde_json::from_str(t.get()).ok()));
+    let timeout = timeout_for(fleet, tool, own.flatten().as_ref().and_then(Value::as_f64));
+    Ok(present(fleet.call_tool_raw(&host, tool, &arguments.to_raw(), cx, timeout).await))
+}
+
+/// The `host` argument, required; refused as [`host_arg`] refuses it.
+fn raw_host(raw: Option<&RawValue>) -> Result<String, Value> {
+    match raw {
+        None => Err(error_result("invalid arguments: missing field `host`")),
+        Some(raw) if raw.get() == "null" => Err(error_result("invalid arguments: missing field `host`")),
+        Some(raw) => serde_json::from_str(raw.get()).or_else(|_| {
+            let mut arguments = Map::new();
+            arguments.insert("host".into(), serde_json::from_str(raw.get()).unwrap_or(Value::Null));
+            host_arg(&mut arguments)
+        }),
+    }
+}
+
+/// The tool the policy sees for a forwarding tool.
+fn forwarded_target(tool: &str) -> Tool<'_> {
+    let target = hub_tool_target(&format!("remote_{tool}")).map(|t| t.tool());
+    target.unwrap_or(Tool { name: tool, read_only: None })
 }
 
 /// `remote_call`: any tool of the host's agent, if the caller may call it.
@@ -128,8 +164,12 @@ pub(super) async fn list_tools(
 /// Bound of a whole call: a `shell` call's own timeout plus a margin,
 /// otherwise the configured call timeout.
 fn timeout_of(fleet: &Fleet, tool: &str, arguments: &Map<String, Value>) -> Duration {
+    timeout_for(fleet, tool, (tool == "shell").then(|| arguments.get("timeout").and_then(Value::as_f64)).flatten())
+}
+
+/// [`timeout_of`] with a `shell` call's `timeout` argument read already.
+fn timeout_for(fleet: &Fleet, tool: &str, own: Option<f64>) -> Duration {
     let config = fleet.config();
-    let own = (tool == "shell").then(|| arguments.get("timeout").and_then(Value::as_f64)).flatten();
     let own = own.and_then(|s| Duration::try_from_secs_f64(s).ok()).unwrap_or(Duration::from_secs(120));
     if tool == "shell" { own.min(Duration::from_secs(3600)) + config.timeout_margin } else { config.call_timeout }
 }
@@ -140,5 +180,24 @@ pub(super) fn present(outcome: Result<Served, Failure>) -> Box<RawValue> {
     match outcome {
         Ok(served) => served.result,
         Err(failure) => to_raw(&error_result(failure.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `host` read from unparsed arguments is refused exactly as from
+    /// parsed ones.
+    #[test]
+    fn raw_host_is_read_and_refused_as_host_arg_does() {
+        for host in [json!("web1"), json!("caf\u{e9}"), json!(null), json!(5), json!(["a"])] {
+            let raw = to_raw(&host);
+            let mut parsed = Map::new();
+            parsed.insert("host".into(), host.clone());
+            assert_eq!(raw_host(Some(&raw)), host_arg(&mut parsed), "{host}");
+        }
+        assert_eq!(raw_host(None), host_arg(&mut Map::new()));
+        assert_eq!(raw_host(Some(&to_raw("web1"))), Ok("web1".to_owned()));
     }
 }
