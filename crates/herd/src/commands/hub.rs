@@ -125,9 +125,11 @@ pub(crate) async fn serve(
     hub.spawn_channels(channels.clone(), shutdown.clone());
     metrics::install();
     let hosts = hub.fleet().registry().len();
-    // Replicas on one PostgreSQL store share the probes out among themselves.
+    // Replicas on one PostgreSQL store share the probes out among themselves,
+    // each under its replica id (a hub alone on PostgreSQL takes one of its own).
     if access.store().backend() == herd_store::Backend::Postgres {
-        hub.fleet().health().share_probes(access.store().clone(), format!("{:016x}", rand::random::<u64>()));
+        let id = replica.as_ref().map_or_else(|| format!("{:016x}", rand::random::<u64>()), |r| r.id().to_owned());
+        hub.fleet().health().share_probes(access.store().clone(), id);
     }
     hub.probe_now().await;
     let up = hub.fleet().health().snapshot().values().filter(|s| s.is_up()).count();
